@@ -1,0 +1,133 @@
+"""Document -> Chunks: by heading, then paragraphs and list items, then sentences.
+
+Chunks are sized in the embedding model's own word pieces so none is silently truncated (all-MiniLM-L6-v2 reads
+256), overlap by whole sentences, never cross a heading, and are exact slices of the document text so that
+citations and highlights point at the source characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .config import MODEL_MAX_TOKENS
+from .sentences import TextUnit, split_units
+from .types import Chunk, Document, Unit
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+_HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Section:
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+
+def sections(text: str) -> list[Section]:
+    """Split ``text`` at Markdown headings; each section carries its heading path and the span of its body."""
+    found: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    body_start = 0
+    path: tuple[str, ...] = ()
+    for match in _HEADING_LINE.finditer(text):
+        found.append(Section(path, body_start, match.start()))
+        level = len(match.group(1))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, match.group(2).strip()))
+        path = tuple(title for _, title in stack)
+        body_start = match.end()
+    found.append(Section(path, body_start, len(text)))
+    return [s for s in found if text[s.start : s.end].strip()]
+
+
+def chunk_id(doc_id: str, start: int, text: str) -> str:
+    """Content-derived id: the same text at the same place of the same document always gets the same id."""
+    return hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode()).hexdigest()[:32]
+
+
+class Chunker:
+    """Packs units into chunks of at most ``max_tokens`` model tokens, the context header included."""
+
+    def __init__(self, count_tokens: TokenCounter, max_tokens: int = 160, overlap_tokens: int = 32) -> None:
+        if max_tokens > MODEL_MAX_TOKENS - 2:
+            raise ValueError(f"max_tokens must be at most {MODEL_MAX_TOKENS - 2}, got {max_tokens}")
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+
+    def split(self, doc: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for section in sections(doc.text):
+            units = split_units(doc.text[section.start : section.end], offset=section.start)
+            if not units:
+                continue
+            header = " > ".join((doc.title, *section.path))
+            budget = self.max_tokens - self.count_tokens([header])[0] - 1
+            units = self._fit_units(doc.text, units, max(budget, 16))
+            costs = self.count_tokens([doc.text[u.start : u.end] for u in units])
+            for first, last in self._pack(doc.text, units, costs, max(budget, 16)):
+                start, end = units[first].start, units[last].end
+                text = doc.text[start:end]
+                chunks.append(
+                    Chunk(
+                        chunk_id=chunk_id(doc.doc_id, start, text),
+                        doc_id=doc.doc_id,
+                        title=doc.title,
+                        kind=doc.kind,
+                        source_path=doc.source_path,
+                        section=section.path,
+                        text=text,
+                        start=start,
+                        end=end,
+                        ordinal=len(chunks),
+                        units=tuple(
+                            Unit(u.start - start, u.end - start, u.is_list_item) for u in units[first : last + 1]
+                        ),
+                    )
+                )
+        return chunks
+
+    def _pack(self, text: str, units: list[TextUnit], costs: list[int], budget: int) -> list[tuple[int, int]]:
+        """Greedy packing into (first, last) unit ranges; a new chunk starts with the previous one's tail."""
+        ranges: list[tuple[int, int]] = []
+        first, used = 0, 0
+        for i, cost in enumerate(costs):
+            # +1 for the separator (newline or space) between units
+            starts_block = i > first and "\n\n" in text[units[i - 1].end : units[i].start]
+            if i > first and (used + cost + 1 > budget or (starts_block and used > 0.75 * budget)):
+                ranges.append((first, i - 1))
+                # overlap: whole trailing units of the chunk just closed, within the overlap budget
+                back, carried = i, 0
+                while back - 1 > first and carried + costs[back - 1] + 1 <= self.overlap_tokens:
+                    back -= 1
+                    carried += costs[back] + 1
+                if carried + cost + 1 > budget:
+                    back, carried = i, 0
+                first, used = back, carried
+            used += cost + 1
+        ranges.append((first, len(costs) - 1))
+        return ranges
+
+    def _fit_units(self, text: str, units: list[TextUnit], budget: int) -> list[TextUnit]:
+        """Cut any unit longer than the budget into word-aligned pieces (rare: run-on sentences, tables)."""
+        costs = self.count_tokens([text[u.start : u.end] for u in units])
+        fitted: list[TextUnit] = []
+        for unit, cost in zip(units, costs, strict=True):
+            if cost <= budget:
+                fitted.append(unit)
+                continue
+            words = [(m.start() + unit.start, m.end() + unit.start) for m in re.finditer(r"\S+", text[unit.start : unit.end])]
+            piece_start = words[0][0]
+            piece_end = words[0][1]
+            for ws, we in words[1:]:
+                if self.count_tokens([text[piece_start:we]])[0] > budget:
+                    fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
+                    piece_start = ws
+                piece_end = we
+            fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
+        return fitted

@@ -1,0 +1,154 @@
+"""One settings object. Precedence: explicit argument > environment (``CMO_ASSISTANT_*``) > default.
+
+Validated at construction, so a bad value fails at start-up with a sentence that names the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CMO_ASSISTANT_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The model all-MiniLM-L6-v2 reads at most this many word pieces, [CLS] and [SEP] included.
+MODEL_MAX_TOKENS = 256
+
+
+def _default_corpus_dir() -> Path:
+    return PROJECT_ROOT / "corpus"
+
+
+def _default_prompts_dir() -> Path:
+    return PROJECT_ROOT / "prompts"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. Each field ``name`` reads ``CMO_ASSISTANT_<NAME>`` from the environment."""
+
+    data_dir: Path = Path("data")
+    corpus_dir: Path = field(default_factory=_default_corpus_dir)
+    #: Extra folders of documents (the environment variable separates them with ``os.pathsep``).
+    sources: tuple[Path, ...] = ()
+    prompts_dir: Path = field(default_factory=_default_prompts_dir)
+    #: A local path or a sentence-transformers model name; empty means the bundled all-MiniLM-L6-v2.
+    embedding_model: str = ""
+    #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
+    chroma_url: str = ""
+    collection: str = "cmo_assistant"
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 32
+    max_file_mb: float = 10.0
+    top_k: int = 5
+    candidates: int = 20
+    fusion: str = "rrf"
+    fusion_dense_weight: float = 0.5
+    rrf_k: int = 60
+    max_question_chars: int = 2000
+    #: Below this cosine similarity between the question and the best sentence, the assistant declines.
+    min_sentence_similarity: float = 0.35
+    #: Share of the question's specific terms the selected sentences must cover (see answering/extractive.py).
+    min_term_coverage: float = 0.5
+    min_answer_units: int = 3
+    max_answer_units: int = 6
+
+    def __post_init__(self) -> None:
+        for name in ("data_dir", "corpus_dir", "prompts_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
+        object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+        self._check(self.top_k > 0, "top_k must be greater than 0", self.top_k)
+        self._check(self.candidates >= self.top_k, "candidates must be at least top_k", self.candidates)
+        self._check(self.fusion in ("rrf", "weighted"), "fusion must be 'rrf' or 'weighted'", self.fusion)
+        self._check(0.0 <= self.fusion_dense_weight <= 1.0, "fusion_dense_weight must be in [0, 1]",
+                    self.fusion_dense_weight)
+        self._check(self.rrf_k > 0, "rrf_k must be greater than 0", self.rrf_k)
+        self._check(32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
+                    f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (the embedding model reads "
+                    f"{MODEL_MAX_TOKENS} tokens)", self.chunk_tokens)
+        self._check(0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2,
+                    "chunk_overlap_tokens must be at least 0 and less than half of chunk_tokens",
+                    self.chunk_overlap_tokens)
+        self._check(self.max_file_mb > 0, "max_file_mb must be greater than 0", self.max_file_mb)
+        self._check(self.max_question_chars >= 20, "max_question_chars must be at least 20",
+                    self.max_question_chars)
+        self._check(1 <= self.min_answer_units <= self.max_answer_units,
+                    "min_answer_units must be between 1 and max_answer_units", self.min_answer_units)
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
+                f"Currently, chroma_url is {self.chroma_url!r}."
+            )
+
+    @staticmethod
+    def _check(ok: bool, rule: str, value: Any) -> None:
+        if not ok:
+            raise ConfigError(f"{rule}. Currently, it is {value!r}.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment, with keyword arguments taking precedence."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where documents added through the app are kept (always one of the indexed sources)."""
+        return self.data_dir / "uploads"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.sqlite3"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def source_roots(self, extra: tuple[Path, ...] = ()) -> list[Path]:
+        """All folders the index mirrors: the corpus, the uploads folder, configured and extra sources."""
+        roots = [self.corpus_dir, self.uploads_dir, *self.sources, *extra]
+        unique: list[Path] = []
+        for root in roots:
+            resolved = root.resolve()
+            if resolved not in unique:
+                unique.append(resolved)
+        return unique
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    name = ENV_PREFIX + f.name.upper()
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "tuple[Path, ...]":
+            return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number. Currently, it is {raw!r}.") from None
+    return raw

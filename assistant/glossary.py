@@ -1,0 +1,87 @@
+"""Domain acronyms <-> spelled-out forms, applied the same way to questions and to passages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Term:
+    acronym: str
+    expansions: tuple[str, ...]
+    case_sensitive: bool = False
+    other_meanings: tuple[str, ...] = ()
+
+
+class Glossary:
+    """Expands text with the other form of every acronym or expansion it contains."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.terms = terms
+
+    @classmethod
+    def load(cls, extra_file: Path | None = None) -> Glossary:
+        """The bundled glossary, plus the entries of ``extra_file`` (same YAML shape) when given."""
+        raw = yaml.safe_load(resources.files("assistant").joinpath("data", "glossary.yaml").read_text("utf-8"))
+        if extra_file is not None:
+            try:
+                raw += yaml.safe_load(extra_file.read_text("utf-8")) or []
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigError(f"Cannot read glossary file {extra_file}: {exc}") from None
+        terms = [
+            Term(
+                acronym=str(item["acronym"]),
+                expansions=tuple(str(e).lower() for e in item.get("expansions", [])),
+                case_sensitive=bool(item.get("case_sensitive", False)),
+                other_meanings=tuple(str(e).lower() for e in item.get("other_meanings", [])),
+            )
+            for item in raw
+        ]
+        return cls(terms)
+
+    @cached_property
+    def _patterns(self) -> list[tuple[Term, re.Pattern[str], re.Pattern[str]]]:
+        compiled = []
+        for term in self.terms:
+            flags = 0 if term.case_sensitive else re.IGNORECASE
+            acronym = re.compile(rf"(?<![\w-]){re.escape(term.acronym)}s?(?![\w-])", flags)
+            phrase = re.compile(
+                r"\b(?:" + "|".join(re.escape(e).replace(r"\ ", r"\s+") for e in term.expansions) + r")s?\b",
+                re.IGNORECASE,
+            )
+            compiled.append((term, acronym, phrase))
+        return compiled
+
+    def additions(self, text: str) -> list[str]:
+        """The forms missing from ``text``: the expansion of each acronym present, the acronym of each expansion."""
+        extra: list[str] = []
+        for term, acronym, phrase in self._patterns:
+            has_acronym = bool(acronym.search(text))
+            has_phrase = bool(phrase.search(text))
+            if has_acronym and not has_phrase:
+                extra.append(term.expansions[0])
+            elif has_phrase and not has_acronym:
+                extra.append(term.acronym)
+        return extra
+
+    def expand(self, text: str) -> str:
+        """``text`` followed by the missing forms in parentheses, e.g. ``"FQHC CMO (federally ... center; ...)"``."""
+        extra = self.additions(text)
+        return f"{text} ({'; '.join(extra)})" if extra else text
+
+    def other_meaning_in(self, text: str) -> tuple[str, str] | None:
+        """``(acronym, meaning)`` when ``text`` spells out an out-of-scope meaning of a known acronym."""
+        lowered = " ".join(text.lower().split())
+        for term in self.terms:
+            for meaning in term.other_meanings:
+                if re.search(rf"\b{re.escape(meaning)}s?\b", lowered):
+                    return term.acronym, meaning
+        return None

@@ -1,0 +1,213 @@
+"""Ingest: files -> documents -> chunks -> vectors in the store, incremental, idempotent and crash-safe.
+
+Chunk ids come from content, so the diff between what a file should produce and what the store holds is exact:
+unchanged files cost nothing, a changed file gets exactly its new chunks embedded and its stale ones deleted,
+a deleted file's chunks are removed. Writes go store first, manifest last; a run that dies in between leaves a
+manifest that no longer matches, and the next run redoes that file and sweeps anything orphaned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunker
+from .config import Settings
+from .corpus import SourceFile, discover, load, read_bytes
+from .embeddings import Embedder
+from .errors import DocumentError
+from .manifest import DocumentRecord, Manifest
+from .store import ChromaStore
+from .types import Chunk, Document
+
+CHUNKER_VERSION = "1"
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+    repaired: bool = False
+    seconds: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        """Some files could not be ingested (the rest were)."""
+        return bool(self.skipped)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.chunks_deleted or self.repaired)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunks_total} in the index; {self.seconds:.1f} s"
+        ]
+        if self.repaired:
+            lines.append("The previous ingest had been interrupted: the index was checked and repaired.")
+        lines += [f"skipped {path}: {reason}" for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+Progress = Callable[[str], None]
+
+
+class Indexer:
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, manifest: Manifest) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.manifest = manifest
+        self.chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+
+    @property
+    def signature(self) -> str:
+        """Everything besides file content that decides what the chunks and vectors are."""
+        s = self.settings
+        return f"{self.embedder.name}|{s.chunk_tokens}|{s.chunk_overlap_tokens}|chunker-{CHUNKER_VERSION}"
+
+    def ingest(
+        self, extra_sources: tuple[Path, ...] = (), rebuild: bool = False, progress: bool = False
+    ) -> IngestReport:
+        """Make the index mirror the source folders. Safe to run again at any time, including after a crash."""
+        started = time.perf_counter()
+        report = IngestReport()
+        if rebuild:
+            self.store.reset()
+            self.manifest.clear()
+        records = self.manifest.documents()
+        interrupted = self.manifest.get_meta("in_progress") == "1"
+        same_settings = self.manifest.get_meta("signature") == self.signature
+        self.manifest.set_meta(in_progress="1")
+
+        files, report.skipped = self._scan(extra_sources)
+        todo: list[tuple[SourceFile, bytes]] = []
+        unchanged: list[DocumentRecord] = []
+        for source, data in files.values():
+            record = records.get(source.doc_id)
+            sha = hashlib.sha256(data).hexdigest()
+            if record and same_settings and record.sha256 == sha:
+                unchanged.append(record)
+            else:
+                todo.append((source, data))
+        # An unchanged file whose chunks are not all in the store (store wiped, crash) is redone.
+        present = self.store.present([cid for r in unchanged for cid in r.chunk_ids]) if unchanged else set()
+        for record in unchanged:
+            if set(record.chunk_ids) <= present:
+                report.unchanged.append(record.doc_id)
+            else:
+                todo.append(files[record.doc_id])
+
+        documents: list[tuple[Document, list[Chunk]]] = []
+        for source, data in todo:
+            try:
+                doc = load(source, data, default_kind=self._default_kind(source))
+            except DocumentError as exc:
+                report.skipped.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
+                continue
+            documents.append((doc, self.chunker.split(doc)))
+        self._write(documents, records, report, progress)
+
+        failed = {path for path, _ in report.skipped}
+        for doc_id, record in records.items():
+            if doc_id not in files and record.source_path not in failed:
+                self.store.delete_document(doc_id)
+                self.manifest.delete(doc_id)
+                report.removed.append(doc_id)
+        if interrupted:
+            report.repaired = self._sweep(report)
+        report.chunks_total = self.store.count()
+        if report.changed or rebuild:
+            self.manifest.bump_generation()
+        self.manifest.set_meta(in_progress="0", signature=self.signature, embedding_model=self.embedder.name,
+                               last_ingest_at=f"{time.time():.3f}")
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _scan(self, extra: tuple[Path, ...]) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]]]:
+        files: dict[str, tuple[SourceFile, bytes]] = {}
+        by_hash: dict[str, str] = {}
+        skipped: list[tuple[str, str]] = []
+        for source in discover(self.settings.source_roots(extra), self.settings.corpus_dir):
+            try:
+                data = read_bytes(source, self.settings.max_file_bytes)
+            except DocumentError as exc:
+                skipped.append((exc.path, exc.reason))
+                continue
+            if source.doc_id in files:
+                skipped.append((str(source.path), f"another file already has the document id {source.doc_id!r}"))
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            if sha in by_hash:
+                skipped.append((str(source.path), f"same content as {by_hash[sha]} (indexed once)"))
+                continue
+            by_hash[sha] = str(source.path)
+            files[source.doc_id] = (source, data)
+        return files, skipped
+
+    def _write(
+        self,
+        documents: list[tuple[Document, list[Chunk]]],
+        records: dict[str, DocumentRecord],
+        report: IngestReport,
+        progress: bool,
+    ) -> None:
+        existing = self.store.doc_chunk_ids() if documents else {}
+        new_chunks = [c for doc, chunks in documents for c in chunks if c.chunk_id not in existing.get(doc.doc_id, ())]
+        chunk_vecs, unit_vecs = self._embed(new_chunks, progress)
+        vec_of = {c.chunk_id: (chunk_vecs[i], unit_vecs[i]) for i, c in enumerate(new_chunks)}
+        for doc, chunks in documents:
+            fresh = [c for c in chunks if c.chunk_id in vec_of]
+            if fresh:
+                self.store.add(fresh, np.stack([vec_of[c.chunk_id][0] for c in fresh]),
+                               [vec_of[c.chunk_id][1] for c in fresh])
+            stale = existing.get(doc.doc_id, set()) - {c.chunk_id for c in chunks}
+            self.store.delete_chunks(sorted(stale))
+            self.manifest.put(DocumentRecord(doc.doc_id, doc.title, doc.kind, doc.source_path, doc.sha256,
+                                             tuple(c.chunk_id for c in chunks), time.time()))
+            (report.updated if doc.doc_id in records else report.added).append(doc.doc_id)
+            report.chunks_embedded += len(fresh)
+            report.chunks_deleted += len(stale)
+
+    def _embed(self, chunks: list[Chunk], progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        if not chunks:
+            return np.zeros((0, 0), dtype=np.float32), []
+        chunk_vecs = self.embedder.encode([f"{c.context_header}\n{c.text}" for c in chunks], progress=progress)
+        unit_texts = [c.unit_text(u) for c in chunks for u in c.units]
+        flat = self.embedder.encode(unit_texts, progress=progress)
+        unit_vecs, pos = [], 0
+        for c in chunks:
+            unit_vecs.append(flat[pos : pos + len(c.units)])
+            pos += len(c.units)
+        return chunk_vecs, unit_vecs
+
+    def _sweep(self, report: IngestReport) -> bool:
+        """After an interrupted run: delete chunks and unit vectors that no manifest row accounts for."""
+        expected = {doc_id: set(r.chunk_ids) for doc_id, r in self.manifest.documents().items()}
+        orphans = [cid for doc_id, ids in self.store.doc_chunk_ids().items() for cid in ids - expected.get(doc_id, set())]
+        self.store.delete_chunks(orphans)
+        live = self.store.ids()
+        orphan_units = sorted(self.store.unit_chunk_ids() - live)
+        self.store.delete_chunks(orphan_units)
+        report.chunks_deleted += len(orphans)
+        return True
+
+    def _default_kind(self, source: SourceFile) -> str:
+        return "article" if source.doc_id.startswith("sources/") else "policy"
+
+    @staticmethod
+    def _kept_note(doc_id: str, records: dict[str, DocumentRecord]) -> str:
+        return " (the previously indexed version is kept)" if doc_id in records else ""

@@ -1,0 +1,116 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused into one ranking, with metadata filters.
+
+Fusion is reciprocal rank fusion by default; a weighted convex combination of min-max normalised scores is the
+alternative (``fusion = "weighted"``). The eval suite's ablation compares them (see evals/README.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .config import Settings
+from .embeddings import Embedder
+from .glossary import Glossary
+from .lexical import LexicalIndex
+from .store import ChromaStore, where_filter
+from .types import Chunk, ScoredChunk
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Passages for one question, plus the question vector the answerer reuses."""
+
+    query: str
+    query_vector: np.ndarray
+    passages: tuple[ScoredChunk, ...]
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
+    """RRF: score(d) = sum over rankings of 1 / (k + rank), ranks starting at 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def weighted_fusion(dense: dict[str, float], lexical: dict[str, float], dense_weight: float) -> dict[str, float]:
+    """Convex combination of min-max normalised scores; a candidate missing from one list gets 0 there."""
+
+    def norm(scores: dict[str, float]) -> dict[str, float]:
+        if not scores:
+            return {}
+        lo, hi = min(scores.values()), max(scores.values())
+        span = hi - lo
+        return {k: (v - lo) / span if span > 1e-12 else 1.0 for k, v in scores.items()}
+
+    d, b = norm(dense), norm(lexical)
+    return {key: dense_weight * d.get(key, 0.0) + (1 - dense_weight) * b.get(key, 0.0) for key in set(d) | set(b)}
+
+
+class HybridRetriever:
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, glossary: Glossary) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.glossary = glossary
+        self._lexical: LexicalIndex | None = None
+        self._lexical_generation: object = None
+        self._lock = threading.Lock()
+
+    def lexical(self, generation: object = None) -> LexicalIndex:
+        """The BM25 index, rebuilt from the store when the index generation changed (after an ingest)."""
+        with self._lock:
+            if self._lexical is None or generation != self._lexical_generation:
+                self._lexical = LexicalIndex(self.store.all_chunks(), self.glossary)
+                self._lexical_generation = generation
+            return self._lexical
+
+    def retrieve(
+        self,
+        query: str,
+        top_k: int | None = None,
+        kind: str | None = None,
+        doc_id: str | None = None,
+        mode: Mode = "hybrid",
+        generation: object = None,
+    ) -> Retrieval:
+        top_k = top_k or self.settings.top_k
+        n = max(self.settings.candidates, top_k)
+        expanded = self.glossary.expand(query)
+        vector = self.embedder.encode_query(expanded)
+        dense: list[tuple[Chunk, float]] = []
+        lexical: list[tuple[Chunk, float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = self.store.query(vector, n, where_filter(kind, doc_id))
+        if mode in ("hybrid", "bm25"):
+            lexical = self.lexical(generation).search(query, n, kind=kind, doc_id=doc_id)
+        return Retrieval(query=expanded, query_vector=vector, passages=tuple(self.fuse(dense, lexical)[:top_k]))
+
+    def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
+        chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}
+        dense_rank = {c.chunk_id: r for r, (c, _) in enumerate(dense, start=1)}
+        lexical_rank = {c.chunk_id: r for r, (c, _) in enumerate(lexical, start=1)}
+        if not dense or not lexical:
+            only = dense or lexical
+            scores = {c.chunk_id: s for c, s in only}
+        elif self.settings.fusion == "rrf":
+            scores = reciprocal_rank_fusion(
+                [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lexical]], k=self.settings.rrf_k
+            )
+        else:
+            scores = weighted_fusion(
+                {c.chunk_id: s for c, s in dense}, {c.chunk_id: s for c, s in lexical},
+                self.settings.fusion_dense_weight,
+            )
+        ranked = sorted(scores, key=lambda key: (-scores[key], dense_rank.get(key, 10**9)))
+        return [
+            ScoredChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key)) for key in ranked
+        ]
