@@ -7,6 +7,7 @@ so "FQHC" in a question matches "federally qualified health center" in a passage
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -63,6 +64,8 @@ class LexicalIndex:
         n = max(len(corpus_tokens), 1)
         self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        #: lower-cased words as written (before stemming), for correcting typos in questions
+        self.surface_vocabulary = frozenset(w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower()))
         self._kinds = np.array([c.kind for c in self.chunks])
         self._docs = np.array([c.doc_id for c in self.chunks])
 

@@ -1,0 +1,329 @@
+"""The default answerer: composes an answer from sentences and list items of the retrieved passages.
+
+Offline and deterministic. It scores each unit (sentence or list item) by cosine similarity to the question plus
+how many of the question's specific terms it contains, picks units by maximal marginal relevance, keeps list
+structure, draws from both sides of a comparison, orders the result so the most direct unit comes first, and
+cites every unit with the ``[n]`` of its passage.
+
+It declines (``answered=False``) when the best unit is not similar enough to the question, or when the chosen
+units leave the question's specific terms uncovered (the check that tells "what does a CMO earn?" from "what
+does a CMO do?", which a similarity threshold alone cannot), or when the question asks for a figure and no
+chosen unit holds a number.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..config import Settings
+from ..glossary import Glossary
+from ..lexical import LexicalIndex, analyze
+from ..prompts import Prompts
+from ..types import Chunk, Citation, Unit
+from .base import AnswerRequest, Composition
+
+#: Words that say nothing specific in this domain: every in-scope question could contain them.
+GENERIC_WORDS = """
+cmo cmos chief medical officer officers role roles job jobs position person people someone typical typically
+usually usual healthcare health care organization organizations organisation tell explain describe know
+want please thing things kind kinds type types way ways mean means main key important list give show say
+good best much many long take takes often get need needs like also really actually exactly would could
+should might must can may will shall does done doing make makes made us one ones lot lots big
+what which who whom whose when where why how whats hows
+""".split()
+_COMPARISON = re.compile(
+    r"\b(differ\w*|difference\w*|compare\w*|comparison|versus|vs|contrast\w*|distinguish\w*|unlike)\b", re.I
+)
+_QUANTITY = re.compile(
+    r"\b(how (many|much)|what (percentage|percent|share|proportion|number|amount)|salary|salaries|pay|paid|"
+    r"earn\w*|compensation|wage\w*|statistics?|average)\b",
+    re.I,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|hundred|thousand|million|"
+    r"percent|half|quarter)\b",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _generic_terms() -> frozenset[str]:
+    return frozenset(analyze(" ".join(GENERIC_WORDS))) | frozenset(GENERIC_WORDS)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_rank: int
+    chunk: Chunk
+    unit: Unit
+    index: int
+    vector: np.ndarray
+    similarity: float
+    terms: frozenset[str]
+
+    @property
+    def text(self) -> str:
+        return self.chunk.unit_text(self.unit)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.chunk.chunk_id, self.index)
+
+
+@dataclass(frozen=True)
+class FocusTerms:
+    """The question's specific terms (stemmed), each with an IDF weight; unknown ones get the maximum weight."""
+
+    weights: dict[str, float]
+    unknown: tuple[str, ...]
+
+    def coverage(self, covered: set[str]) -> float:
+        total = sum(self.weights.values())
+        if total == 0:
+            return 1.0
+        return sum(w for t, w in self.weights.items() if t in covered) / total
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, settings: Settings, lexical: LexicalIndex, glossary: Glossary, prompts: Prompts) -> None:
+        self.settings = settings
+        self.lexical = lexical
+        self.glossary = glossary
+        self.prompts = prompts
+        self.surface_vocabulary = lexical.surface_vocabulary
+        self._vocab_list = sorted(self.surface_vocabulary)
+
+    # -- public -------------------------------------------------------------------------------------------
+    def answer(self, request: AnswerRequest) -> Composition:
+        other = self.glossary.other_meaning_in(request.question)
+        if other is not None:
+            return self._refuse("refusal_other_meaning", meaning=other[1])
+        focus = self.focus_terms(request.question)
+        if not focus.weights and request.standalone != request.question:
+            focus = self.focus_terms(request.standalone)
+        candidates = self._candidates(request, focus)
+        if not candidates:
+            return self._refuse("refusal")
+        best = max(c.similarity for c in candidates)
+        if best < self.settings.min_sentence_similarity:
+            return self._refuse("refusal")
+        chosen = self._select(candidates, request, focus)
+        covered = set().union(*(c.terms for c in chosen))
+        if focus.coverage(covered) < self.settings.min_term_coverage:
+            return self._refuse("refusal")
+        if _QUANTITY.search(request.question) and not any(_NUMBER.search(c.text) for c in chosen):
+            return self._refuse("refusal_missing_number")
+        return self._compose(chosen)
+
+    def focus_terms(self, question: str) -> FocusTerms:
+        """Specific terms of the question: stop words and domain-generic words removed, typos corrected."""
+        generic = _generic_terms()
+        weights: dict[str, float] = {}
+        unknown: list[str] = []
+        expanded = question + " " + " ".join(self.glossary.additions(question))
+        for word in _WORD.findall(expanded.lower()):
+            if word in generic or len(word) < 2:
+                continue
+            if word not in self.surface_vocabulary and len(word) >= 4:
+                match = difflib.get_close_matches(word, self._vocab_list, n=1, cutoff=0.8)
+                if match:
+                    word = match[0]
+            for term in analyze(word):
+                if term in generic:
+                    continue
+                if term in self.lexical.idf:
+                    weights[term] = max(weights.get(term, 0.0), self.lexical.idf[term])
+                else:
+                    weights[term] = self.lexical.max_idf
+                    unknown.append(term)
+        return FocusTerms(weights, tuple(unknown))
+
+    # -- steps --------------------------------------------------------------------------------------------
+    def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
+        found: list[Candidate] = []
+        for rank, scored in enumerate(request.passages):
+            chunk = scored.chunk
+            vectors = request.unit_vectors.get(chunk.chunk_id)
+            if vectors is None or len(vectors) != len(chunk.units):
+                continue
+            sims = vectors @ request.query_vector
+            for i, unit in enumerate(chunk.units):
+                text = chunk.unit_text(unit)
+                if not _quotable(text, unit):
+                    continue
+                terms = self._unit_terms(text, chunk)
+                found.append(Candidate(rank, chunk, unit, i, vectors[i], float(sims[i]), terms))
+        return found
+
+    def _unit_terms(self, text: str, chunk: Chunk) -> frozenset[str]:
+        # The heading path counts: a list item under "Leadership Skills" covers a question about skills.
+        context = f"{text} {chunk.section_label}"
+        return frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
+
+    def _relevance(self, c: Candidate, focus: FocusTerms) -> float:
+        overlap = focus.coverage(set(c.terms)) if focus.weights else 0.0
+        return c.similarity + 0.25 * overlap - 0.01 * c.passage_rank
+
+    def _select(self, candidates: list[Candidate], request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
+        s = self.settings
+        rel = {c.key: self._relevance(c, focus) for c in candidates}
+        ranked = sorted(candidates, key=lambda c: -rel[c.key])
+        top = rel[ranked[0].key]
+        floor = max(s.min_sentence_similarity * 0.8, top - 0.25)
+        pool = [c for c in ranked if rel[c.key] >= floor or len(ranked) <= s.min_answer_units]
+        if len(pool) < s.min_answer_units:
+            pool = ranked[: s.min_answer_units]
+        chosen = _mmr(pool, rel, s.max_answer_units, lambda_=0.7)
+        chosen = self._complete_list(chosen, candidates, rel, floor)
+        if _COMPARISON.search(request.question) or _COMPARISON.search(request.standalone):
+            chosen = self._cover_sides(chosen, ranked, rel, focus)
+        return chosen
+
+    def _complete_list(self, chosen: list[Candidate], candidates: list[Candidate], rel: dict[tuple[str, int], float],
+                       floor: float) -> list[Candidate]:
+        """When the answer is mostly one list, bring in that list's other relevant items (up to 8 in all)."""
+        list_items = [c for c in chosen if c.unit.is_list_item]
+        if len(list_items) < 2:
+            return chosen
+        section = max({c.chunk.section for c in list_items}, key=lambda sec: sum(c.chunk.section == sec for c in list_items))
+        same = [c for c in candidates if c.unit.is_list_item and c.chunk.section == section
+                and c.chunk.doc_id == list_items[0].chunk.doc_id]
+        have = {(c.chunk.doc_id, c.chunk.start + c.unit.start) for c in chosen}
+        extra = [c for c in sorted(same, key=lambda c: -rel[c.key])
+                 if (c.chunk.doc_id, c.chunk.start + c.unit.start) not in have and rel[c.key] >= floor - 0.1]
+        room = 8 - len(chosen)
+        return chosen + _dedupe(extra)[: max(room, 0)]
+
+    def _cover_sides(self, chosen: list[Candidate], ranked: list[Candidate], rel: dict[tuple[str, int], float],
+                     focus: FocusTerms) -> list[Candidate]:
+        """For a comparison, make sure each compared side (its most specific terms) has a unit in the answer."""
+        sides = [t for t, _ in sorted(focus.weights.items(), key=lambda kv: -kv[1])
+                 if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))][:2]
+        for term in sides:
+            if any(term in c.terms for c in chosen):
+                continue
+            best = next((c for c in ranked if term in c.terms and c not in chosen), None)
+            if best is None:
+                continue
+            if len(chosen) >= self.settings.max_answer_units:
+                chosen = chosen[:-1]
+            chosen = [*chosen, best]
+        return chosen
+
+    def _compose(self, chosen: Sequence[Candidate]) -> Composition:
+        chosen = _dedupe(list(chosen))
+        lead = chosen[0]
+        # Passages in the order they are first used (the lead's first); inside a passage, document order.
+        order: list[str] = []
+        for c in chosen:
+            if c.chunk.doc_id + ":" + str(c.chunk.section) not in order:
+                order.append(c.chunk.doc_id + ":" + str(c.chunk.section))
+        rest = sorted(chosen[1:], key=lambda c: (order.index(c.chunk.doc_id + ":" + str(c.chunk.section)),
+                                                  c.chunk.start + c.unit.start))
+        sequence = [lead, *rest]
+        numbers: dict[str, int] = {}
+        for c in sequence:
+            numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
+        lines: list[str] = []
+        prose: list[str] = []
+        for c in sequence:
+            piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
+            if c.unit.is_list_item and _in_list_run(c, sequence):
+                if prose:
+                    lines.append(" ".join(prose))
+                    prose = []
+                lines.append(f"- {piece}")
+            else:
+                if lines and lines[-1].startswith("- "):
+                    lines.append("")
+                prose.append(piece)
+        if prose:
+            lines.append(" ".join(prose))
+        text = "\n".join(_separate_lists(lines)).strip()
+        return Composition(text=text, answered=True, citations=self._citations(sequence, numbers))
+
+    def _citations(self, sequence: Sequence[Candidate], numbers: dict[str, int]) -> tuple[Citation, ...]:
+        spans: dict[str, list[tuple[int, int]]] = {}
+        first: dict[str, Candidate] = {}
+        best: dict[str, float] = {}
+        for c in sequence:
+            spans.setdefault(c.chunk.chunk_id, []).append((c.unit.start, c.unit.end))
+            first.setdefault(c.chunk.chunk_id, c)
+            best[c.chunk.chunk_id] = max(best.get(c.chunk.chunk_id, -1.0), c.similarity)
+        return tuple(
+            Citation(
+                marker=numbers[cid],
+                doc_id=first[cid].chunk.doc_id,
+                title=first[cid].chunk.title,
+                source=first[cid].chunk.source_path,
+                section=first[cid].chunk.section_label,
+                text=first[cid].chunk.text,
+                highlights=tuple(sorted(set(spans[cid]))),
+                score=best[cid],
+                kind=first[cid].chunk.kind,
+            )
+            for cid in sorted(numbers, key=numbers.__getitem__)
+        )
+
+    def _refuse(self, phrase: str, **values: str) -> Composition:
+        return Composition(text=self.prompts.phrase(phrase, **values), answered=False, citations=())
+
+
+def _quotable(text: str, unit: Unit) -> bool:
+    """Questions, fragments and chatter are not answer material."""
+    stripped = text.strip()
+    if stripped.endswith("?"):
+        return False
+    words = stripped.split()
+    return len(words) >= (3 if unit.is_list_item else 5)
+
+
+def _mmr(pool: list[Candidate], rel: dict[tuple[str, int], float], k: int, lambda_: float) -> list[Candidate]:
+    """Maximal marginal relevance over unit vectors; near-duplicates (overlapping chunks) are skipped."""
+    chosen: list[Candidate] = []
+    remaining = _dedupe(pool)
+    while remaining and len(chosen) < k:
+        def score(c: Candidate) -> float:
+            redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
+            return lambda_ * rel[c.key] - (1 - lambda_) * redundancy
+
+        best = max(remaining, key=score)
+        chosen.append(best)
+        remaining = [c for c in remaining if c is not best and float(c.vector @ best.vector) < 0.95]
+    return chosen
+
+
+def _dedupe(items: list[Candidate]) -> list[Candidate]:
+    """The same sentence can sit in two overlapping chunks: keep its first occurrence."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in items:
+        key = (c.chunk.doc_id, " ".join(c.text.split()))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _in_list_run(c: Candidate, sequence: Sequence[Candidate]) -> bool:
+    return sum(1 for o in sequence if o.unit.is_list_item and o.chunk.section == c.chunk.section
+               and o.chunk.doc_id == c.chunk.doc_id) >= 2
+
+
+def _separate_lists(lines: list[str]) -> list[str]:
+    """A blank line between prose and a bullet list, so Markdown renders the list."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1] and line.startswith("- ") != out[-1].startswith("- ") and line:
+            out.append("")
+        out.append(line)
+    return out

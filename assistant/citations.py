@@ -1,0 +1,67 @@
+"""Pure functions over ``[n]`` citation markers: parse, renumber by first appearance, validate.
+
+Shared by every answerer, so an LLM's markers obey the same rules as the extractive composer's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .types import Citation
+
+MARKER = re.compile(r"\[(\d{1,9})\]")
+
+
+def markers(text: str) -> list[int]:
+    """Marker numbers in order of appearance (repeats included)."""
+    return [int(m.group(1)) for m in MARKER.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Renumbered:
+    text: str
+    #: new marker -> the original number it replaced, in order of first appearance
+    mapping: dict[int, int]
+    #: markers that pointed at no given passage and were removed
+    dropped: tuple[int, ...]
+
+
+def renumber(text: str, valid: Sequence[int]) -> Renumbered:
+    """Drop markers not in ``valid`` and renumber the rest 1, 2, 3... by first appearance."""
+    allowed = set(valid)
+    new_of: dict[int, int] = {}
+    dropped: list[int] = []
+
+    def swap(match: re.Match[str]) -> str:
+        old = int(match.group(1))
+        if old not in allowed:
+            dropped.append(old)
+            return ""
+        new_of.setdefault(old, len(new_of) + 1)
+        return f"[{new_of[old]}]"
+
+    out = MARKER.sub(swap, text)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
+    out = re.sub(r"[ \t]{2,}", " ", out).strip()
+    return Renumbered(out, {new: old for old, new in new_of.items()}, tuple(dropped))
+
+
+def problems(text: str, citations: Sequence[Citation]) -> list[str]:
+    """Every way the answer's markers and its citation list disagree; empty when they are consistent."""
+    found: list[str] = []
+    seen = markers(text)
+    listed = [c.marker for c in citations]
+    first_order = list(dict.fromkeys(seen))
+    for m in dict.fromkeys(seen):
+        if m not in listed:
+            found.append(f"marker [{m}] has no passage")
+    for m in listed:
+        if m not in seen:
+            found.append(f"passage [{m}] is never cited")
+    if first_order != list(range(1, len(first_order) + 1)):
+        found.append(f"markers are not numbered by first appearance: {first_order}")
+    if len(set(listed)) != len(listed):
+        found.append("a marker is listed twice")
+    return found

@@ -1,0 +1,129 @@
+"""``cmo-assistant`` command line: ingest, ask, stats, serve. A thin adapter over :class:`Assistant`.
+
+Errors from the core (AssistantError) become one readable line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import AssistantError, QuestionError
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cmo-assistant", description="Cited answers about the Chief Medical "
+                                     "Officer role and your organization's policies.")
+    parser.add_argument("--data-dir", type=Path, help="index location (default ./data, env CMO_ASSISTANT_DATA_DIR)")
+    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="build or update the index from the corpus and your folders")
+    ingest.add_argument("--source", action="append", type=Path, default=[], metavar="DIR",
+                        help="another folder of .md/.txt/.pdf/.docx/.html documents (repeatable)")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    ask = sub.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--history", type=Path, metavar="FILE",
+                     help='JSON list of {"role": "user"|"assistant", "content": "..."} turns before the question')
+    ask.add_argument("--kind", choices=["article", "policy"], help="search only articles or only policies")
+    ask.add_argument("--top-k", type=int, help="passages to retrieve")
+
+    stats = sub.add_parser("stats", help="what is in the index")
+    stats.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve", help="launch the web app")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(data_dir=args.data_dir, chroma_url=args.chroma_url)
+        handler = {"ingest": _ingest, "ask": _ask, "stats": _stats, "serve": _serve}[args.command]
+        return handler(settings, args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, QuestionError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish (ingest resumes safely)", file=sys.stderr)
+        return 130
+
+
+def _assistant(settings: Settings) -> Any:
+    from .pipeline import Assistant
+
+    return Assistant(settings)
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    for folder in args.source:
+        if not folder.is_dir():
+            raise QuestionError(f"--source {folder} is not a folder. Give a folder of documents.")
+    report = _assistant(settings).ingest(args.source, rebuild=args.rebuild, progress=not args.quiet)
+    print(report.summary())
+    return EXIT_PARTIAL if report.partial else EXIT_OK
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    history = None
+    if args.history:
+        try:
+            history = json.loads(args.history.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise QuestionError(f"Cannot read the history file {args.history}: {exc}") from None
+    answer = _assistant(settings).ask(args.question, history=history, kind=args.kind, top_k=args.top_k)
+    for notice in answer.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            where = f" > {c.section}" if c.section else ""
+            print(f"[{c.marker}] {c.title}{where} ({c.doc_id})")
+    return EXIT_OK
+
+
+def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    stats = _assistant(settings).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return EXIT_OK
+    plural = {"article": "articles", "policy": "policies"}
+    kinds = ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in sorted(stats["kinds"].items())) or "none"
+    print(f"index:           {stats['store']}")
+    print(f"documents:       {stats['documents']} ({kinds})")
+    print(f"chunks:          {stats['chunks']}")
+    print(f"embedding model: {stats['embedding_model']}")
+    print(f"last ingest:     {stats['last_ingest'] or 'never (run `cmo-assistant ingest`)'}")
+    return EXIT_OK
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from .pipeline import Assistant
+
+    assistant = Assistant(settings)
+    report = assistant.ensure_index(progress=True)
+    if report is not None:
+        print(report.summary())
+    print("The web app arrives with the UI; until then use `cmo-assistant ask`.", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

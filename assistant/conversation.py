@@ -1,0 +1,66 @@
+"""Follow-up questions, resolved against the conversation before retrieval.
+
+Offline, a follow-up is recognised by its form (it opens with "and", "what about"..., or leans on a pronoun
+without naming its subject) and is joined to the previous question, which carries the topic. The LLM backends
+replace this with a condensing prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import QuestionError
+from .types import Turn
+
+_OPENERS = re.compile(r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same for|what if)\b", re.I)
+_ANAPHORA = re.compile(r"\b(that|this|those|these|it|its|they|them|their|there|such|same|he|she|his|her)\b", re.I)
+_SUBJECT = re.compile(
+    r"\b(cmo|cmos|chief medical officers?|physician leaders?|medical directors?|policy|policies|committee|"
+    r"credential\w*|privileg\w*|peer review|fqhc|health centers?|hospital cmo)\b",
+    re.I,
+)
+
+
+def parse_history(raw: Any) -> list[Turn]:
+    """Validate a history given as a list of ``{"role": "user"|"assistant", "content": str}``."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise QuestionError('History must be a JSON list of {"role": "user"|"assistant", "content": "..."} objects.')
+    turns: list[Turn] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, Turn):
+            turns.append(item)
+            continue
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") or not isinstance(
+            item.get("content"), str
+        ):
+            raise QuestionError(
+                f'History item {i} must be {{"role": "user"|"assistant", "content": "..."}}; got {item!r:.80}.'
+            )
+        turns.append(Turn(item["role"], item["content"]))
+    return turns
+
+
+def is_followup(question: str) -> bool:
+    if _OPENERS.match(question):
+        return True
+    words = re.findall(r"\w+", question)
+    if _SUBJECT.search(question):
+        return False
+    return bool(_ANAPHORA.search(question)) or len(words) <= 3
+
+
+def standalone(question: str, history: Sequence[Turn]) -> str:
+    """The question to retrieve with: itself, or joined to the topic of the conversation so far."""
+    topic = ""
+    for turn in history:
+        if turn.role != "user" or not turn.content.strip():
+            continue
+        text = turn.content.strip()
+        topic = f"{topic} {text}".strip() if topic and is_followup(text) else text
+    if topic and is_followup(question):
+        return f"{topic} {question}"
+    return question

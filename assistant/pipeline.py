@@ -1,0 +1,193 @@
+"""The Assistant: settings -> components (built lazily) -> ``ask`` and ``ingest``.
+
+This is the composition root of the library; the CLI and the UI are thin adapters over it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .answering import AnswerRequest, Answerer, ExtractiveAnswerer
+from .config import Settings
+from .conversation import parse_history, standalone
+from .embeddings import Embedder, offline_environment
+from .errors import IndexMissingError, QuestionError
+from .glossary import Glossary
+from .indexing import Indexer, IngestReport
+from .manifest import Manifest
+from .prompts import Prompts
+from .retrieval import HybridRetriever, Mode
+from .store import ChromaStore
+from .types import Answer, Turn
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_question(raw: str, limit: int) -> tuple[str, bool]:
+    """Control characters removed, whitespace folded, cut to ``limit`` characters at a word boundary.
+
+    :returns: the cleaned question and whether it was cut.
+    :raises QuestionError: when nothing is left to ask.
+    """
+    text = " ".join(_CONTROL.sub(" ", raw.replace("\x00", "")).split())
+    if not text or not re.search(r"\w", text):
+        raise QuestionError("The question is empty. Type a question, for example: What does a CMO do?")
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut), True
+
+
+class Assistant:
+    """Answers questions from the indexed sources with cited passages.
+
+    Cheap to construct: the embedding model, the vector store and the BM25 index load on first use.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        offline_environment()
+        self.settings = settings or Settings.from_env()
+        self._lock = threading.Lock()
+        self._answerer: tuple[str, Answerer] | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Assistant:
+        """An Assistant configured from ``CMO_ASSISTANT_*`` environment variables, then ``overrides``."""
+        return cls(Settings.from_env(**overrides))
+
+    # -- components -----------------------------------------------------------------------------------------
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model)
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        return ChromaStore(self.settings, self.embedder.name)
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest(self.settings.manifest_path)
+
+    @cached_property
+    def glossary(self) -> Glossary:
+        return Glossary.load()
+
+    @cached_property
+    def prompts(self) -> Prompts:
+        return Prompts(self.settings.prompts_dir)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        return HybridRetriever(self.settings, self.embedder, self.store, self.glossary)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.settings, self.embedder, self.store, self.manifest)
+
+    def answerer(self) -> Answerer:
+        """The answerer for the current index generation (its vocabulary comes from the BM25 index)."""
+        generation = self.manifest.generation
+        with self._lock:
+            if self._answerer is None or self._answerer[0] != generation:
+                lexical = self.retriever.lexical(generation)
+                self._answerer = (generation, ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts))
+            return self._answerer[1]
+
+    # -- operations -----------------------------------------------------------------------------------------
+    def ingest(self, sources: Sequence[Path] = (), rebuild: bool = False, progress: bool = False) -> IngestReport:
+        """Bring the index in line with the source folders (see :class:`~assistant.indexing.Indexer`)."""
+        return self.indexer.ingest(tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress)
+
+    def has_index(self) -> bool:
+        return bool(self.manifest.documents()) and self.store.exists()
+
+    def ensure_index(self, progress: bool = False) -> IngestReport | None:
+        """Build the index when there is none yet; returns the report, or None when one was there."""
+        if self.has_index():
+            return None
+        return self.ingest(progress=progress)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[dict[str, str] | Turn] | None = None,
+        kind: str | None = None,
+        top_k: int | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        """Answer ``question`` from the sources, citing passages with ``[n]`` markers.
+
+        :param history: earlier turns, ``[{"role": "user"|"assistant", "content": "..."}]``, for follow-ups.
+        :param kind: ``"article"`` or ``"policy"`` to search only one kind of document.
+        :raises QuestionError: the question is empty or the history malformed.
+        :raises IndexMissingError: nothing has been ingested yet.
+        """
+        started = time.perf_counter()
+        if kind not in (None, "", "article", "policy"):
+            raise QuestionError(f"kind must be 'article' or 'policy'. Currently, it is {kind!r}.")
+        text, truncated = clean_question(question, self.settings.max_question_chars)
+        turns = tuple(parse_history(list(history) if history is not None else None))
+        notices: list[str] = []
+        if truncated:
+            notices.append(self.prompts.phrase("question_truncated", length=len(question),
+                                               limit=self.settings.max_question_chars))
+        if not self.has_index():
+            raise IndexMissingError(
+                f"There is no index in {self.settings.data_dir} yet. Build it with `cmo-assistant ingest` "
+                "(or `make run`, which builds it first)."
+            )
+        query = standalone(text, turns)
+        generation = self.manifest.generation
+        retrieval = self.retriever.retrieve(query, top_k=top_k, kind=kind or None, mode=mode, generation=generation)
+        retrieved = time.perf_counter()
+        request = AnswerRequest(
+            question=text,
+            standalone=query,
+            passages=retrieval.passages,
+            query_vector=retrieval.query_vector,
+            history=turns,
+            unit_vectors=self.store.unit_vectors([p.chunk.chunk_id for p in retrieval.passages]),
+        )
+        composition = self.answerer().answer(request)
+        done = time.perf_counter()
+        return Answer(
+            question=text,
+            answer=composition.text,
+            answered=composition.answered,
+            citations=composition.citations,
+            timings_ms={
+                "retrieve": (retrieved - started) * 1000,
+                "generate": (done - retrieved) * 1000,
+                "total": (done - started) * 1000,
+            },
+            notices=(*notices, *composition.notices),
+            standalone_question=query,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """What is in the index: documents, chunks, kinds, model, last ingest."""
+        docs = self.manifest.documents()
+        kinds: dict[str, int] = {}
+        for record in docs.values():
+            kinds[record.kind] = kinds.get(record.kind, 0) + 1
+        last = self.manifest.get_meta("last_ingest_at")
+        return {
+            "data_dir": str(self.settings.data_dir),
+            "store": self.settings.chroma_url or str(self.settings.chroma_dir),
+            "documents": len(docs),
+            "chunks": self.store.count() if docs else 0,
+            "kinds": kinds,
+            "embedding_model": self.manifest.get_meta("embedding_model") or self.embedder.name,
+            "last_ingest": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(last))) if last else None,
+            "per_document": [
+                {"doc_id": r.doc_id, "title": r.title, "kind": r.kind, "chunks": len(r.chunk_ids)}
+                for r in docs.values()
+            ],
+        }

@@ -1,0 +1,68 @@
+"""Shared fixtures. Real components throughout: the bundled embedding model, a real Chroma, real files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
+from assistant.embeddings import Embedder  # noqa: E402
+from assistant.pipeline import Assistant  # noqa: E402
+
+CORPUS = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's CMO_ASSISTANT_* settings."""
+    for key in list(os.environ):
+        if key.startswith("CMO_ASSISTANT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
+    return Embedder("")
+
+
+@pytest.fixture()
+def make_settings(tmp_path: Path):
+    """Settings over an empty corpus folder and data dir in tmp_path (pass overrides as keywords)."""
+
+    def make(**overrides) -> Settings:
+        corpus = overrides.pop("corpus_dir", tmp_path / "corpus")
+        Path(corpus).mkdir(parents=True, exist_ok=True)
+        return Settings(data_dir=overrides.pop("data_dir", tmp_path / "data"), corpus_dir=corpus, **overrides)
+
+    return make
+
+
+@pytest.fixture()
+def make_assistant(make_settings, embedder: Embedder):
+    """An Assistant over a tmp corpus that shares the session's loaded embedding model."""
+
+    def make(**overrides) -> Assistant:
+        assistant = Assistant(make_settings(**overrides))
+        assistant.__dict__["embedder"] = embedder
+        return assistant
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shipped(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Assistant]:
+    """An Assistant over the real shipped corpus (articles + example policies), indexed once per session."""
+    data = tmp_path_factory.mktemp("shipped-data")
+    assistant = Assistant(Settings(data_dir=data, corpus_dir=CORPUS))
+    assistant.__dict__["embedder"] = embedder
+    report = assistant.ingest()
+    assert not report.skipped, report.summary()
+    yield assistant
