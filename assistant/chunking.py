@@ -86,7 +86,8 @@ class Chunker:
                         end=end,
                         ordinal=len(chunks),
                         units=tuple(
-                            Unit(u.start - start, u.end - start, u.is_list_item) for u in units[first : last + 1]
+                            Unit(u.start - start, u.end - start, u.is_list_item)
+                            for u in units[first : last + 1]
                         ),
                     )
                 )
@@ -121,7 +122,10 @@ class Chunker:
             if cost <= budget:
                 fitted.append(unit)
                 continue
-            words = [(m.start() + unit.start, m.end() + unit.start) for m in re.finditer(r"\S+", text[unit.start : unit.end])]
+            words = [
+                (m.start() + unit.start, m.end() + unit.start)
+                for m in re.finditer(r"\S+", text[unit.start : unit.end])
+            ]
             piece_start = words[0][0]
             piece_end = words[0][1]
             for ws, we in words[1:]:

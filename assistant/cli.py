@@ -19,23 +19,37 @@ EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cmo-assistant", description="Cited answers about the Chief Medical "
-                                     "Officer role and your organization's policies.")
-    parser.add_argument("--data-dir", type=Path, help="index location (default ./data, env CMO_ASSISTANT_DATA_DIR)")
+    parser = argparse.ArgumentParser(
+        prog="cmo-assistant",
+        description="Cited answers about the Chief Medical Officer role and your organization's policies.",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="index location (default ./data, env CMO_ASSISTANT_DATA_DIR)"
+    )
     parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ingest = sub.add_parser("ingest", help="build or update the index from the corpus and your folders")
-    ingest.add_argument("--source", action="append", type=Path, default=[], metavar="DIR",
-                        help="another folder of .md/.txt/.pdf/.docx/.html documents (repeatable)")
+    ingest.add_argument(
+        "--source",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="another folder of .md/.txt/.pdf/.docx/.html documents (repeatable)",
+    )
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("--history", type=Path, metavar="FILE",
-                     help='JSON list of {"role": "user"|"assistant", "content": "..."} turns before the question')
+    ask.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help='JSON list of {"role": "user"|"assistant", "content": "..."} turns before the question',
+    )
     ask.add_argument("--kind", choices=["article", "policy"], help="search only articles or only policies")
     ask.add_argument("--top-k", type=int, help="passages to retrieve")
 
@@ -105,7 +119,10 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=2))
         return EXIT_OK
     plural = {"article": "articles", "policy": "policies"}
-    kinds = ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in sorted(stats["kinds"].items())) or "none"
+    kinds = (
+        ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in sorted(stats["kinds"].items()))
+        or "none"
+    )
     print(f"index:           {stats['store']}")
     print(f"documents:       {stats['documents']} ({kinds})")
     print(f"chunks:          {stats['chunks']}")
@@ -116,12 +133,10 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from .pipeline import Assistant
+    from .ui import launch
 
-    assistant = Assistant(settings)
-    report = assistant.ensure_index(progress=True)
-    if report is not None:
-        print(report.summary())
-    print("The web app arrives with the UI; until then use `cmo-assistant ask`.", file=sys.stderr)
+    settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
+    launch(Assistant(settings), settings.host, settings.port)
     return EXIT_OK
 
 

@@ -14,8 +14,12 @@ from typing import Any
 from .errors import QuestionError
 from .types import Turn
 
-_OPENERS = re.compile(r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same for|what if)\b", re.I)
-_ANAPHORA = re.compile(r"\b(that|this|those|these|it|its|they|them|their|there|such|same|he|she|his|her)\b", re.I)
+_OPENERS = re.compile(
+    r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same for|what if)\b", re.I
+)
+_ANAPHORA = re.compile(
+    r"\b(that|this|those|these|it|its|they|them|their|there|such|same|he|she|his|her)\b", re.I
+)
 _SUBJECT = re.compile(
     r"\b(cmo|cmos|chief medical officers?|physician leaders?|medical directors?|policy|policies|committee|"
     r"credential\w*|privileg\w*|peer review|fqhc|health centers?|hospital cmo)\b",
@@ -28,14 +32,18 @@ def parse_history(raw: Any) -> list[Turn]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise QuestionError('History must be a JSON list of {"role": "user"|"assistant", "content": "..."} objects.')
+        raise QuestionError(
+            'History must be a JSON list of {"role": "user"|"assistant", "content": "..."} objects.'
+        )
     turns: list[Turn] = []
     for i, item in enumerate(raw):
         if isinstance(item, Turn):
             turns.append(item)
             continue
-        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") or not isinstance(
-            item.get("content"), str
+        if (
+            not isinstance(item, dict)
+            or item.get("role") not in ("user", "assistant")
+            or not isinstance(item.get("content"), str)
         ):
             raise QuestionError(
                 f'History item {i} must be {{"role": "user"|"assistant", "content": "..."}}; got {item!r:.80}.'

@@ -57,7 +57,8 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
     path = source.path
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            str(path), f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            str(path),
+            f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}",
         )
     try:
         size = path.stat().st_size
@@ -94,7 +95,9 @@ def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Docum
     title = str(meta.pop("title", "") or _first_heading(text) or _title_from_name(source.path))
     kind = str(meta.pop("kind", "") or _kind_from_path(source) or default_kind)
     if kind not in ("article", "policy"):
-        raise DocumentError(str(source.path), f"front matter kind must be 'article' or 'policy', not {kind!r}")
+        raise DocumentError(
+            str(source.path), f"front matter kind must be 'article' or 'policy', not {kind!r}"
+        )
     return Document(
         doc_id=source.doc_id,
         title=title.strip(),
@@ -124,7 +127,9 @@ def _split_front_matter(source: SourceFile, text: str) -> tuple[str, dict[str, A
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise DocumentError(str(source.path), f"front matter is not valid YAML ({exc.__class__.__name__})") from None
+        raise DocumentError(
+            str(source.path), f"front matter is not valid YAML ({exc.__class__.__name__})"
+        ) from None
     if not isinstance(meta, dict):
         raise DocumentError(str(source.path), "front matter must be a mapping of fields")
     return text[match.end() :], meta
@@ -145,7 +150,9 @@ def _read_pdf(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError, TypeError) as exc:
-        raise DocumentError(str(source.path), f"PDF could not be read ({exc.__class__.__name__}: {exc})") from None
+        raise DocumentError(
+            str(source.path), f"PDF could not be read ({exc.__class__.__name__}: {exc})"
+        ) from None
     return "\n\n".join(p.strip() for p in pages if p.strip()), {"title": title}
 
 

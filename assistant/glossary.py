@@ -30,7 +30,9 @@ class Glossary:
     @classmethod
     def load(cls, extra_file: Path | None = None) -> Glossary:
         """The bundled glossary, plus the entries of ``extra_file`` (same YAML shape) when given."""
-        raw = yaml.safe_load(resources.files("assistant").joinpath("data", "glossary.yaml").read_text("utf-8"))
+        raw = yaml.safe_load(
+            resources.files("assistant").joinpath("data", "glossary.yaml").read_text("utf-8")
+        )
         if extra_file is not None:
             try:
                 raw += yaml.safe_load(extra_file.read_text("utf-8")) or []

@@ -66,7 +66,9 @@ Progress = Callable[[str], None]
 
 
 class Indexer:
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, manifest: Manifest) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: ChromaStore, manifest: Manifest
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -132,12 +134,18 @@ class Indexer:
         report.chunks_total = self.store.count()
         if report.changed or rebuild:
             self.manifest.bump_generation()
-        self.manifest.set_meta(in_progress="0", signature=self.signature, embedding_model=self.embedder.name,
-                               last_ingest_at=f"{time.time():.3f}")
+        self.manifest.set_meta(
+            in_progress="0",
+            signature=self.signature,
+            embedding_model=self.embedder.name,
+            last_ingest_at=f"{time.time():.3f}",
+        )
         report.seconds = time.perf_counter() - started
         return report
 
-    def _scan(self, extra: tuple[Path, ...]) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]]]:
+    def _scan(
+        self, extra: tuple[Path, ...]
+    ) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]]]:
         files: dict[str, tuple[SourceFile, bytes]] = {}
         by_hash: dict[str, str] = {}
         skipped: list[tuple[str, str]] = []
@@ -148,7 +156,9 @@ class Indexer:
                 skipped.append((exc.path, exc.reason))
                 continue
             if source.doc_id in files:
-                skipped.append((str(source.path), f"another file already has the document id {source.doc_id!r}"))
+                skipped.append(
+                    (str(source.path), f"another file already has the document id {source.doc_id!r}")
+                )
                 continue
             sha = hashlib.sha256(data).hexdigest()
             if sha in by_hash:
@@ -166,18 +176,32 @@ class Indexer:
         progress: bool,
     ) -> None:
         existing = self.store.doc_chunk_ids() if documents else {}
-        new_chunks = [c for doc, chunks in documents for c in chunks if c.chunk_id not in existing.get(doc.doc_id, ())]
+        new_chunks = [
+            c for doc, chunks in documents for c in chunks if c.chunk_id not in existing.get(doc.doc_id, ())
+        ]
         chunk_vecs, unit_vecs = self._embed(new_chunks, progress)
         vec_of = {c.chunk_id: (chunk_vecs[i], unit_vecs[i]) for i, c in enumerate(new_chunks)}
         for doc, chunks in documents:
             fresh = [c for c in chunks if c.chunk_id in vec_of]
             if fresh:
-                self.store.add(fresh, np.stack([vec_of[c.chunk_id][0] for c in fresh]),
-                               [vec_of[c.chunk_id][1] for c in fresh])
+                self.store.add(
+                    fresh,
+                    np.stack([vec_of[c.chunk_id][0] for c in fresh]),
+                    [vec_of[c.chunk_id][1] for c in fresh],
+                )
             stale = existing.get(doc.doc_id, set()) - {c.chunk_id for c in chunks}
             self.store.delete_chunks(sorted(stale))
-            self.manifest.put(DocumentRecord(doc.doc_id, doc.title, doc.kind, doc.source_path, doc.sha256,
-                                             tuple(c.chunk_id for c in chunks), time.time()))
+            self.manifest.put(
+                DocumentRecord(
+                    doc.doc_id,
+                    doc.title,
+                    doc.kind,
+                    doc.source_path,
+                    doc.sha256,
+                    tuple(c.chunk_id for c in chunks),
+                    time.time(),
+                )
+            )
             (report.updated if doc.doc_id in records else report.added).append(doc.doc_id)
             report.chunks_embedded += len(fresh)
             report.chunks_deleted += len(stale)
@@ -185,7 +209,9 @@ class Indexer:
     def _embed(self, chunks: list[Chunk], progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         if not chunks:
             return np.zeros((0, 0), dtype=np.float32), []
-        chunk_vecs = self.embedder.encode([f"{c.context_header}\n{c.text}" for c in chunks], progress=progress)
+        chunk_vecs = self.embedder.encode(
+            [f"{c.context_header}\n{c.text}" for c in chunks], progress=progress
+        )
         unit_texts = [c.unit_text(u) for c in chunks for u in c.units]
         flat = self.embedder.encode(unit_texts, progress=progress)
         unit_vecs, pos = [], 0
@@ -197,7 +223,11 @@ class Indexer:
     def _sweep(self, report: IngestReport) -> bool:
         """After an interrupted run: delete chunks and unit vectors that no manifest row accounts for."""
         expected = {doc_id: set(r.chunk_ids) for doc_id, r in self.manifest.documents().items()}
-        orphans = [cid for doc_id, ids in self.store.doc_chunk_ids().items() for cid in ids - expected.get(doc_id, set())]
+        orphans = [
+            cid
+            for doc_id, ids in self.store.doc_chunk_ids().items()
+            for cid in ids - expected.get(doc_id, set())
+        ]
         self.store.delete_chunks(orphans)
         live = self.store.ids()
         orphan_units = sorted(self.store.unit_chunk_ids() - live)

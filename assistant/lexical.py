@@ -6,11 +6,12 @@ so "FQHC" in a question matches "federally qualified health center" in a passage
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,9 @@ class LexicalIndex:
     def _bulk(texts: list[str]) -> list[list[str]]:
         import bm25s
 
-        tokenized = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=True, show_progress=False)
+        tokenized = bm25s.tokenize(
+            texts, stopwords="en", stemmer=_stemmer(), return_ids=True, show_progress=False
+        )
         inverse = {i: t for t, i in tokenized.vocab.items()}
         return [[inverse[i] for i in ids] for ids in tokenized.ids]
 
@@ -81,11 +84,36 @@ class LexicalIndex:
     def vocabulary(self) -> set[str]:
         return set(self.idf)
 
-    def search(self, query: str, n: int, kind: str | None = None, doc_id: str | None = None) -> list[tuple[Chunk, float]]:
+    def correct_word(self, word: str) -> str:
+        """``word`` (lower case), or the closest corpus word when it is an unknown word of 4+ letters."""
+        if word in self.surface_vocabulary or len(word) < 4 or all(t in self.idf for t in analyze(word)):
+            return word
+        match = difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8)
+        return match[0] if match else word
+
+    def correct_spelling(self, text: str) -> str:
+        """``text`` with misspelled words replaced by the corpus word they are closest to ("cheif" -> "chief")."""
+        return re.sub(
+            r"[A-Za-z]{4,}", lambda m: self._recase(m.group(0), self.correct_word(m.group(0).lower())), text
+        )
+
+    @staticmethod
+    def _recase(original: str, corrected: str) -> str:
+        if corrected == original.lower():
+            return original
+        return corrected.capitalize() if original[:1].isupper() else corrected
+
+    @cached_property
+    def _sorted_vocabulary(self) -> list[str]:
+        return sorted(self.surface_vocabulary)
+
+    def search(
+        self, query: str, n: int, kind: str | None = None, doc_id: str | None = None
+    ) -> list[tuple[Chunk, float]]:
         """Top ``n`` chunks by BM25 score (zero-score chunks left out), optionally filtered."""
         if not self.chunks:
             return []
-        expanded = self.glossary.expand(query)
+        expanded = self.glossary.expand(self.correct_spelling(query))
         tokens = [t for t in analyze(expanded) if t in self.idf]
         if not tokens:
             return []

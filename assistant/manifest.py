@@ -67,15 +67,23 @@ class Manifest:
             "SELECT doc_id, title, kind, source_path, sha256, chunk_ids, ingested_at FROM documents ORDER BY doc_id"
         ).fetchall()
         return {
-            r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), float(r[6])) for r in rows
+            r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), float(r[6]))
+            for r in rows
         }
 
     def put(self, record: DocumentRecord) -> None:
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.doc_id, record.title, record.kind, record.source_path, record.sha256,
-                 json.dumps(list(record.chunk_ids)), record.ingested_at),
+                (
+                    record.doc_id,
+                    record.title,
+                    record.kind,
+                    record.source_path,
+                    record.sha256,
+                    json.dumps(list(record.chunk_ids)),
+                    record.ingested_at,
+                ),
             )
 
     def delete(self, doc_id: str) -> None:

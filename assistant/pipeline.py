@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .answering import AnswerRequest, Answerer, ExtractiveAnswerer
+from .answering import Answerer, AnswerRequest, ExtractiveAnswerer
 from .config import Settings
 from .conversation import parse_history, standalone
 from .embeddings import Embedder, offline_environment
@@ -97,11 +97,16 @@ class Assistant:
         with self._lock:
             if self._answerer is None or self._answerer[0] != generation:
                 lexical = self.retriever.lexical(generation)
-                self._answerer = (generation, ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts))
+                self._answerer = (
+                    generation,
+                    ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts),
+                )
             return self._answerer[1]
 
     # -- operations -----------------------------------------------------------------------------------------
-    def ingest(self, sources: Sequence[Path] = (), rebuild: bool = False, progress: bool = False) -> IngestReport:
+    def ingest(
+        self, sources: Sequence[Path] = (), rebuild: bool = False, progress: bool = False
+    ) -> IngestReport:
         """Bring the index in line with the source folders (see :class:`~assistant.indexing.Indexer`)."""
         return self.indexer.ingest(tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress)
 
@@ -136,8 +141,11 @@ class Assistant:
         turns = tuple(parse_history(list(history) if history is not None else None))
         notices: list[str] = []
         if truncated:
-            notices.append(self.prompts.phrase("question_truncated", length=len(question),
-                                               limit=self.settings.max_question_chars))
+            notices.append(
+                self.prompts.phrase(
+                    "question_truncated", length=len(question), limit=self.settings.max_question_chars
+                )
+            )
         if not self.has_index():
             raise IndexMissingError(
                 f"There is no index in {self.settings.data_dir} yet. Build it with `cmo-assistant ingest` "
@@ -145,7 +153,9 @@ class Assistant:
             )
         query = standalone(text, turns)
         generation = self.manifest.generation
-        retrieval = self.retriever.retrieve(query, top_k=top_k, kind=kind or None, mode=mode, generation=generation)
+        retrieval = self.retriever.retrieve(
+            query, top_k=top_k, kind=kind or None, mode=mode, generation=generation
+        )
         retrieved = time.perf_counter()
         request = AnswerRequest(
             question=text,

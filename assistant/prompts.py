@@ -21,7 +21,7 @@ class Prompts:
 
     def render(self, name: str, **values: Any) -> str:
         """Fill ``{placeholders}`` of ``prompts/<name>.md``; unknown or missing placeholders raise ConfigError."""
-        return render(self.template(name), name, **values)
+        return render(self.template(name), f"{name}.md", **values)
 
     def phrase(self, key: str, **values: Any) -> str:
         phrases = _phrases(self.directory / "phrases.yaml")
@@ -30,13 +30,13 @@ class Prompts:
         return render(str(phrases[key]).strip(), f"phrases.yaml:{key}", **values)
 
 
-def render(template: str, name: str, **values: Any) -> str:
+def render(template: str, label: str, /, **values: Any) -> str:
     fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
     missing = sorted(fields - set(values))
     extra = sorted(set(values) - fields)
     if missing or extra:
         raise ConfigError(
-            f"Prompt {name!r} expects {sorted(fields)}; missing {missing}, unexpected {extra}."
+            f"Prompt {label!r} expects {sorted(fields)}; missing {missing}, unexpected {extra}."
         )
     return template.format(**values)
 
@@ -46,7 +46,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except OSError:
-        raise ConfigError(f"Prompt file {path} is missing. Set CMO_ASSISTANT_PROMPTS_DIR to the prompts folder.") from None
+        raise ConfigError(
+            f"Prompt file {path} is missing. Set CMO_ASSISTANT_PROMPTS_DIR to the prompts folder."
+        ) from None
 
 
 @lru_cache(maxsize=4)

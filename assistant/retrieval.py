@@ -41,7 +41,9 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
     return scores
 
 
-def weighted_fusion(dense: dict[str, float], lexical: dict[str, float], dense_weight: float) -> dict[str, float]:
+def weighted_fusion(
+    dense: dict[str, float], lexical: dict[str, float], dense_weight: float
+) -> dict[str, float]:
     """Convex combination of min-max normalised scores; a candidate missing from one list gets 0 there."""
 
     def norm(scores: dict[str, float]) -> dict[str, float]:
@@ -52,11 +54,15 @@ def weighted_fusion(dense: dict[str, float], lexical: dict[str, float], dense_we
         return {k: (v - lo) / span if span > 1e-12 else 1.0 for k, v in scores.items()}
 
     d, b = norm(dense), norm(lexical)
-    return {key: dense_weight * d.get(key, 0.0) + (1 - dense_weight) * b.get(key, 0.0) for key in set(d) | set(b)}
+    return {
+        key: dense_weight * d.get(key, 0.0) + (1 - dense_weight) * b.get(key, 0.0) for key in set(d) | set(b)
+    }
 
 
 class HybridRetriever:
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, glossary: Glossary) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: ChromaStore, glossary: Glossary
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -84,7 +90,7 @@ class HybridRetriever:
     ) -> Retrieval:
         top_k = top_k or self.settings.top_k
         n = max(self.settings.candidates, top_k)
-        expanded = self.glossary.expand(query)
+        expanded = self.glossary.expand(self.lexical(generation).correct_spelling(query))
         vector = self.embedder.encode_query(expanded)
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
@@ -92,7 +98,9 @@ class HybridRetriever:
             dense = self.store.query(vector, n, where_filter(kind, doc_id))
         if mode in ("hybrid", "bm25"):
             lexical = self.lexical(generation).search(query, n, kind=kind, doc_id=doc_id)
-        return Retrieval(query=expanded, query_vector=vector, passages=tuple(self.fuse(dense, lexical)[:top_k]))
+        return Retrieval(
+            query=expanded, query_vector=vector, passages=tuple(self.fuse(dense, lexical)[:top_k])
+        )
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}
@@ -107,10 +115,25 @@ class HybridRetriever:
             )
         else:
             scores = weighted_fusion(
-                {c.chunk_id: s for c, s in dense}, {c.chunk_id: s for c, s in lexical},
+                {c.chunk_id: s for c, s in dense},
+                {c.chunk_id: s for c, s in lexical},
                 self.settings.fusion_dense_weight,
             )
         ranked = sorted(scores, key=lambda key: (-scores[key], dense_rank.get(key, 10**9)))
         return [
-            ScoredChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key)) for key in ranked
+            ScoredChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key))
+            for key in ranked
         ]
+
+
+def _cap_per_document(ranked: list[ScoredChunk], cap: int) -> list[ScoredChunk]:
+    """Move passages beyond the first ``cap`` of each document behind the others (order otherwise kept)."""
+    if cap <= 0:
+        return ranked
+    seen: dict[str, int] = {}
+    head: list[ScoredChunk] = []
+    tail: list[ScoredChunk] = []
+    for passage in ranked:
+        seen[passage.chunk.doc_id] = seen.get(passage.chunk.doc_id, 0) + 1
+        (head if seen[passage.chunk.doc_id] <= cap else tail).append(passage)
+    return head + tail

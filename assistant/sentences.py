@@ -15,7 +15,31 @@ LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•–]|\d{1,3}[.)])[ \t]+")
 HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+")
 # Abbreviations after which a period does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs dr mr mrs ms st jr sr no inc ltd co u.s u.k fig approx dept ph.d m.d d.o".split()
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "st",
+        "jr",
+        "sr",
+        "no",
+        "inc",
+        "ltd",
+        "co",
+        "u.s",
+        "u.k",
+        "fig",
+        "approx",
+        "dept",
+        "ph.d",
+        "m.d",
+        "d.o",
+    ]
 )
 # A sentence ends at . ! or ? (optionally followed by closing quotes/brackets) and whitespace, then a capital,
 # digit, quote or bracket starts the next one.
@@ -37,7 +61,11 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
         end = match.start() + 1
         while end < len(text) and text[end] in "\"'”’)]":
             end += 1
-        word = text[start:end].rsplit(None, 1)[-1].rstrip(".!?\"'”’)]").lower() if text[start:end].strip() else ""
+        word = (
+            text[start:end].rsplit(None, 1)[-1].rstrip(".!?\"'”’)]").lower()
+            if text[start:end].strip()
+            else ""
+        )
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         spans.append((start, end))

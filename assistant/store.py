@@ -134,7 +134,9 @@ class ChromaStore:
         self.__dict__.pop("units", None)
 
     # -- writes -------------------------------------------------------------------------------------------
-    def add(self, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, unit_vectors: Sequence[np.ndarray]) -> None:
+    def add(
+        self, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, unit_vectors: Sequence[np.ndarray]
+    ) -> None:
         """Upsert chunks with their vectors, and one vector per unit of each chunk. Idempotent (content ids)."""
         if not chunks:
             return
@@ -155,8 +157,12 @@ class ChromaStore:
                 vecs.append(vector)
                 metas.append({"chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "i": i})
         for lo in range(0, len(ids), batch):
-            self._guard(self.units.upsert, ids=ids[lo : lo + batch], embeddings=np.asarray(vecs[lo : lo + batch]),
-                        metadatas=metas[lo : lo + batch])
+            self._guard(
+                self.units.upsert,
+                ids=ids[lo : lo + batch],
+                embeddings=np.asarray(vecs[lo : lo + batch]),
+                metadatas=metas[lo : lo + batch],
+            )
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         ids = list(chunk_ids)
@@ -220,7 +226,11 @@ class ChromaStore:
         return [
             (_chunk_from(cid, text, meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
             )
         ]
 
@@ -228,11 +238,17 @@ class ChromaStore:
         """Per chunk, its unit vectors stacked in unit order."""
         if not chunk_ids:
             return {}
-        got = self._guard(self.units.get, where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"])
+        got = self._guard(
+            self.units.get, where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"]
+        )
         rows: dict[str, list[tuple[int, np.ndarray]]] = {}
         for vec, meta in zip(got["embeddings"], got["metadatas"], strict=True):
-            rows.setdefault(str(meta["chunk_id"]), []).append((int(meta["i"]), np.asarray(vec, dtype=np.float32)))
-        return {cid: np.stack([v for _, v in sorted(items, key=lambda t: t[0])]) for cid, items in rows.items()}
+            rows.setdefault(str(meta["chunk_id"]), []).append(
+                (int(meta["i"]), np.asarray(vec, dtype=np.float32))
+            )
+        return {
+            cid: np.stack([v for _, v in sorted(items, key=lambda t: t[0])]) for cid, items in rows.items()
+        }
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _max_batch(self) -> int:

@@ -13,11 +13,11 @@ chosen unit holds a number.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -28,21 +28,25 @@ from ..prompts import Prompts
 from ..types import Chunk, Citation, Unit
 from .base import AnswerRequest, Composition
 
-#: Words that say nothing specific in this domain: every in-scope question could contain them.
-GENERIC_WORDS = """
-cmo cmos chief medical officer officers role roles job jobs position person people someone typical typically
-usually usual healthcare health care organization organizations organisation tell explain describe know
-want please thing things kind kinds type types way ways mean means main key important list give show say
-good best much many long take takes often get need needs like also really actually exactly would could
-should might must can may will shall does done doing make makes made us one ones lot lots big
-what which who whom whose when where why how whats hows
-""".split()
+#: Words that say nothing specific in this domain (assistant/data/generic_words.txt).
+GENERIC_WORDS = frozenset(
+    word
+    for line in resources.files("assistant")
+    .joinpath("data", "generic_words.txt")
+    .read_text("utf-8")
+    .splitlines()
+    if not line.startswith("#")
+    for word in line.split()
+)
+#: Two stems count as the same term when they share this many leading characters ("accountabl" ~ "account").
+_PREFIX = 5
 _COMPARISON = re.compile(
     r"\b(differ\w*|difference\w*|compare\w*|comparison|versus|vs|contrast\w*|distinguish\w*|unlike)\b", re.I
 )
+#: Questions that ask for a figure: an answer without a number does not address them.
 _QUANTITY = re.compile(
-    r"\b(how (many|much)|what (percentage|percent|share|proportion|number|amount)|salary|salaries|pay|paid|"
-    r"earn\w*|compensation|wage\w*|statistics?|average)\b",
+    r"\b(how many|how much (do|does|did|is|are|will|would|can)\b|what (percentage|percent|proportion|number|amount)|"
+    r"salary|salaries|paid|earn\w*|compensation|wages?|statistics?|average|rates?)\b",
     re.I,
 )
 _NUMBER = re.compile(
@@ -51,6 +55,16 @@ _NUMBER = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+")
+#: Sentences that lean on the one before them make a poor first sentence.
+_LEANS_BACK = re.compile(
+    r"^(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
+    r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
+    re.I,
+)
+#: Sentences that talk to the reader about the article rather than about the subject.
+_CHATTER = re.compile(
+    r"\b(you|your|you're|you'll|let's|this article|keep reading|guys|we will explore)\b", re.I
+)
 
 
 @lru_cache(maxsize=1)
@@ -85,28 +99,41 @@ class FocusTerms:
     unknown: tuple[str, ...]
 
     def coverage(self, covered: set[str]) -> float:
+        """IDF-weighted share of the terms found in ``covered`` (a stem, or one sharing its first letters)."""
         total = sum(self.weights.values())
         if total == 0:
             return 1.0
-        return sum(w for t, w in self.weights.items() if t in covered) / total
+        prefixes = {t[:_PREFIX] for t in covered if len(t) >= _PREFIX}
+        return (
+            sum(
+                w
+                for t, w in self.weights.items()
+                if t in covered or (len(t) >= _PREFIX and t[:_PREFIX] in prefixes)
+            )
+            / total
+        )
 
 
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, settings: Settings, lexical: LexicalIndex, glossary: Glossary, prompts: Prompts) -> None:
+    def __init__(
+        self, settings: Settings, lexical: LexicalIndex, glossary: Glossary, prompts: Prompts
+    ) -> None:
         self.settings = settings
         self.lexical = lexical
         self.glossary = glossary
         self.prompts = prompts
         self.surface_vocabulary = lexical.surface_vocabulary
-        self._vocab_list = sorted(self.surface_vocabulary)
 
     # -- public -------------------------------------------------------------------------------------------
     def answer(self, request: AnswerRequest) -> Composition:
         other = self.glossary.other_meaning_in(request.question)
         if other is not None:
             return self._refuse("refusal_other_meaning", meaning=other[1])
+        unknown_name = self._unknown_name(request.question)
+        if unknown_name:
+            return self._refuse("refusal_unknown_name", name=unknown_name)
         focus = self.focus_terms(request.question)
         if not focus.weights and request.standalone != request.question:
             focus = self.focus_terms(request.standalone)
@@ -120,23 +147,25 @@ class ExtractiveAnswerer:
         covered = set().union(*(c.terms for c in chosen))
         if focus.coverage(covered) < self.settings.min_term_coverage:
             return self._refuse("refusal")
-        if _QUANTITY.search(request.question) and not any(_NUMBER.search(c.text) for c in chosen):
+        if _QUANTITY.search(request.question) and not self._states_figure(request.question, focus, chosen):
             return self._refuse("refusal_missing_number")
         return self._compose(chosen)
 
-    def focus_terms(self, question: str) -> FocusTerms:
-        """Specific terms of the question: stop words and domain-generic words removed, typos corrected."""
+    def focus_terms(self, question: str, expand: bool = True) -> FocusTerms:
+        """Specific terms of the question: stop words and domain-generic words removed, typos corrected.
+
+        :param expand: also count the glossary's other form of each acronym or expansion in the question.
+        """
         generic = _generic_terms()
         weights: dict[str, float] = {}
         unknown: list[str] = []
-        expanded = question + " " + " ".join(self.glossary.additions(question))
+        expanded = question + " " + " ".join(self.glossary.additions(question)) if expand else question
         for word in _WORD.findall(expanded.lower()):
             if word in generic or len(word) < 2:
                 continue
-            if word not in self.surface_vocabulary and len(word) >= 4:
-                match = difflib.get_close_matches(word, self._vocab_list, n=1, cutoff=0.8)
-                if match:
-                    word = match[0]
+            if word not in self.surface_vocabulary and len(word) <= 3:
+                continue  # "yrs", "b4", "hrs": chat shorthand, too short to correct or to count
+            word = self.lexical.correct_word(word)
             for term in analyze(word):
                 if term in generic:
                     continue
@@ -146,6 +175,33 @@ class ExtractiveAnswerer:
                     weights[term] = self.lexical.max_idf
                     unknown.append(term)
         return FocusTerms(weights, tuple(unknown))
+
+    def _states_figure(self, question: str, focus: FocusTerms, chosen: Sequence[Candidate]) -> bool:
+        """For "how many / what percentage / what salary" questions: one chosen unit holds a number *and* is
+        about the question's subject (its specific terms other than the quantity words themselves)."""
+        quantity_terms = {t for m in _QUANTITY.finditer(question) for t in analyze(m.group(0))}
+        subject = FocusTerms(
+            {t: w for t, w in focus.weights.items() if t not in quantity_terms}, focus.unknown
+        )
+        return any(
+            _NUMBER.search(c.text) and subject.coverage(set(c.terms)) >= self.settings.min_term_coverage
+            for c in chosen
+        )
+
+    def _unknown_name(self, question: str) -> str:
+        """A capitalised name (not the first word, not an acronym we know) that no source mentions."""
+        known = {t.acronym.lower() for t in self.glossary.terms}
+        words = re.findall(r"[A-Za-z][A-Za-z'’.-]*", question)
+        for i, word in enumerate(words):
+            bare = word.strip("'’.-")
+            lower = bare.lower()
+            if i == 0 or not bare[:1].isupper() or bare.isupper() or lower in known or lower in GENERIC_WORDS:
+                continue
+            if lower not in self.surface_vocabulary and not all(
+                t in self.lexical.idf for t in analyze(lower)
+            ):
+                return bare
+        return ""
 
     # -- steps --------------------------------------------------------------------------------------------
     def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
@@ -171,9 +227,12 @@ class ExtractiveAnswerer:
 
     def _relevance(self, c: Candidate, focus: FocusTerms) -> float:
         overlap = focus.coverage(set(c.terms)) if focus.weights else 0.0
-        return c.similarity + 0.25 * overlap - 0.01 * c.passage_rank
+        chatter = 0.05 if _CHATTER.search(c.text) else 0.0
+        return c.similarity + 0.25 * overlap - 0.01 * c.passage_rank - chatter
 
-    def _select(self, candidates: list[Candidate], request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
+    def _select(
+        self, candidates: list[Candidate], request: AnswerRequest, focus: FocusTerms
+    ) -> list[Candidate]:
         s = self.settings
         rel = {c.key: self._relevance(c, focus) for c in candidates}
         ranked = sorted(candidates, key=lambda c: -rel[c.key])
@@ -185,33 +244,68 @@ class ExtractiveAnswerer:
         chosen = _mmr(pool, rel, s.max_answer_units, lambda_=0.7)
         chosen = self._complete_list(chosen, candidates, rel, floor)
         if _COMPARISON.search(request.question) or _COMPARISON.search(request.standalone):
-            chosen = self._cover_sides(chosen, ranked, rel, focus)
+            chosen = self._cover_sides(chosen, ranked, request.question)
         return chosen
 
-    def _complete_list(self, chosen: list[Candidate], candidates: list[Candidate], rel: dict[tuple[str, int], float],
-                       floor: float) -> list[Candidate]:
+    def _complete_list(
+        self,
+        chosen: list[Candidate],
+        candidates: list[Candidate],
+        rel: dict[tuple[str, int], float],
+        floor: float,
+    ) -> list[Candidate]:
         """When the answer is mostly one list, bring in that list's other relevant items (up to 8 in all)."""
-        list_items = [c for c in chosen if c.unit.is_list_item]
-        if len(list_items) < 2:
+        list_items = [c for c in chosen[:4] if c.unit.is_list_item]
+        if len(list_items) < 2 or (not chosen[0].unit.is_list_item and not chosen[1].unit.is_list_item):
             return chosen
-        section = max({c.chunk.section for c in list_items}, key=lambda sec: sum(c.chunk.section == sec for c in list_items))
-        same = [c for c in candidates if c.unit.is_list_item and c.chunk.section == section
-                and c.chunk.doc_id == list_items[0].chunk.doc_id]
+        section = max(
+            {c.chunk.section for c in list_items},
+            key=lambda sec: sum(c.chunk.section == sec for c in list_items),
+        )
+        same = [
+            c
+            for c in candidates
+            if c.unit.is_list_item
+            and c.chunk.section == section
+            and c.chunk.doc_id == list_items[0].chunk.doc_id
+        ]
         have = {(c.chunk.doc_id, c.chunk.start + c.unit.start) for c in chosen}
-        extra = [c for c in sorted(same, key=lambda c: -rel[c.key])
-                 if (c.chunk.doc_id, c.chunk.start + c.unit.start) not in have and rel[c.key] >= floor - 0.1]
+        extra = [
+            c
+            for c in sorted(same, key=lambda c: -rel[c.key])
+            if (c.chunk.doc_id, c.chunk.start + c.unit.start) not in have and rel[c.key] >= floor - 0.1
+        ]
         room = 8 - len(chosen)
         return chosen + _dedupe(extra)[: max(room, 0)]
 
-    def _cover_sides(self, chosen: list[Candidate], ranked: list[Candidate], rel: dict[tuple[str, int], float],
-                     focus: FocusTerms) -> list[Candidate]:
+    def _cover_sides(
+        self,
+        chosen: list[Candidate],
+        ranked: list[Candidate],
+        question: str,
+    ) -> list[Candidate]:
         """For a comparison, make sure each compared side (its most specific terms) has a unit in the answer."""
-        sides = [t for t, _ in sorted(focus.weights.items(), key=lambda kv: -kv[1])
-                 if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))][:2]
+        # The sides are the question's own most specific words ("hospital", "FQHC"), not their expansions.
+        own = self.focus_terms(question, expand=False).weights
+        sides = [
+            t
+            for t, _ in sorted(own.items(), key=lambda kv: -kv[1])
+            if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))
+        ][:2]
         for term in sides:
-            if any(term in c.terms for c in chosen):
+            others = [t for t in sides if t != term]
+
+            def about_this_side(c: Candidate, term: str = term, others: list[str] = others) -> bool:
+                # a sentence that itself compares ("differences between ...") speaks for neither side alone
+                return (
+                    term in c.terms
+                    and not any(o in c.terms for o in others)
+                    and not _COMPARISON.search(c.text)
+                )
+
+            if any(about_this_side(c) for c in chosen):
                 continue
-            best = next((c for c in ranked if term in c.terms and c not in chosen), None)
+            best = next((c for c in ranked if about_this_side(c) and c not in chosen), None)
             if best is None:
                 continue
             if len(chosen) >= self.settings.max_answer_units:
@@ -221,14 +315,20 @@ class ExtractiveAnswerer:
 
     def _compose(self, chosen: Sequence[Candidate]) -> Composition:
         chosen = _dedupe(list(chosen))
-        lead = chosen[0]
+        lead = next((c for c in chosen[:3] if not _LEANS_BACK.match(c.text)), chosen[0])
+        chosen = [lead, *(c for c in chosen if c is not lead)]
         # Passages in the order they are first used (the lead's first); inside a passage, document order.
         order: list[str] = []
         for c in chosen:
             if c.chunk.doc_id + ":" + str(c.chunk.section) not in order:
                 order.append(c.chunk.doc_id + ":" + str(c.chunk.section))
-        rest = sorted(chosen[1:], key=lambda c: (order.index(c.chunk.doc_id + ":" + str(c.chunk.section)),
-                                                  c.chunk.start + c.unit.start))
+        rest = sorted(
+            chosen[1:],
+            key=lambda c: (
+                order.index(c.chunk.doc_id + ":" + str(c.chunk.section)),
+                c.chunk.start + c.unit.start,
+            ),
+        )
         sequence = [lead, *rest]
         numbers: dict[str, int] = {}
         for c in sequence:
@@ -292,6 +392,7 @@ def _mmr(pool: list[Candidate], rel: dict[tuple[str, int], float], k: int, lambd
     chosen: list[Candidate] = []
     remaining = _dedupe(pool)
     while remaining and len(chosen) < k:
+
         def score(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
             return lambda_ * rel[c.key] - (1 - lambda_) * redundancy
@@ -315,8 +416,14 @@ def _dedupe(items: list[Candidate]) -> list[Candidate]:
 
 
 def _in_list_run(c: Candidate, sequence: Sequence[Candidate]) -> bool:
-    return sum(1 for o in sequence if o.unit.is_list_item and o.chunk.section == c.chunk.section
-               and o.chunk.doc_id == c.chunk.doc_id) >= 2
+    return (
+        sum(
+            1
+            for o in sequence
+            if o.unit.is_list_item and o.chunk.section == c.chunk.section and o.chunk.doc_id == c.chunk.doc_id
+        )
+        >= 2
+    )
 
 
 def _separate_lists(lines: list[str]) -> list[str]:

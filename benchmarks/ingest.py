@@ -1,0 +1,65 @@
+"""Ingest benchmark: full ingest and no-op re-ingest of the shipped corpus, as a user runs them (the CLI).
+
+Start-up (interpreter + imports + opening the index) is measured separately with `cmo-assistant stats`, so the
+no-op figure can be read as "beyond start-up". Writes benchmarks/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if out.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(args)} failed ({out.returncode}):\n{out.stderr}")
+    return elapsed, out.stdout.strip()
+
+
+def main(corpus: Path | None = None, repeats: int = 3) -> dict[str, object]:
+    data = Path(tempfile.mkdtemp(prefix="cmo-bench-ingest-"))
+    env = {**os.environ, "CMO_ASSISTANT_DATA_DIR": str(data)}
+    if corpus is not None:
+        env["CMO_ASSISTANT_CORPUS_DIR"] = str(corpus)
+    cli = [sys.executable, "-m", "assistant"]
+    try:
+        full, summary = timed([*cli, "ingest", "--quiet"], env)
+        noop = [timed([*cli, "ingest", "--quiet"], env)[0] for _ in range(repeats)]
+        startup = [timed([*cli, "stats"], env)[0] for _ in range(repeats)]
+        chunks = json.loads(
+            subprocess.run(
+                [*cli, "stats", "--json"], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )["chunks"]
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "chunks": chunks,
+        "full_ingest_s": round(full, 2),
+        "chunks_per_s": round(chunks / full, 1),
+        "noop_reingest_s": round(min(noop), 2),
+        "startup_s": round(min(startup), 2),
+        "noop_beyond_startup_s": round(min(noop) - min(startup), 2),
+        "summary": summary.splitlines()[0],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

@@ -1,0 +1,323 @@
+"""Ingest against the real model and a real embedded Chroma: incremental, idempotent, crash-safe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_ROOT
+from assistant.corpus import discover, load, read_bytes
+from assistant.pipeline import Assistant
+from assistant.store import _chunk_metadata
+
+pytestmark = pytest.mark.slow
+
+LEAVE = """---
+title: Parental Leave
+kind: policy
+policy_number: HR-7
+---
+
+## Eligibility
+
+Employees become eligible for parental leave after ninety days of service.
+
+## Requests
+
+Requests for parental leave go to human resources four weeks ahead.
+"""
+
+FILES = {
+    "policies/leave.md": LEAVE,
+    "policies/parking.md": "# Parking\n\nThe CMO parks in lot seven next to the clinic entrance.\n",
+    "sources/cmo-role.md": "# The CMO Role\n\nA chief medical officer leads the medical staff and clinical quality.\n",
+    "onboarding.md": "# Onboarding\n\nNew physician leaders meet every department chair in the first month.\n",
+}
+DOC_IDS = sorted(FILES)
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture()
+def assistant(make_assistant) -> Assistant:
+    """An assistant over a tmp corpus holding FILES, with explicit chunk sizes."""
+    made = make_assistant(chunk_tokens=160, chunk_overlap_tokens=32)
+    write_files(made.settings.corpus_dir, FILES)
+    return made
+
+
+def manifest_ids(assistant: Assistant) -> dict[str, set[str]]:
+    return {doc_id: set(r.chunk_ids) for doc_id, r in assistant.manifest.documents().items()}
+
+
+def assert_consistent(assistant: Assistant) -> None:
+    """The store holds exactly the manifest's chunks, and every chunk has its unit vectors and only those."""
+    expected = manifest_ids(assistant)
+    assert assistant.store.doc_chunk_ids() == {d: ids for d, ids in expected.items() if ids}
+    store_ids = assistant.store.ids()
+    assert store_ids == set().union(*expected.values())
+    assert assistant.store.unit_chunk_ids() <= store_ids, "unit vectors of deleted chunks are left behind"
+
+
+def test_first_ingest_adds_all_and_second_is_a_noop(assistant: Assistant) -> None:
+    first = assistant.ingest()
+    assert sorted(first.added) == DOC_IDS
+    assert not (first.updated or first.removed or first.skipped or first.partial)
+    ids = assistant.store.ids()
+    assert first.chunks_embedded == first.chunks_total == len(ids) >= len(DOC_IDS) + 1
+    assert len(assistant.store.ids("policies/leave.md")) == 2, "two sections give two chunks"
+    assert_consistent(assistant)
+
+    second = assistant.ingest()
+    assert sorted(second.unchanged) == DOC_IDS
+    assert not (second.added or second.updated or second.removed or second.skipped)
+    assert second.chunks_embedded == 0 and second.chunks_deleted == 0
+    assert not second.changed
+    assert assistant.store.ids() == ids
+    assert_consistent(assistant)
+
+
+def test_kinds_and_titles_recorded(assistant: Assistant) -> None:
+    assistant.ingest()
+    records = assistant.manifest.documents()
+    assert records["policies/leave.md"].title == "Parental Leave"
+    assert records["sources/cmo-role.md"].kind == "article"
+    assert records["policies/parking.md"].kind == "policy"
+    stats = assistant.stats()
+    assert stats["documents"] == 4
+    assert stats["kinds"] == {"policy": 3, "article": 1}
+
+
+def test_editing_one_file_embeds_only_its_changed_chunks(assistant: Assistant) -> None:
+    assistant.ingest()
+    before = assistant.store.ids("policies/leave.md")
+    others_before = {d: assistant.store.ids(d) for d in DOC_IDS if d != "policies/leave.md"}
+    path = assistant.settings.corpus_dir / "policies/leave.md"
+    path.write_text(LEAVE.replace("four weeks ahead", "six weeks ahead"), encoding="utf-8")
+
+    report = assistant.ingest()
+    assert report.updated == ["policies/leave.md"]
+    assert sorted(report.unchanged) == [d for d in DOC_IDS if d != "policies/leave.md"]
+    assert report.chunks_embedded == 1, "only the Requests section changed"
+    assert report.chunks_deleted == 1
+    after = assistant.store.ids("policies/leave.md")
+    assert len(after) == 2
+    assert len(after & before) == 1, "the unchanged Eligibility chunk keeps its id"
+    assert not (before - after) & assistant.store.ids(), "the old Requests chunk is gone from the store"
+    texts = {c.text for c in assistant.store.all_chunks() if c.doc_id == "policies/leave.md"}
+    assert any("six weeks ahead" in t for t in texts)
+    assert not any("four weeks ahead" in t for t in texts)
+    assert {d: assistant.store.ids(d) for d in others_before} == others_before
+    assert_consistent(assistant)
+
+
+def test_deleting_a_file_removes_its_chunks_and_manifest_row(assistant: Assistant) -> None:
+    assistant.ingest()
+    (assistant.settings.corpus_dir / "policies/parking.md").unlink()
+    report = assistant.ingest()
+    assert report.removed == ["policies/parking.md"]
+    assert "policies/parking.md" not in assistant.manifest.documents()
+    assert assistant.store.ids("policies/parking.md") == set()
+    assert_consistent(assistant)
+
+
+def test_rebuild_reembeds_everything(assistant: Assistant) -> None:
+    first = assistant.ingest()
+    ids = assistant.store.ids()
+    report = assistant.ingest(rebuild=True)
+    assert sorted(report.added) == DOC_IDS
+    assert report.chunks_embedded == first.chunks_embedded == len(ids)
+    assert assistant.store.ids() == ids, "content ids are the same after a rebuild"
+    assert_consistent(assistant)
+
+
+def test_a_bad_file_is_reported_and_the_rest_ingests(assistant: Assistant) -> None:
+    corpus = assistant.settings.corpus_dir
+    (corpus / "scan.txt").write_bytes(b"\x00\x01\x02binary")
+    (corpus / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    report = assistant.ingest()
+    assert report.partial
+    assert sorted(report.added) == DOC_IDS
+    skipped = dict(report.skipped)
+    assert set(skipped) == {str(corpus / "scan.txt"), str(corpus / "chart.png")}
+    assert "NUL bytes" in skipped[str(corpus / "scan.txt")]
+    assert "unsupported file type .png" in skipped[str(corpus / "chart.png")]
+    assert f"skipped {corpus / 'scan.txt'}: " in report.summary()
+    assert_consistent(assistant)
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        ("---\nkind: memo\n---\nThe CMO parks anywhere.\n", "'memo' (the previously indexed version is kept)"),
+        ("", "empty"),
+    ],
+    ids=["invalid-front-matter", "emptied"],
+)
+def test_a_file_that_breaks_after_a_good_ingest_keeps_its_previous_version(
+    assistant: Assistant, broken: str, reason: str
+) -> None:
+    assistant.ingest()
+    record = assistant.manifest.documents()["policies/parking.md"]
+    ids = assistant.store.ids("policies/parking.md")
+    path = assistant.settings.corpus_dir / "policies/parking.md"
+    path.write_text(broken, encoding="utf-8")
+
+    report = assistant.ingest()
+    assert report.partial
+    assert [p for p, _ in report.skipped] == [str(path)]
+    assert reason in report.skipped[0][1]
+    assert "policies/parking.md" not in report.removed
+    assert assistant.manifest.documents()["policies/parking.md"] == record
+    assert assistant.store.ids("policies/parking.md") == ids
+    assert_consistent(assistant)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="indexing.py Indexer._scan: a file that fails read_bytes (emptied, too big, unreadable) is skipped "
+    "without Indexer._kept_note, so the report does not say the previously indexed version is kept, while a "
+    "file that fails load() does say so",
+)
+def test_an_emptied_file_report_says_the_previous_version_is_kept(assistant: Assistant) -> None:
+    assistant.ingest()
+    (assistant.settings.corpus_dir / "policies/parking.md").write_text("", encoding="utf-8")
+    report = assistant.ingest()
+    assert "policies/parking.md" in assistant.manifest.documents()
+    assert "previously indexed version is kept" in report.skipped[0][1]
+
+
+def test_duplicate_content_under_two_names_is_indexed_once(assistant: Assistant) -> None:
+    corpus = assistant.settings.corpus_dir
+    (corpus / "parking-copy.md").write_text(FILES["policies/parking.md"], encoding="utf-8")
+    report = assistant.ingest()
+    docs = assistant.manifest.documents()
+    assert ("parking-copy.md" in docs) != ("policies/parking.md" in docs), "exactly one of the copies is indexed"
+    assert len(docs) == len(DOC_IDS)
+    kept = corpus / ("parking-copy.md" if "parking-copy.md" in docs else "policies/parking.md")
+    dropped = ({corpus / "parking-copy.md", corpus / "policies/parking.md"} - {kept}).pop()
+    assert report.skipped == [(str(dropped), f"same content as {kept} (indexed once)")]
+    assert_consistent(assistant)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="indexing.py Indexer.ingest: a duplicate found by _scan is put in report.skipped, and the removal loop "
+    "keeps any record whose source_path is in that skipped list, so when a copy that sorts first is added "
+    "after the original was indexed, both are in the index while the report says '(indexed once)'",
+)
+def test_a_copy_added_later_does_not_leave_the_content_indexed_twice(assistant: Assistant) -> None:
+    assistant.ingest()
+    corpus = assistant.settings.corpus_dir
+    (corpus / "aaa-parking-copy.md").write_text(FILES["policies/parking.md"], encoding="utf-8")
+    report = assistant.ingest()
+    assert any("same content as" in why for _, why in report.skipped)
+    docs = assistant.manifest.documents()
+    assert ("aaa-parking-copy.md" in docs) + ("policies/parking.md" in docs) == 1
+    assert_consistent(assistant)
+
+
+def test_extra_sources_get_prefixed_ids_and_are_removed_when_not_given(assistant: Assistant, tmp_path: Path) -> None:
+    extra = tmp_path / "my-policies"
+    write_files(extra, {"travel.md": "# Travel\n\nConference travel needs approval from the CMO.\n"})
+    report = assistant.ingest(sources=[extra])
+    assert sorted(report.added) == sorted([*DOC_IDS, "my-policies/travel.md"])
+    assert assistant.store.ids("my-policies/travel.md")
+    assert_consistent(assistant)
+
+    again = assistant.ingest(sources=[extra])
+    assert again.chunks_embedded == 0 and not again.removed
+
+    dropped = assistant.ingest()
+    assert dropped.removed == ["my-policies/travel.md"]
+    assert assistant.store.ids("my-policies/travel.md") == set()
+    assert "my-policies/travel.md" not in assistant.manifest.documents()
+    assert_consistent(assistant)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="indexing.py: ChromaStore.add upserts a document's chunks, then their unit vectors; a crash between "
+    "the two leaves chunks without unit vectors, and the next ingest treats those chunks as present "
+    "(_write skips ids already in the store; _sweep only removes unit vectors without a chunk), so the "
+    "passage is never repaired and the answerer (which needs unit vectors) can never quote it",
+)
+def test_a_crash_between_chunk_and_unit_writes_is_repaired(assistant: Assistant) -> None:
+    assistant.ingest()
+    # The state a kill inside ChromaStore.add leaves: a new file's chunks stored, its unit vectors not yet.
+    corpus = assistant.settings.corpus_dir
+    (corpus / "policies/badges.md").write_text(
+        "# Badges\n\nEvery physician wears a photo badge issued by security.\n", encoding="utf-8")
+    indexer = assistant.indexer
+    [source] = [s for s in discover(assistant.settings.source_roots(), corpus) if s.doc_id == "policies/badges.md"]
+    chunks = indexer.chunker.split(load(source, read_bytes(source, assistant.settings.max_file_bytes)))
+    vectors = assistant.embedder.encode([f"{c.context_header}\n{c.text}" for c in chunks])
+    assistant.store.chunks.upsert(ids=[c.chunk_id for c in chunks], embeddings=vectors,
+                                  documents=[c.text for c in chunks], metadatas=[_chunk_metadata(c) for c in chunks])
+    assistant.manifest.set_meta(in_progress="1")
+
+    report = assistant.ingest()
+    assert report.repaired
+    assert "policies/badges.md" in assistant.manifest.documents()
+    assert assistant.store.ids() <= assistant.store.unit_chunk_ids(), "a chunk has no unit vectors"
+
+
+def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path: Path) -> None:
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    count = 32
+    write_files(corpus, {
+        f"policies/p{i:02d}.md": f"# Policy {i}\n\nRule {i} says committee {i} meets on day {i % 28 + 1}.\n"
+        for i in range(count)
+    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", "--quiet"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = data / "manifest.sqlite3"
+    rows_at_kill = 0
+    try:
+        deadline = time.monotonic() + 120
+        # Kill while the documents are being written: some rows in the manifest, not all.
+        while time.monotonic() < deadline and proc.poll() is None:
+            if manifest.exists():
+                try:
+                    with closing(sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1)) as db:
+                        rows_at_kill = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+                except sqlite3.OperationalError:
+                    rows_at_kill = 0
+                if rows_at_kill >= count * 2 // 5:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+            time.sleep(0.005)
+    finally:
+        if proc.poll() is None and rows_at_kill < count * 2 // 5:
+            proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be interrupted"
+    assert rows_at_kill < count
+
+    assistant = make_assistant(data_dir=data, corpus_dir=corpus)
+    report = assistant.ingest()
+    assert report.repaired
+    assert not report.skipped
+    assert sorted(assistant.manifest.documents()) == [f"policies/p{i:02d}.md" for i in range(count)]
+    assert report.chunks_embedded <= count - rows_at_kill, "chunks written before the kill are not embedded again"
+    assert_consistent(assistant)
+    assert report.chunks_total == count
+
+    third = assistant.ingest()
+    assert third.chunks_embedded == 0 and not third.changed and not third.repaired
+    assert len(third.unchanged) == count
