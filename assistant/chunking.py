@@ -8,6 +8,7 @@ citations and highlights point at the source characters.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,7 +71,11 @@ class Chunker:
             budget = self.max_tokens - self.count_tokens([header])[0] - 1
             units = self._fit_units(doc.text, units, max(budget, 16))
             costs = self.count_tokens([doc.text[u.start : u.end] for u in units])
-            for first, last in self._pack(doc.text, units, costs, max(budget, 16)):
+            gaps = [
+                0,
+                *self.count_tokens([doc.text[a.end : b.start] for a, b in itertools.pairwise(units)]),
+            ]
+            for first, last in self._pack(doc.text, units, costs, gaps, max(budget, 16)):
                 start, end = units[first].start, units[last].end
                 text = doc.text[start:end]
                 chunks.append(
@@ -93,24 +98,31 @@ class Chunker:
                 )
         return chunks
 
-    def _pack(self, text: str, units: list[TextUnit], costs: list[int], budget: int) -> list[tuple[int, int]]:
-        """Greedy packing into (first, last) unit ranges; a new chunk starts with the previous one's tail."""
+    def _pack(
+        self, text: str, units: list[TextUnit], costs: list[int], gaps: list[int], budget: int
+    ) -> list[tuple[int, int]]:
+        """Greedy packing into (first, last) unit ranges; a new chunk starts with the previous one's tail.
+
+        ``gaps[i]`` is the cost of the text between unit i-1 and unit i (separators, list markers, a blockquote),
+        counted whenever both units are in one chunk, so the whole chunk text stays within the budget.
+        """
         ranges: list[tuple[int, int]] = []
         first, used = 0, 0
         for i, cost in enumerate(costs):
-            # +1 for the separator (newline or space) between units
             starts_block = i > first and "\n\n" in text[units[i - 1].end : units[i].start]
-            if i > first and (used + cost + 1 > budget or (starts_block and used > 0.75 * budget)):
+            step = cost + (gaps[i] if i > first else 0)
+            if i > first and (used + step > budget or (starts_block and used > 0.75 * budget)):
                 ranges.append((first, i - 1))
                 # overlap: whole trailing units of the chunk just closed, within the overlap budget
                 back, carried = i, 0
-                while back - 1 > first and carried + costs[back - 1] + 1 <= self.overlap_tokens:
+                while back - 1 > first and carried + costs[back - 1] + gaps[back] <= self.overlap_tokens:
                     back -= 1
-                    carried += costs[back] + 1
-                if carried + cost + 1 > budget:
+                    carried += costs[back] + gaps[back + 1]
+                if carried + cost + gaps[i] > budget:
                     back, carried = i, 0
                 first, used = back, carried
-            used += cost + 1
+                step = cost + (gaps[i] if i > first else 0)
+            used += step
         ranges.append((first, len(costs) - 1))
         return ranges
 
@@ -122,12 +134,8 @@ class Chunker:
             if cost <= budget:
                 fitted.append(unit)
                 continue
-            words = [
-                (m.start() + unit.start, m.end() + unit.start)
-                for m in re.finditer(r"\S+", text[unit.start : unit.end])
-            ]
-            piece_start = words[0][0]
-            piece_end = words[0][1]
+            words = self._pieces(text, unit, budget)
+            piece_start, piece_end = words[0]
             for ws, we in words[1:]:
                 if self.count_tokens([text[piece_start:we]])[0] > budget:
                     fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
@@ -135,3 +143,16 @@ class Chunker:
                 piece_end = we
             fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
         return fitted
+
+    def _pieces(self, text: str, unit: TextUnit, budget: int) -> list[tuple[int, int]]:
+        """Word spans of a unit; a single word longer than the budget (a URL, text without spaces) is cut too."""
+        spans: list[tuple[int, int]] = []
+        for m in re.finditer(r"\S+", text[unit.start : unit.end]):
+            start, end = m.start() + unit.start, m.end() + unit.start
+            cost = self.count_tokens([text[start:end]])[0]
+            if cost <= budget:
+                spans.append((start, end))
+                continue
+            step = max(4, (end - start) * budget // (2 * cost))
+            spans.extend((s, min(s + step, end)) for s in range(start, end, step))
+        return spans

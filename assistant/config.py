@@ -6,6 +6,7 @@ Validated at construction, so a bad value fails at start-up with a sentence that
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -74,11 +75,6 @@ class Settings:
         self._check(self.candidates >= self.top_k, "candidates must be at least top_k", self.candidates)
         self._check(self.fusion in ("rrf", "weighted"), "fusion must be 'rrf' or 'weighted'", self.fusion)
         self._check(
-            0.0 <= self.fusion_dense_weight <= 1.0,
-            "fusion_dense_weight must be in [0, 1]",
-            self.fusion_dense_weight,
-        )
-        self._check(
             self.max_per_document >= 0, "max_per_document must be 0 (no limit) or more", self.max_per_document
         )
         self._check(self.rrf_k > 0, "rrf_k must be greater than 0", self.rrf_k)
@@ -93,7 +89,16 @@ class Settings:
             "chunk_overlap_tokens must be at least 0 and less than half of chunk_tokens",
             self.chunk_overlap_tokens,
         )
-        self._check(self.max_file_mb > 0, "max_file_mb must be greater than 0", self.max_file_mb)
+        self._check(
+            math.isfinite(self.max_file_mb) and self.max_file_mb > 0,
+            "max_file_mb must be a number above 0",
+            self.max_file_mb,
+        )
+        for name in ("min_sentence_similarity", "min_term_coverage", "fusion_dense_weight"):
+            value = getattr(self, name)
+            self._check(
+                math.isfinite(value) and 0.0 <= value <= 1.0, f"{name} must be between 0 and 1", value
+            )
         self._check(
             self.max_question_chars >= 20, "max_question_chars must be at least 20", self.max_question_chars
         )

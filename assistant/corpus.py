@@ -167,8 +167,16 @@ def _read_docx(source: SourceFile, data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(str(source.path), f"not a valid .docx file ({exc.__class__.__name__})") from None
+    from docx.table import Table
+
     blocks: list[str] = []
-    for para in document.paragraphs:
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = [" ".join(cell.text.split()) for cell in row.cells]
+                blocks.append(" | ".join(dict.fromkeys(c for c in cells if c)))
+            continue
+        para = item
         text = para.text.strip()
         if not text:
             continue
@@ -200,7 +208,7 @@ def _read_html(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
         if not text:
             continue
         if el.name and el.name[0] == "h":
-            blocks.append("#" * (int(el.name[1]) + 1 if el.name != "h1" else 1) + " " + text)
+            blocks.append("#" * int(el.name[1]) + " " + text)
         elif el.name == "li":
             blocks.append("- " + text)
         else:

@@ -35,6 +35,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: files whose content another file already provides (not a failure: each content is indexed once)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     chunks_total: int = 0
@@ -58,7 +60,7 @@ class IngestReport:
         ]
         if self.repaired:
             lines.append("The previous ingest had been interrupted: the index was checked and repaired.")
-        lines += [f"skipped {path}: {reason}" for path, reason in self.skipped]
+        lines += [f"skipped {path}: {reason}" for path, reason in (*self.skipped, *self.duplicates)]
         return "\n".join(lines)
 
 
@@ -95,7 +97,10 @@ class Indexer:
         same_settings = self.manifest.get_meta("signature") == self.signature
         self.manifest.set_meta(in_progress="1")
 
-        files, report.skipped = self._scan(extra_sources)
+        if interrupted:
+            # Before anything else: drop what a killed run left half-written, so the diff below redoes it.
+            report.repaired = self._sweep(report)
+        files, report.skipped, report.duplicates = self._scan(extra_sources, records)
         todo: list[tuple[SourceFile, bytes]] = []
         unchanged: list[DocumentRecord] = []
         for source, data in files.values():
@@ -129,8 +134,6 @@ class Indexer:
                 self.store.delete_document(doc_id)
                 self.manifest.delete(doc_id)
                 report.removed.append(doc_id)
-        if interrupted:
-            report.repaired = self._sweep(report)
         report.chunks_total = self.store.count()
         if report.changed or rebuild:
             self.manifest.bump_generation()
@@ -144,29 +147,43 @@ class Indexer:
         return report
 
     def _scan(
-        self, extra: tuple[Path, ...]
-    ) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]]]:
-        files: dict[str, tuple[SourceFile, bytes]] = {}
-        by_hash: dict[str, str] = {}
-        skipped: list[tuple[str, str]] = []
+        self, extra: tuple[Path, ...], records: dict[str, DocumentRecord]
+    ) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]], list[tuple[str, str]]]:
+        """Read every source file once. Returns the files to index, the failures, and the duplicates.
+
+        Of several files with the same content only one is indexed: the one already in the index, else the first
+        in path order. A failure keeps the file's previously indexed version; a duplicate does not.
+        """
+        found: list[tuple[SourceFile, bytes, str]] = []
+        failed: list[tuple[str, str]] = []
+        ids: set[str] = set()
         for source in discover(self.settings.source_roots(extra), self.settings.corpus_dir):
             try:
                 data = read_bytes(source, self.settings.max_file_bytes)
             except DocumentError as exc:
-                skipped.append((exc.path, exc.reason))
+                failed.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
                 continue
-            if source.doc_id in files:
-                skipped.append(
+            if source.doc_id in ids:
+                failed.append(
                     (str(source.path), f"another file already has the document id {source.doc_id!r}")
                 )
                 continue
-            sha = hashlib.sha256(data).hexdigest()
-            if sha in by_hash:
-                skipped.append((str(source.path), f"same content as {by_hash[sha]} (indexed once)"))
-                continue
-            by_hash[sha] = str(source.path)
-            files[source.doc_id] = (source, data)
-        return files, skipped
+            ids.add(source.doc_id)
+            found.append((source, data, hashlib.sha256(data).hexdigest()))
+        indexed_sha = {r.sha256: doc_id for doc_id, r in records.items()}
+        keep: dict[str, SourceFile] = {}
+        for source, _, sha in found:
+            current = keep.get(sha)
+            if current is None or (indexed_sha.get(sha) == source.doc_id != current.doc_id):
+                keep[sha] = source
+        files: dict[str, tuple[SourceFile, bytes]] = {}
+        duplicates: list[tuple[str, str]] = []
+        for source, data, sha in found:
+            if keep[sha] is source:
+                files[source.doc_id] = (source, data)
+            else:
+                duplicates.append((str(source.path), f"same content as {keep[sha].path} (indexed once)"))
+        return files, failed, duplicates
 
     def _write(
         self,
@@ -221,18 +238,16 @@ class Indexer:
         return chunk_vecs, unit_vecs
 
     def _sweep(self, report: IngestReport) -> bool:
-        """After an interrupted run: delete chunks and unit vectors that no manifest row accounts for."""
+        """After an interrupted run: delete what no manifest row accounts for, and chunks missing their unit
+        vectors (written before the kill, their units not yet). The normal diff then redoes those documents."""
         expected = {doc_id: set(r.chunk_ids) for doc_id, r in self.manifest.documents().items()}
-        orphans = [
-            cid
-            for doc_id, ids in self.store.doc_chunk_ids().items()
-            for cid in ids - expected.get(doc_id, set())
-        ]
-        self.store.delete_chunks(orphans)
-        live = self.store.ids()
-        orphan_units = sorted(self.store.unit_chunk_ids() - live)
-        self.store.delete_chunks(orphan_units)
-        report.chunks_deleted += len(orphans)
+        stored = self.store.doc_chunk_ids()
+        orphans = {cid for doc_id, ids in stored.items() for cid in ids - expected.get(doc_id, set())}
+        live = {cid for ids in stored.values() for cid in ids}
+        with_units = self.store.unit_chunk_ids()
+        incomplete = live - with_units
+        self.store.delete_chunks(sorted(orphans | incomplete | (with_units - live)))
+        report.chunks_deleted += len(orphans | incomplete)
         return True
 
     def _default_kind(self, source: SourceFile) -> str:

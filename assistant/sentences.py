@@ -43,6 +43,8 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence ends at . ! or ? (optionally followed by closing quotes/brackets) and whitespace, then a capital,
 # digit, quote or bracket starts the next one.
+#: Punctuation around a word that hides an abbreviation: "(e.g." or "U.S.)".
+_WRAPPING = ".!?\"'”’)](“‘("
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
@@ -61,11 +63,8 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
         end = match.start() + 1
         while end < len(text) and text[end] in "\"'”’)]":
             end += 1
-        word = (
-            text[start:end].rsplit(None, 1)[-1].rstrip(".!?\"'”’)]").lower()
-            if text[start:end].strip()
-            else ""
-        )
+        piece = text[start:end].strip()
+        word = piece.rsplit(None, 1)[-1].strip(_WRAPPING).lower() if piece else ""
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         spans.append((start, end))

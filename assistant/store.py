@@ -141,15 +141,8 @@ class ChromaStore:
         if not chunks:
             return
         batch = self._max_batch()
-        for lo in range(0, len(chunks), batch):
-            part = chunks[lo : lo + batch]
-            self._guard(
-                self.chunks.upsert,
-                ids=[c.chunk_id for c in part],
-                embeddings=chunk_vectors[lo : lo + batch],
-                documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
-            )
+        # Unit vectors first: a chunk that is in the store always has its units (a crash in between leaves
+        # only orphan units, which the next ingest sweeps).
         ids, vecs, metas = [], [], []
         for chunk, vectors in zip(chunks, unit_vectors, strict=True):
             for i, vector in enumerate(vectors):
@@ -162,6 +155,15 @@ class ChromaStore:
                 ids=ids[lo : lo + batch],
                 embeddings=np.asarray(vecs[lo : lo + batch]),
                 metadatas=metas[lo : lo + batch],
+            )
+        for lo in range(0, len(chunks), batch):
+            part = chunks[lo : lo + batch]
+            self._guard(
+                self.chunks.upsert,
+                ids=[c.chunk_id for c in part],
+                embeddings=chunk_vectors[lo : lo + batch],
+                documents=[c.text for c in part],
+                metadatas=[_chunk_metadata(c) for c in part],
             )
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:

@@ -12,9 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
-from assistant.embeddings import Embedder  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.embeddings import Embedder
+from assistant.pipeline import Assistant
 
 CORPUS = PROJECT_ROOT / "corpus"
 

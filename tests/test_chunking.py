@@ -128,12 +128,6 @@ def test_two_thousand_word_sentence_is_cut_into_word_aligned_pieces_within_budge
     assert covered == " ".join(words).split(), "no word is lost or duplicated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chunking.py Chunker._fit_units only cuts a long unit between whitespace-separated words, so a "
-    "single very long token (a long URL, hyphenated run or CJK text without spaces) becomes a chunk far above "
-    "the budget that the model silently truncates",
-)
 def test_one_unbroken_token_longer_than_the_budget_is_still_cut(embedder: Embedder) -> None:
     url = "https://intranet.example.org/" + "/".join(f"policy{i}" for i in range(300))
     doc = make_doc(f"## Links\n\nThe full text is at {url} for staff.\n")
@@ -141,13 +135,6 @@ def test_one_unbroken_token_longer_than_the_budget_is_still_cut(embedder: Embedd
     assert max(full_tokens(embedder, c) for c in chunks) <= 160
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chunking.py Chunker.split/_pack count only the units' own tokens plus 1 per separator, but a "
-    "chunk's text also holds the text between units: numbered-list markers ('12.' is 2 word pieces) are "
-    "not counted, so a long numbered list overflows the budget (and the 256-token model limit at "
-    "chunk_tokens=240)",
-)
 def test_numbered_list_chunks_stay_within_budget(embedder: Embedder) -> None:
     steps = "\n".join(f"{i}. Sign the form." for i in range(1, 120))
     doc = make_doc(f"## Steps\n\n{steps}\n")
@@ -156,12 +143,6 @@ def test_numbered_list_chunks_stay_within_budget(embedder: Embedder) -> None:
     assert max(full_tokens(embedder, c) for c in chunks) <= 240
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chunking.py: blockquote lines give no unit (sentences.split_units) but a blockquote between two "
-    "paragraphs of a section lies inside text[first_unit.start:last_unit.end], so it is embedded uncounted and "
-    "the chunk exceeds the budget",
-)
 def test_blockquote_between_paragraphs_does_not_overflow_the_budget(embedder: Embedder) -> None:
     quote = " ".join(f"Quoted sentence {i} about the board of directors." for i in range(25))
     doc = make_doc(f"## Note\n\nFirst paragraph.\n\n> {quote}\n\nSecond paragraph.\n")

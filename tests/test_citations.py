@@ -9,8 +9,16 @@ from assistant.types import Citation
 
 
 def cite(marker: int) -> Citation:
-    return Citation(marker=marker, doc_id=f"doc-{marker}.md", title="T", source="s", section="", text="Passage.",
-                    highlights=(), score=0.5)
+    return Citation(
+        marker=marker,
+        doc_id=f"doc-{marker}.md",
+        title="T",
+        source="s",
+        section="",
+        text="Passage.",
+        highlights=(),
+        score=0.5,
+    )
 
 
 # -- markers ------------------------------------------------------------------------------------------------

@@ -72,13 +72,19 @@ def test_refusal_is_a_normal_exit(cli_env: Assistant, capsys: pytest.CaptureFixt
     assert data["answer"]
 
 
-def test_history_file_makes_a_followup_work(cli_env: Assistant, capsys: pytest.CaptureFixture[str],
-                                            tmp_path: Path) -> None:
+def test_history_file_makes_a_followup_work(
+    cli_env: Assistant, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([
-        {"role": "user", "content": "What does a hospital CMO focus on?"},
-        {"role": "assistant", "content": "..."},
-    ]), "utf-8")
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "What does a hospital CMO focus on?"},
+                {"role": "assistant", "content": "..."},
+            ]
+        ),
+        "utf-8",
+    )
     data = ask_json(capsys, "And how is that different in an FQHC?", "--history", str(history))
     assert data["answered"] is True
     assert {c["doc_id"] for c in data["citations"]} & {
@@ -89,11 +95,16 @@ def test_history_file_makes_a_followup_work(cli_env: Assistant, capsys: pytest.C
 
 @pytest.mark.parametrize(
     "content",
-    ["not json at all", '{"role": "user", "content": "a dict, not a list"}', '[{"role": "user"}]',
-     '[{"role": "narrator", "content": "x"}]'],
+    [
+        "not json at all",
+        '{"role": "user", "content": "a dict, not a list"}',
+        '[{"role": "user"}]',
+        '[{"role": "narrator", "content": "x"}]',
+    ],
 )
-def test_malformed_history_file_is_an_error(cli_env: Assistant, capsys: pytest.CaptureFixture[str],
-                                            tmp_path: Path, content: str) -> None:
+def test_malformed_history_file_is_an_error(
+    cli_env: Assistant, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str
+) -> None:
     history = tmp_path / "history.json"
     history.write_text(content, "utf-8")
     code, out, err = run(capsys, "ask", "And then?", "--history", str(history))
@@ -102,15 +113,18 @@ def test_malformed_history_file_is_an_error(cli_env: Assistant, capsys: pytest.C
     assert err.startswith("error:") and "istory" in err
 
 
-def test_missing_history_file_is_an_error(cli_env: Assistant, capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
+def test_missing_history_file_is_an_error(
+    cli_env: Assistant, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = run(capsys, "ask", "And then?", "--history", str(tmp_path / "nope.json"))
     assert code != 0
     assert "nope.json" in err
 
 
 @pytest.mark.parametrize("question", ["", "   "])
-def test_empty_question_is_an_error(cli_env: Assistant, capsys: pytest.CaptureFixture[str], question: str) -> None:
+def test_empty_question_is_an_error(
+    cli_env: Assistant, capsys: pytest.CaptureFixture[str], question: str
+) -> None:
     code, out, err = run(capsys, "ask", question)
     assert code != 0
     assert out == ""
@@ -124,8 +138,9 @@ def test_kind_policy_cites_only_policies(cli_env: Assistant, capsys: pytest.Capt
     assert {kinds[c["doc_id"]] for c in data["citations"]} == {"policy"}
 
 
-def test_empty_data_dir_says_how_to_build_the_index(monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_empty_data_dir_says_how_to_build_the_index(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(tmp_path / "empty-data"))
     code, out, err = run(capsys, "ask", "What does a CMO do?")
     assert code != 0

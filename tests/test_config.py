@@ -112,11 +112,6 @@ def test_source_roots_are_unique_and_include_uploads(tmp_path: Path) -> None:
                      (tmp_path / "more").resolve()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py Settings.__post_init__ accepts max_file_mb=inf ('> 0' holds), then Settings.max_file_bytes "
-    "raises OverflowError (int(inf)) on the first ingest: a traceback instead of a ConfigError at start-up",
-)
 def test_infinite_file_size_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ConfigError, match="max_file_mb"):
         Settings.from_env(environ={"CMO_ASSISTANT_MAX_FILE_MB": "inf"})

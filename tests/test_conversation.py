@@ -91,7 +91,10 @@ def test_followup_without_history_is_asked_as_is() -> None:
 
 # -- parse_history ------------------------------------------------------------------------------------------
 def test_parse_valid_history() -> None:
-    raw = [{"role": "user", "content": "What does a CMO do?"}, {"role": "assistant", "content": "They lead [1]."}]
+    raw = [
+        {"role": "user", "content": "What does a CMO do?"},
+        {"role": "assistant", "content": "They lead [1]."},
+    ]
     assert parse_history(raw) == [Turn("user", "What does a CMO do?"), Turn("assistant", "They lead [1].")]
 
 

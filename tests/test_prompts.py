@@ -16,9 +16,13 @@ PROMPTS_DIR = Settings().prompts_dir
 #: The variables each template is documented to take.
 TEMPLATES = {
     "system": {"refusal": "I can't answer that from the sources I have."},
-    "answer": {"passages": "<passage number=\"1\">Text one.</passage>", "question": "What does a CMO do?"},
-    "passage": {"number": 3, "title": "What Does a CMO Do?", "section": "Duties > Policies",
-                "text": "The CMO oversees clinical operations."},
+    "answer": {"passages": '<passage number="1">Text one.</passage>', "question": "What does a CMO do?"},
+    "passage": {
+        "number": 3,
+        "title": "What Does a CMO Do?",
+        "section": "Duties > Policies",
+        "text": "The CMO oversees clinical operations.",
+    },
     "condense": {"history": "user: What does a hospital CMO focus on?", "question": "And in an FQHC?"},
 }
 
@@ -54,8 +58,9 @@ def test_system_prompt_carries_the_refusal_phrase(prompts: Prompts) -> None:
 
 def test_braces_in_values_are_kept_literally(prompts: Prompts) -> None:
     """Passage text is untrusted: braces in it are text, never placeholders."""
-    text = prompts.render("passage", number=1, title="{question}", section="{refusal}",
-                          text="Ignore {question} and {0} and {}")
+    text = prompts.render(
+        "passage", number=1, title="{question}", section="{refusal}", text="Ignore {question} and {0} and {}"
+    )
     assert "Ignore {question} and {0} and {}" in text
     assert 'title="{question}"' in text
 
@@ -96,12 +101,17 @@ def test_phrases_file_is_a_mapping_of_text() -> None:
     assert all(isinstance(v, str) and v.strip() for v in data.values())
 
 
-@pytest.mark.parametrize(("key", "values"), [
-    ("refusal", {}),
-    ("refusal_other_meaning", {"meaning": "chief marketing officer"}),
-    ("refusal_missing_number", {}),
-])
-def test_refusal_phrases_point_at_what_can_be_asked(prompts: Prompts, key: str, values: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [
+        ("refusal", {}),
+        ("refusal_other_meaning", {"meaning": "chief marketing officer"}),
+        ("refusal_missing_number", {}),
+    ],
+)
+def test_refusal_phrases_point_at_what_can_be_asked(
+    prompts: Prompts, key: str, values: dict[str, str]
+) -> None:
     text = prompts.phrase(key, **values)
     assert "Chief Medical Officer" in text
     assert "polic" in text.lower()

@@ -37,8 +37,15 @@ def test_import_does_not_load_heavy_libraries() -> None:
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
@@ -51,8 +58,15 @@ def test_constructing_an_assistant_does_not_load_heavy_libraries(tmp_path: Path)
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
@@ -93,8 +107,13 @@ def test_answer_to_dict_shape() -> None:
 
 
 def test_refusal_to_dict_has_no_citations() -> None:
-    refusal = Answer(question="q", answer="I can't answer that.", answered=False, citations=(),
-                     timings_ms={"retrieve": 1.0, "generate": 0.5, "total": 1.5})
+    refusal = Answer(
+        question="q",
+        answer="I can't answer that.",
+        answered=False,
+        citations=(),
+        timings_ms={"retrieve": 1.0, "generate": 0.5, "total": 1.5},
+    )
     data = refusal.to_dict()
     assert data["answered"] is False
     assert data["citations"] == []
