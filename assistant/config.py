@@ -57,7 +57,7 @@ class Settings:
     rrf_k: int = 60
     #: At most this many passages of one document in the top_k (0: no limit), so one long article cannot
     #: crowd out the others.
-    max_per_document: int = 0
+    max_per_document: int = 2
     max_question_chars: int = 2000
     #: Below this cosine similarity between the question and the best sentence, the assistant declines.
     min_sentence_similarity: float = 0.35

@@ -22,10 +22,12 @@ class Term:
 
 
 class Glossary:
-    """Expands text with the other form of every acronym or expansion it contains."""
+    """Expands text with the other form of every acronym or expansion it contains, and with the other words of
+    every synonym group one of whose words it contains."""
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], synonyms: list[tuple[str, ...]] | None = None) -> None:
         self.terms = terms
+        self.synonyms = synonyms or []
 
     @classmethod
     def load(cls, extra_file: Path | None = None) -> Glossary:
@@ -38,6 +40,7 @@ class Glossary:
                 raw += yaml.safe_load(extra_file.read_text("utf-8")) or []
             except (OSError, yaml.YAMLError) as exc:
                 raise ConfigError(f"Cannot read glossary file {extra_file}: {exc}") from None
+        synonyms = [tuple(str(w).lower() for w in item["synonyms"]) for item in raw if "synonyms" in item]
         terms = [
             Term(
                 acronym=str(item["acronym"]),
@@ -46,8 +49,9 @@ class Glossary:
                 other_meanings=tuple(str(e).lower() for e in item.get("other_meanings", [])),
             )
             for item in raw
+            if "acronym" in item
         ]
-        return cls(terms)
+        return cls(terms, synonyms)
 
     @cached_property
     def _patterns(self) -> list[tuple[Term, re.Pattern[str], re.Pattern[str]]]:
@@ -62,6 +66,13 @@ class Glossary:
             compiled.append((term, acronym, phrase))
         return compiled
 
+    @cached_property
+    def _synonym_patterns(self) -> list[tuple[tuple[str, ...], dict[str, re.Pattern[str]]]]:
+        return [
+            (group, {w: re.compile(rf"\b{re.escape(w)}(?:s|es)?\b", re.IGNORECASE) for w in group})
+            for group in self.synonyms
+        ]
+
     def additions(self, text: str) -> list[str]:
         """The forms missing from ``text``: the expansion of each acronym present, the acronym of each expansion."""
         extra: list[str] = []
@@ -72,6 +83,10 @@ class Glossary:
                 extra.append(term.expansions[0])
             elif has_phrase and not has_acronym:
                 extra.append(term.acronym)
+        for group, pattern in self._synonym_patterns:
+            present = {w for w in group if pattern[w].search(text)}
+            if present:
+                extra.extend(w for w in group if w not in present)
         return extra
 
     def expand(self, text: str) -> str:

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property, lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -27,17 +28,29 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """English function and question words (assistant/data/stopwords.txt)."""
+    text = resources.files("assistant").joinpath("data", "stopwords.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
 @lru_cache(maxsize=4096)
 def _analyze_cached(text: str) -> tuple[str, ...]:
     import bm25s
 
-    tokens = bm25s.tokenize(text, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    tokens = bm25s.tokenize(
+        text, stopwords=sorted(stopwords()), stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
     return tuple(tokens[0]) if tokens else ()
 
 
 def analyze(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms, exactly as BM25 sees them."""
     return list(_analyze_cached(text))
+
+
+_CORRECT_CHARS = 600
 
 
 def search_text(chunk: Chunk, glossary: Glossary) -> str:
@@ -65,6 +78,7 @@ class LexicalIndex:
         n = max(len(corpus_tokens), 1)
         self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._corrections: dict[str, str] = {}
         #: lower-cased words as written (before stemming), for correcting typos in questions
         self.surface_vocabulary = frozenset(w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower()))
         self._kinds = np.array([c.kind for c in self.chunks])
@@ -88,11 +102,22 @@ class LexicalIndex:
         """``word`` (lower case), or the closest corpus word when it is an unknown word of 4+ letters."""
         if word in self.surface_vocabulary or len(word) < 4 or all(t in self.idf for t in analyze(word)):
             return word
-        match = difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8)
-        return match[0] if match else word
+        if word not in self._corrections:
+            match = difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8)
+            if len(self._corrections) > 10_000:
+                self._corrections.clear()
+            self._corrections[word] = match[0] if match else word
+        return self._corrections[word]
 
     def correct_spelling(self, text: str) -> str:
-        """``text`` with misspelled words replaced by the corpus word they are closest to ("cheif" -> "chief")."""
+        """``text`` with misspelled words replaced by the corpus word they are closest to ("cheif" -> "chief").
+
+        Only the first few hundred characters are corrected: enough for any real question, and a pasted page
+        does not cost seconds of fuzzy matching.
+        """
+        return self._correct(text[:_CORRECT_CHARS]) + text[_CORRECT_CHARS:]
+
+    def _correct(self, text: str) -> str:
         return re.sub(
             r"[A-Za-z]{4,}", lambda m: self._recase(m.group(0), self.correct_word(m.group(0).lower())), text
         )

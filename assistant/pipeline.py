@@ -111,6 +111,9 @@ class Assistant:
         return self.indexer.ingest(tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress)
 
     def has_index(self) -> bool:
+        """Whether something has been ingested (creates nothing when not)."""
+        if not self.settings.chroma_url and not self.settings.manifest_path.exists():
+            return False
         return bool(self.manifest.documents()) and self.store.exists()
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:

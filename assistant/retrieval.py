@@ -90,17 +90,18 @@ class HybridRetriever:
     ) -> Retrieval:
         top_k = top_k or self.settings.top_k
         n = max(self.settings.candidates, top_k)
-        expanded = self.glossary.expand(self.lexical(generation).correct_spelling(query))
-        vector = self.embedder.encode_query(expanded)
+        # The glossary works on the BM25 side (question and passages); appending expansions to the dense query
+        # measured worse (evals/README.md), so the model sees the spelling-corrected question as asked.
+        corrected = self.lexical(generation).correct_spelling(query)
+        vector = self.embedder.encode_query(corrected)
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             dense = self.store.query(vector, n, where_filter(kind, doc_id))
         if mode in ("hybrid", "bm25"):
             lexical = self.lexical(generation).search(query, n, kind=kind, doc_id=doc_id)
-        return Retrieval(
-            query=expanded, query_vector=vector, passages=tuple(self.fuse(dense, lexical)[:top_k])
-        )
+        ranked = _cap_per_document(self.fuse(dense, lexical), self.settings.max_per_document)
+        return Retrieval(query=corrected, query_vector=vector, passages=tuple(ranked[:top_k]))
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}

@@ -70,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=Path("data/calibration"))
     parser.add_argument("--skip-retrieval", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="skip the threshold grid")
     args = parser.parse_args()
     base = Assistant(Settings.from_env(data_dir=args.data_dir))
     base.ensure_index()
@@ -97,7 +98,11 @@ def main() -> None:
             for a in (0.3, 0.5, 0.7)
         ]
         configs += [
-            (f"weighted a=0.3 cap={cap}", {"fusion": "weighted", "fusion_dense_weight": 0.3, "max_per_document": cap}, "hybrid")
+            (
+                f"weighted a=0.3 cap={cap}",
+                {"fusion": "weighted", "fusion_dense_weight": 0.3, "max_per_document": cap},
+                "hybrid",
+            )
             for cap in (2, 3)
         ]
         for name, changes, mode in configs:
@@ -107,8 +112,12 @@ def main() -> None:
                 f"  {name:16s} "
                 + "  ".join(f"{s}: " + " ".join(f"{k}={v:.3f}" for k, v in m.items()) for s, m in row.items())
             )
+    if args.quick:
+        grid: list[tuple[float, float]] = []
+    else:
+        grid = list(itertools.product((0.25, 0.3, 0.35, 0.4), (0.3, 0.4, 0.5, 0.6)))
     print("refusal (dev):")
-    for sim, cov in itertools.product((0.25, 0.3, 0.35, 0.4), (0.3, 0.4, 0.5, 0.6)):
+    for sim, cov in grid:
         r = refusal_rates(variant(min_sentence_similarity=sim, min_term_coverage=cov), splits["dev"])
         print(
             f"  sim>={sim} coverage>={cov}: false refusal {r['false_refusal']:.3f}, false answer {r['false_answer']:.3f}"

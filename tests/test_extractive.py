@@ -203,15 +203,6 @@ def test_list_answer_keeps_list_structure(ask: Ask) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the corpus answers these with bullet lists (healthcare-cmo-role-coherent-market-insights.md: "
-        "'Leadership Skills for Healthcare CMOs', 'Key Challenges for Healthcare CMOs'), but the answer is "
-        "prose only: the skills question never reaches that list, and the challenges question quotes the "
-        "list's introduction ('...healthcare ecosystem:') without a single item."
-    ),
-)
 @pytest.mark.parametrize(
     "question", ["What leadership skills does a CMO need?", "What are the key challenges for CMOs?"]
 )
@@ -223,14 +214,6 @@ def test_list_question_gets_a_bulleted_answer(ask: Ask, question: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the answer quotes a sentence that introduces a list ('Some of the top leadership skills "
-        "exhibited by effective CMOs include:', '...it also brings unique challenges in today's complex "
-        "healthcare ecosystem:') and then none of the list's items, so it ends a thought with a colon."
-    ),
-)
 @pytest.mark.parametrize(
     "question",
     ["Which leadership skills do effective CMOs exhibit?", "What are the key challenges for CMOs?"],
@@ -344,15 +327,6 @@ def test_policy_filter_answers_from_policies_only(ask: Ask) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 'duties' is matched literally. The answer quotes LD-501 ('... before performing any clinical "
-        "duties'), HC-601's purpose line ('This policy describes the clinical leadership duties ...') and 'A "
-        "successful CMO has a variety of skills.' instead of the responsibilities sections of "
-        "what-does-a-cmo-do.md or the coherent-market-insights article, which use the word 'responsibilities'."
-    ),
-)
 def test_duties_question_is_answered_from_the_responsibilities_sections(ask: Ask) -> None:
     answer = ask("What are the main duties of a CMO?")
     assert_only_quotes(answer)
@@ -360,13 +334,6 @@ def test_duties_question_is_answered_from_the_responsibilities_sections(ask: Ask
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: article signposting is quoted as if it were an answer: 'If you are interested in pursuing a "
-        "career as a CMO ..., keep reading to discover the career path ...' (what-does-a-cmo-do.md intro)."
-    ),
-)
 @pytest.mark.parametrize("question", ["What is the career path to become a CMO?"])
 def test_answers_do_not_quote_article_signposting(ask: Ask, question: str) -> None:
     answer = ask(question)

@@ -152,7 +152,8 @@ def test_glossary_lets_fqhc_retrieve_the_allied_article_passage(shipped: Assista
     assert any(
         c.doc_id == allied and "federally qualified health center CMO also focuses" in c.text for c in top5
     ), [(c.doc_id, c.section_label) for c in top5]
-    assert "federally qualified health center" in found.query.lower()  # the dense query was expanded too
+    # The glossary works on the BM25 side; the dense model sees the question as asked (measured better).
+    assert found.query == "What does an FQHC CMO focus on?"
 
 
 @pytest.mark.slow

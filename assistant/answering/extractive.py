@@ -23,7 +23,7 @@ import numpy as np
 
 from ..config import Settings
 from ..glossary import Glossary
-from ..lexical import LexicalIndex, analyze
+from ..lexical import LexicalIndex, analyze, stopwords
 from ..prompts import Prompts
 from ..types import Chunk, Citation, Unit
 from .base import AnswerRequest, Composition
@@ -49,16 +49,30 @@ _QUANTITY = re.compile(
     r"salary|salaries|paid|earn\w*|compensation|wages?|statistics?|average|rates?)\b",
     re.I,
 )
+#: A figure: a number that is not part of an identifier ("MS-101", "Level 3" counts, "HC-601" does not).
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|hundred|thousand|million|"
-    r"percent|half|quarter)\b",
+    r"(?<![A-Za-z]-)(?<![A-Za-z])\b\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|"
+    r"hundred|thousand|million|percent|half|quarter)\b",
     re.I,
 )
+#: Questions about money ("how much does a CMO make?") need a money figure, not just any number.
+_MONEY_QUESTION = re.compile(
+    r"\b(salary|salaries|earn\w*|paid|pay|compensation|wages?|income|bonus\w*|cost|costs|price|"
+    r"make (per|a|an|each) (year|month|hour)|make annually)\b",
+    re.I,
+)
+_MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(dollars|usd|k)\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
 #: Sentences that lean on the one before them make a poor first sentence.
 _LEANS_BACK = re.compile(
     r"^(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
     r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
+    re.I,
+)
+#: Sentences about the article rather than its subject ("keep reading to discover ...").
+_META = re.compile(
+    r"\b(this article|in this article|keep reading|read on|hey guys|let's break it down|hope this gives you|"
+    r"bye, for now|we will explore)\b",
     re.I,
 )
 #: Sentences that talk to the reader about the article rather than about the subject.
@@ -69,7 +83,8 @@ _CHATTER = re.compile(
 
 @lru_cache(maxsize=1)
 def _generic_terms() -> frozenset[str]:
-    return frozenset(analyze(" ".join(GENERIC_WORDS))) | frozenset(GENERIC_WORDS)
+    words = GENERIC_WORDS | stopwords()
+    return frozenset(analyze(" ".join(words))) | words
 
 
 @dataclass(frozen=True)
@@ -147,6 +162,8 @@ class ExtractiveAnswerer:
         covered = set().union(*(c.terms for c in chosen))
         if focus.coverage(covered) < self.settings.min_term_coverage:
             return self._refuse("refusal")
+        if _MONEY_QUESTION.search(request.question) and not any(_MONEY.search(c.text) for c in chosen):
+            return self._refuse("refusal_missing_number")
         if _QUANTITY.search(request.question) and not self._states_figure(request.question, focus, chosen):
             return self._refuse("refusal_missing_number")
         return self._compose(chosen)
@@ -179,7 +196,9 @@ class ExtractiveAnswerer:
     def _states_figure(self, question: str, focus: FocusTerms, chosen: Sequence[Candidate]) -> bool:
         """For "how many / what percentage / what salary" questions: one chosen unit holds a number *and* is
         about the question's subject (its specific terms other than the quantity words themselves)."""
-        quantity_terms = {t for m in _QUANTITY.finditer(question) for t in analyze(m.group(0))}
+        quantity_terms = {
+            t for m in _QUANTITY.finditer(question) for t in self.focus_terms(m.group(0)).weights
+        }
         subject = FocusTerms(
             {t: w for t, w in focus.weights.items() if t not in quantity_terms}, focus.unknown
         )
@@ -195,7 +214,13 @@ class ExtractiveAnswerer:
         for i, word in enumerate(words):
             bare = word.strip("'’.-")
             lower = bare.lower()
-            if i == 0 or not bare[:1].isupper() or bare.isupper() or lower in known or lower in GENERIC_WORDS:
+            if (
+                i == 0
+                or not bare[:1].isupper()
+                or bare.isupper()
+                or lower in known
+                or lower in _generic_terms()
+            ):
                 continue
             if lower not in self.surface_vocabulary and not all(
                 t in self.lexical.idf for t in analyze(lower)
@@ -242,10 +267,33 @@ class ExtractiveAnswerer:
         if len(pool) < s.min_answer_units:
             pool = ranked[: s.min_answer_units]
         chosen = _mmr(pool, rel, s.max_answer_units, lambda_=0.7)
+        chosen = self._items_for_lead_ins(chosen, candidates, rel)
         chosen = self._complete_list(chosen, candidates, rel, floor)
         if _COMPARISON.search(request.question) or _COMPARISON.search(request.standalone):
             chosen = self._cover_sides(chosen, ranked, request.question)
         return chosen
+
+    def _items_for_lead_ins(
+        self, chosen: list[Candidate], candidates: list[Candidate], rel: dict[tuple[str, int], float]
+    ) -> list[Candidate]:
+        """A sentence that introduces a list ("... include:") is only an answer with its items: bring the items
+        that follow it in its passage (the most relevant ones, up to 8 units in all), or drop it."""
+        out: list[Candidate] = []
+        for c in chosen:
+            if not c.text.rstrip().endswith(":"):
+                out.append(c)
+                continue
+            items = [
+                o
+                for o in candidates
+                if o.chunk.chunk_id == c.chunk.chunk_id and o.index > c.index and o.unit.is_list_item
+            ]
+            if not items:
+                continue
+            room = max(2, 8 - len(chosen))
+            best = sorted(items, key=lambda o: -rel[o.key])[:room]
+            out.extend([c, *sorted(best, key=lambda o: o.index)])
+        return _dedupe(out)
 
     def _complete_list(
         self,
@@ -315,7 +363,11 @@ class ExtractiveAnswerer:
 
     def _compose(self, chosen: Sequence[Candidate]) -> Composition:
         chosen = _dedupe(list(chosen))
-        lead = next((c for c in chosen[:3] if not _LEANS_BACK.match(c.text)), chosen[0])
+        # The first sentence must stand on its own: not lean on a previous one, not introduce a list.
+        lead = next(
+            (c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")),
+            chosen[0],
+        )
         chosen = [lead, *(c for c in chosen if c is not lead)]
         # Passages in the order they are first used (the lead's first); inside a passage, document order.
         order: list[str] = []
@@ -379,9 +431,9 @@ class ExtractiveAnswerer:
 
 
 def _quotable(text: str, unit: Unit) -> bool:
-    """Questions, fragments and chatter are not answer material."""
+    """Questions, fragments and talk about the article itself are not answer material."""
     stripped = text.strip()
-    if stripped.endswith("?"):
+    if stripped.endswith("?") or _META.search(stripped):
         return False
     words = stripped.split()
     return len(words) >= (3 if unit.is_list_item else 5)
