@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--kind", choices=["article", "policy"], help="search only articles or only policies")
     ask.add_argument("--top-k", type=int, help="passages to retrieve")
+    ask.add_argument(
+        "--doc", metavar="DOC_ID", help="search only this document (ids: `cmo-assistant stats --json`)"
+    )
 
     stats = sub.add_parser("stats", help="what is in the index")
     stats.add_argument("--json", action="store_true")
@@ -98,7 +101,9 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             history = json.loads(args.history.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise QuestionError(f"Cannot read the history file {args.history}: {exc}") from None
-    answer = _assistant(settings).ask(args.question, history=history, kind=args.kind, top_k=args.top_k)
+    answer = _assistant(settings).ask(
+        args.question, history=history, kind=args.kind, top_k=args.top_k, doc_id=args.doc
+    )
     for notice in answer.notices:
         print(f"note: {notice}", file=sys.stderr)
     if args.json:

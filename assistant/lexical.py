@@ -50,7 +50,8 @@ def analyze(text: str) -> list[str]:
     return list(_analyze_cached(text))
 
 
-_CORRECT_CHARS = 600
+#: Spelling correction and term analysis look at this much of a question (a pasted page costs no more).
+CORRECT_CHARS = 600
 
 
 def search_text(chunk: Chunk, glossary: Glossary) -> str:
@@ -115,7 +116,7 @@ class LexicalIndex:
         Only the first few hundred characters are corrected: enough for any real question, and a pasted page
         does not cost seconds of fuzzy matching.
         """
-        return self._correct(text[:_CORRECT_CHARS]) + text[_CORRECT_CHARS:]
+        return self._correct(text[:CORRECT_CHARS]) + text[CORRECT_CHARS:]
 
     def _correct(self, text: str) -> str:
         return re.sub(

@@ -5,6 +5,7 @@ This is the composition root of the library; the CLI and the UI are thin adapter
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -13,7 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .answering import Answerer, AnswerRequest, ExtractiveAnswerer
+from .answering import Answerer, AnswerRequest, Composition, ExtractiveAnswerer
+from .citations import renumber
 from .config import Settings
 from .conversation import parse_history, standalone
 from .embeddings import Embedder, offline_environment
@@ -43,6 +45,28 @@ def clean_question(raw: str, limit: int) -> tuple[str, bool]:
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut), True
+
+
+def verified(composition: Composition) -> Composition:
+    """Enforce the citation contract on any answerer's output: every marker has a passage, every passage is
+    cited, markers are numbered by first appearance. Markers without a passage are removed; uncited passages
+    are dropped; the rest is renumbered. An answer left with no citation is not an answer."""
+    if not composition.answered:
+        return composition
+    by_marker = {c.marker: c for c in composition.citations}
+    fixed = renumber(composition.text, list(by_marker))
+    citations = tuple(dataclasses.replace(by_marker[old], marker=new) for new, old in fixed.mapping.items())
+    notices = composition.notices
+    if fixed.dropped:
+        notices = (
+            *notices,
+            f"Removed citation markers that pointed at no passage: {sorted(set(fixed.dropped))}.",
+        )
+    if not citations:
+        return dataclasses.replace(
+            composition, answered=False, citations=(), notices=(*notices, "The answer cited no passage.")
+        )
+    return dataclasses.replace(composition, text=fixed.text, citations=citations, notices=notices)
 
 
 class Assistant:
@@ -129,11 +153,13 @@ class Assistant:
         kind: str | None = None,
         top_k: int | None = None,
         mode: Mode = "hybrid",
+        doc_id: str | None = None,
     ) -> Answer:
         """Answer ``question`` from the sources, citing passages with ``[n]`` markers.
 
         :param history: earlier turns, ``[{"role": "user"|"assistant", "content": "..."}]``, for follow-ups.
         :param kind: ``"article"`` or ``"policy"`` to search only one kind of document.
+        :param doc_id: search only this document (an id from ``stats``, e.g. ``policies/ms-101-...md``).
         :raises QuestionError: the question is empty or the history malformed.
         :raises IndexMissingError: nothing has been ingested yet.
         """
@@ -157,7 +183,7 @@ class Assistant:
         query = standalone(text, turns)
         generation = self.manifest.generation
         retrieval = self.retriever.retrieve(
-            query, top_k=top_k, kind=kind or None, mode=mode, generation=generation
+            query, top_k=top_k, kind=kind or None, doc_id=doc_id or None, mode=mode, generation=generation
         )
         retrieved = time.perf_counter()
         request = AnswerRequest(
@@ -168,7 +194,7 @@ class Assistant:
             history=turns,
             unit_vectors=self.store.unit_vectors([p.chunk.chunk_id for p in retrieval.passages]),
         )
-        composition = self.answerer().answer(request)
+        composition = verified(self.answerer().answer(request))
         done = time.perf_counter()
         return Answer(
             question=text,

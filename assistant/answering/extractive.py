@@ -23,7 +23,7 @@ import numpy as np
 
 from ..config import Settings
 from ..glossary import Glossary
-from ..lexical import LexicalIndex, analyze, stopwords
+from ..lexical import CORRECT_CHARS, LexicalIndex, analyze, stopwords
 from ..prompts import Prompts
 from ..types import Chunk, Citation, Unit
 from .base import AnswerRequest, Composition
@@ -176,6 +176,7 @@ class ExtractiveAnswerer:
         generic = _generic_terms()
         weights: dict[str, float] = {}
         unknown: list[str] = []
+        question = question[:CORRECT_CHARS]
         expanded = question + " " + " ".join(self.glossary.additions(question)) if expand else question
         for word in _WORD.findall(expanded.lower()):
             if word in generic or len(word) < 2:
