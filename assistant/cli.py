@@ -59,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="what is in the index")
     stats.add_argument("--json", action="store_true")
 
+    ev = sub.add_parser("eval", help="score answers on a golden set; exits 1 when a threshold is not met")
+    ev.add_argument("--dataset", type=Path, help="JSONL of cases (default evals/golden.jsonl)")
+    ev.add_argument(
+        "--out", type=Path, help="folder for report.md/html, results.jsonl (default evals/runs/<time>)"
+    )
+    ev.add_argument("--backend", default="extractive", help="answer backend to score (default extractive)")
+    ev.add_argument(
+        "--compare", type=Path, metavar="RUN_DIR", help="a previous run's --out folder: delta table"
+    )
+    ev.add_argument("--thresholds", type=Path, help="gate thresholds (default evals/thresholds.toml)")
+    ev.add_argument("--split", choices=["all", "dev", "test"], default="all", help="which cases to run")
+    ev.add_argument("--no-ablation", action="store_true", help="skip the dense / BM25 / hybrid comparison")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
+
     serve = sub.add_parser("serve", help="launch the web app")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -69,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(data_dir=args.data_dir, chroma_url=args.chroma_url)
-        handler = {"ingest": _ingest, "ask": _ask, "stats": _stats, "serve": _serve}[args.command]
+        handler = {"ingest": _ingest, "ask": _ask, "stats": _stats, "serve": _serve, "eval": _eval}[
+            args.command
+        ]
         return handler(settings, args)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -133,6 +149,35 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
     print(f"chunks:          {stats['chunks']}")
     print(f"embedding model: {stats['embedding_model']}")
     print(f"last ingest:     {stats['last_ingest'] or 'never (run `cmo-assistant ingest`)'}")
+    return EXIT_OK
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from .evaluation.suite import run_suite
+
+    out = args.out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
+    run, written = run_suite(
+        _assistant(settings),
+        dataset=args.dataset,
+        thresholds=args.thresholds,
+        backend=args.backend,
+        split=args.split,
+        ablation=not args.no_ablation,
+        progress=not args.quiet,
+        out_dir=out,
+        previous=args.compare,
+    )
+    width = max(len(m) for m in run.summary.metrics)
+    for metric, value in run.summary.metrics.items():
+        print(f"{metric:<{width}}  {value:.3f}")
+    print(f"report: {written.get('report.md', out)}")
+    assert run.gate is not None
+    if not run.gate.passed:
+        print("gate FAILED:\n  " + "\n  ".join(run.gate.failures()), file=sys.stderr)
+        return EXIT_ERROR
+    print("gate passed")
     return EXIT_OK
 
 

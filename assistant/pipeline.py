@@ -208,6 +208,7 @@ class Assistant:
             },
             notices=(*notices, *composition.notices),
             standalone_question=query,
+            retrieved=retrieval.passages,
         )
 
     def stats(self) -> dict[str, Any]:

@@ -114,6 +114,8 @@ class Answer:
     timings_ms: dict[str, float]
     notices: tuple[str, ...] = ()
     standalone_question: str = ""
+    #: every passage retrieval returned, in rank order (cited or not); for evaluation and debugging
+    retrieved: tuple[ScoredChunk, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape (``cmo-assistant ask --json``)."""

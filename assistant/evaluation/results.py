@@ -1,0 +1,79 @@
+"""What an evaluation run produces. The runner fills these; the reports and the gate only read them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Metrics where a lower value is better; every other metric is better higher.
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One golden case as answered, with its per-case scores (None where a metric does not apply)."""
+
+    case_id: str
+    category: str
+    split: str
+    question: str
+    answerable: bool
+    answered: bool
+    answer: str
+    citations: list[dict[str, Any]]
+    #: doc ids of the retrieved passages, in rank order
+    retrieved: list[str]
+    scores: dict[str, float | None]
+    latency_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Aggregates of one configuration over the dataset."""
+
+    name: str
+    backend: str
+    dataset: str
+    cases: int
+    created: str
+    #: metric name -> value over all cases where it applies, e.g. "hit@5", "mrr", "faithfulness"
+    metrics: dict[str, float]
+    #: category -> metric name -> value
+    by_category: dict[str, dict[str, float]]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Each threshold checked: (metric, bound kind "min"/"max", bound, actual, passed)."""
+
+    checks: list[tuple[str, str, float, float | None, bool]]
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for *_, ok in self.checks)
+
+    def failures(self) -> list[str]:
+        return [
+            f"{metric} = {'missing' if actual is None else f'{actual:.3f}'} "
+            f"({'below the minimum' if kind == 'min' else 'above the maximum'} {bound:.3f})"
+            for metric, kind, bound, actual, ok in self.checks
+            if not ok
+        ]
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """A whole run: the main configuration, its cases, the ablation configurations, and the gate."""
+
+    summary: RunSummary
+    results: list[CaseResult]
+    #: configuration name ("dense", "bm25", "hybrid", ...) -> overall metrics
+    ablation: dict[str, dict[str, float]] = field(default_factory=dict)
+    gate: GateResult | None = None

@@ -1,0 +1,109 @@
+"""Run golden cases through the Assistant and score them: per case, per category, overall, per ablation."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..pipeline import Assistant
+from ..retrieval import Mode
+from .dataset import EvalCase
+from .metrics import SupportJudge, citation_scores, key_fact_coverage, percentile, retrieval_scores
+from .results import CaseResult, RunSummary
+
+K = 5
+ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+
+
+def score_case(
+    assistant: Assistant, case: EvalCase, judge: SupportJudge, mode: Mode = "hybrid"
+) -> CaseResult:
+    started = time.perf_counter()
+    answer = assistant.ask(
+        case.question, history=case.history, mode=mode, top_k=max(K, assistant.settings.top_k)
+    )
+    latency = (time.perf_counter() - started) * 1000
+    scores: dict[str, float | None] = {"refused": float(not answer.answered)}
+    if case.answerable:
+        scores.update(retrieval_scores([p.chunk.text for p in answer.retrieved], case.quotes, K))
+        scores["key_fact_coverage"] = (
+            key_fact_coverage(answer.answer, case.key_facts) if answer.answered else 0.0
+        )
+    if answer.answered:
+        cited = {c.marker: c.text for c in answer.citations}
+        scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable))
+    return CaseResult(
+        case_id=case.id,
+        category=case.category,
+        split=case.split,
+        question=case.question,
+        answerable=case.answerable,
+        answered=answer.answered,
+        answer=answer.answer,
+        citations=[c.to_dict() for c in answer.citations],
+        retrieved=[p.chunk.doc_id for p in answer.retrieved],
+        scores=scores,
+        latency_ms=latency,
+    )
+
+
+def aggregate(results: Sequence[CaseResult]) -> dict[str, float]:
+    """Mean of each per-case metric where it applies, refusal rates, and latency percentiles."""
+    metrics: dict[str, float] = {}
+    names = sorted({name for r in results for name in r.scores if name != "refused"})
+    for name in names:
+        values = [v for r in results if (v := r.scores.get(name)) is not None]
+        if values:
+            metrics[name] = statistics.fmean(values)
+    must_refuse = [r for r in results if not r.answerable]
+    answerable = [r for r in results if r.answerable]
+    if must_refuse:
+        metrics["refusal_rate"] = statistics.fmean(float(not r.answered) for r in must_refuse)
+    if answerable:
+        metrics["false_refusal_rate"] = statistics.fmean(float(not r.answered) for r in answerable)
+    latencies = [r.latency_ms for r in results]
+    metrics["latency_p50_ms"] = percentile(latencies, 0.5)
+    metrics["latency_p95_ms"] = percentile(latencies, 0.95)
+    return metrics
+
+
+def by_category(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(r.category, []).append(r)
+    return {name: aggregate(group) for name, group in sorted(groups.items())}
+
+
+def run_cases(
+    assistant: Assistant,
+    cases: Sequence[EvalCase],
+    judge: SupportJudge,
+    mode: Mode = "hybrid",
+    progress: bool = False,
+    label: str = "",
+) -> list[CaseResult]:
+    items: Iterable[EvalCase] = cases
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(cases, desc=label or mode, unit="case", leave=False)
+    return [score_case(assistant, case, judge, mode) for case in items]
+
+
+def summarise(
+    name: str, backend: str, dataset: Path, results: Sequence[CaseResult], settings: dict[str, Any]
+) -> RunSummary:
+    return RunSummary(
+        name=name,
+        backend=backend,
+        dataset=str(dataset),
+        cases=len(results),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        metrics=aggregate(results),
+        by_category=by_category(results),
+        settings=settings,
+    )

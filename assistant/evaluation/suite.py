@@ -1,0 +1,72 @@
+"""The whole evaluation as `cmo-assistant eval` runs it: cases -> main run -> ablation -> gate -> reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..pipeline import Assistant
+from ..retrieval import Mode
+from .dataset import DEFAULT_DATASET, load_cases
+from .gate import check, load_thresholds, support_threshold
+from .metrics import SupportJudge
+from .results import EvalRun
+from .runner import ABLATION_MODES, K, aggregate, run_cases, summarise
+
+BACKENDS = ("extractive",)
+
+
+def run_suite(
+    assistant: Assistant,
+    dataset: Path | None = None,
+    thresholds: Path | None = None,
+    backend: str = "extractive",
+    split: str = "all",
+    ablation: bool = True,
+    progress: bool = False,
+    out_dir: Path | None = None,
+    previous: Path | None = None,
+) -> tuple[EvalRun, dict[str, Path]]:
+    """Run the suite; write the reports to ``out_dir`` when given. Returns the run and the files written."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"Unknown answer backend {backend!r}; available: {', '.join(BACKENDS)}.")
+    limits = load_thresholds(thresholds)
+    cases = load_cases(dataset)
+    if split != "all":
+        cases = [c for c in cases if c.split == split]
+        if not cases:
+            raise ConfigError(f"The dataset has no cases in the {split!r} split.")
+    if previous is not None:
+        from .report import load_summary
+
+        load_summary(previous)  # fail before the run, not after it
+    assistant.ensure_index()
+    judge = SupportJudge(assistant.embedder.encode, support_threshold(limits))
+    results = run_cases(assistant, cases, judge, "hybrid", progress, label="hybrid")
+    s = assistant.settings
+    settings = {
+        "top_k": s.top_k,
+        "k": K,
+        "fusion": s.fusion,
+        "fusion_dense_weight": s.fusion_dense_weight,
+        "max_per_document": s.max_per_document,
+        "chunk_tokens": s.chunk_tokens,
+        "min_term_coverage": s.min_term_coverage,
+        "support_threshold": judge.threshold,
+        "split": split,
+        "embedding_model": assistant.embedder.name,
+    }
+    summary = summarise("hybrid", backend, dataset or DEFAULT_DATASET, results, settings)
+    table: dict[str, dict[str, float]] = {}
+    if ablation:
+        modes: tuple[Mode, ...] = tuple(m for m in ABLATION_MODES if m != "hybrid")
+        for mode in modes:
+            table[mode] = aggregate(run_cases(assistant, cases, judge, mode, progress, label=mode))
+        table["hybrid"] = summary.metrics
+    run = EvalRun(summary=summary, results=results, ablation=table, gate=check(summary.metrics, limits))
+    written: dict[str, Path] = {}
+    if out_dir is not None:
+        from .report import write_run
+
+        written = {p.name: p for p in write_run(run, out_dir, previous).values()}
+    return run, written
