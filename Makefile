@@ -1,12 +1,13 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make run    set up .venv, build the index if missing, start the web app on http://127.0.0.1:7860
-#   make test   set up .venv (and what the tests need), then lint, type-check and run the whole test suite
+#   make test   set up .venv (and what the tests need), then lint, type-check, the whole test suite and the
+#               eval gate (evals/thresholds.toml)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ingest test lint bench clean
+.PHONY: setup run ingest test lint eval bench clean
 
 setup: $(STAMP)
 
@@ -30,6 +31,10 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/cmo-assistant eval --quiet --out evals/runs/ci
+
+eval: setup
+	$(BIN)/cmo-assistant eval
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -68,11 +68,15 @@ def test_heading_path_follows_nested_headings(embedder: Embedder) -> None:
     by_first_sentence = {c.unit_text(c.units[0]): c for c in chunks}
     assert by_first_sentence["Intro sentence before any sub-heading."].section == ("Leave Policy",)
     assert by_first_sentence["All employees are eligible after ninety days."].section == (
-        "Leave Policy", "Eligibility")
+        "Leave Policy",
+        "Eligibility",
+    )
     exceptions = by_first_sentence["The CMO may grant exceptions in writing."]
     assert exceptions.section == ("Leave Policy", "Eligibility", "Exceptions")
     assert [exceptions.unit_text(u) for u in exceptions.units if u.is_list_item] == [
-        "Exceptions are logged.", "Exceptions are reviewed yearly."]
+        "Exceptions are logged.",
+        "Exceptions are reviewed yearly.",
+    ]
     # A sibling ## heading closes the ### below the previous ##.
     assert by_first_sentence["Requests go to human resources."].section == ("Leave Policy", "Requests")
     assert exceptions.context_header == "Leave Policy > Leave Policy > Eligibility > Exceptions"
@@ -88,9 +92,12 @@ def test_text_before_the_first_heading_has_an_empty_path(embedder: Embedder) -> 
     ]
 
 
-def test_long_run_on_paragraph_stays_within_budget_and_overlaps_by_whole_sentences(embedder: Embedder) -> None:
+def test_long_run_on_paragraph_stays_within_budget_and_overlaps_by_whole_sentences(
+    embedder: Embedder,
+) -> None:
     sentences = [
-        f"Sentence {i} explains how the committee reviews case {i * 7} for the medical staff." for i in range(80)
+        f"Sentence {i} explains how the committee reviews case {i * 7} for the medical staff."
+        for i in range(80)
     ]
     doc = make_doc("## Review\n\n" + " ".join(sentences) + "\n")
     chunker = Chunker(embedder.count_tokens, max_tokens=160, overlap_tokens=32)

@@ -26,8 +26,14 @@ class Run:
 def run_cli(*args: str, corpus: Path, data: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
-    done = subprocess.run([sys.executable, "-m", "assistant", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
@@ -50,9 +56,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     (corpus / "sources").mkdir()
     (corpus / "policies" / "leave.md").write_text(
         "---\ntitle: Parental Leave\nkind: policy\n---\n\n## Eligibility\n\n"
-        "Employees are eligible for parental leave after ninety days.\n", encoding="utf-8")
+        "Employees are eligible for parental leave after ninety days.\n",
+        encoding="utf-8",
+    )
     (corpus / "sources" / "cmo.md").write_text(
-        "# The CMO Role\n\nA chief medical officer leads the medical staff.\n", encoding="utf-8")
+        "# The CMO Role\n\nA chief medical officer leads the medical staff.\n", encoding="utf-8"
+    )
     first = run_cli("ingest", "--quiet", corpus=corpus, data=data)
     bad = corpus / "policies" / "scan.txt"
     bad.write_bytes(b"\x00\x01binary scan")
@@ -98,7 +107,9 @@ def test_source_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
     not_a_folder.write_text("# Leave\n\nText.\n", encoding="utf-8")
     (tmp_path / "corpus").mkdir()
     for source in (not_a_folder, tmp_path / "missing"):
-        run = run_cli("ingest", "--quiet", "--source", str(source), corpus=tmp_path / "corpus", data=tmp_path / "data")
+        run = run_cli(
+            "ingest", "--quiet", "--source", str(source), corpus=tmp_path / "corpus", data=tmp_path / "data"
+        )
         assert run.code != 0
         assert f"--source {source} is not a folder" in run.err
         assert "Traceback" not in run.err

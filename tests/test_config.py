@@ -23,13 +23,15 @@ def test_default_when_neither_environment_nor_argument() -> None:
 
 
 def test_environment_overrides_default() -> None:
-    settings = Settings.from_env(environ={
-        "CMO_ASSISTANT_TOP_K": "7",
-        "CMO_ASSISTANT_FUSION": "weighted",
-        "CMO_ASSISTANT_MAX_FILE_MB": "2.5",
-        "CMO_ASSISTANT_DATA_DIR": "/srv/index",
-        "CMO_ASSISTANT_SOURCES": os.pathsep.join(["/a", "/b"]),
-    })
+    settings = Settings.from_env(
+        environ={
+            "CMO_ASSISTANT_TOP_K": "7",
+            "CMO_ASSISTANT_FUSION": "weighted",
+            "CMO_ASSISTANT_MAX_FILE_MB": "2.5",
+            "CMO_ASSISTANT_DATA_DIR": "/srv/index",
+            "CMO_ASSISTANT_SOURCES": os.pathsep.join(["/a", "/b"]),
+        }
+    )
     assert settings.top_k == 7
     assert settings.fusion == "weighted"
     assert Settings.from_env(environ={"CMO_ASSISTANT_FUSION": "rrf"}).fusion == "rrf"
@@ -108,8 +110,12 @@ def test_source_roots_are_unique_and_include_uploads(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus, sources=(corpus, tmp_path / "mine"))
     roots = settings.source_roots((tmp_path / "mine", tmp_path / "more"))
-    assert roots == [corpus.resolve(), (tmp_path / "data" / "uploads").resolve(), (tmp_path / "mine").resolve(),
-                     (tmp_path / "more").resolve()]
+    assert roots == [
+        corpus.resolve(),
+        (tmp_path / "data" / "uploads").resolve(),
+        (tmp_path / "mine").resolve(),
+        (tmp_path / "more").resolve(),
+    ]
 
 
 def test_infinite_file_size_limit_is_refused_at_start_up() -> None:

@@ -71,19 +71,23 @@ def make_pdf(lines: list[str], title: str | None = None) -> bytes:
 
 
 def test_markdown_front_matter_fields_end_up_in_the_document(tmp_path: Path) -> None:
-    source = write(tmp_path, "policies/ms-101.md", (
-        "---\n"
-        'title: "Medical Staff Credentialing"\n'
-        "kind: policy\n"
-        'policy_number: "MS-101"\n'
-        "owner: Chief Medical Officer\n"
-        "effective_date: 2025-07-01\n"
-        "---\n"
-        "\n"
-        "## Purpose\n"
-        "\n"
-        "This policy defines credentialing.\n"
-    ))
+    source = write(
+        tmp_path,
+        "policies/ms-101.md",
+        (
+            "---\n"
+            'title: "Medical Staff Credentialing"\n'
+            "kind: policy\n"
+            'policy_number: "MS-101"\n'
+            "owner: Chief Medical Officer\n"
+            "effective_date: 2025-07-01\n"
+            "---\n"
+            "\n"
+            "## Purpose\n"
+            "\n"
+            "This policy defines credentialing.\n"
+        ),
+    )
     doc = load_file(source)
     assert doc.title == "Medical Staff Credentialing"
     assert doc.kind == "policy"
@@ -112,14 +116,18 @@ def test_markdown_without_front_matter_takes_title_from_first_heading(tmp_path: 
 
 
 def test_text_file_title_from_name_and_sources_folder_means_article(tmp_path: Path) -> None:
-    doc = load_file(write(tmp_path, "sources/career-path_notes.txt", "A CMO usually starts as a physician.\n"))
+    doc = load_file(
+        write(tmp_path, "sources/career-path_notes.txt", "A CMO usually starts as a physician.\n")
+    )
     assert doc.title == "Career path notes"
     assert doc.kind == "article"
     assert doc.text == "A CMO usually starts as a physician.\n"
 
 
 def test_pdf_text_is_extracted(tmp_path: Path) -> None:
-    data = make_pdf(["Parental leave lasts twelve weeks.", "Requests go to human resources."], title="Leave Policy")
+    data = make_pdf(
+        ["Parental leave lasts twelve weeks.", "Requests go to human resources."], title="Leave Policy"
+    )
     # The hand-written file is a valid PDF that pypdf itself reads.
     assert "twelve weeks" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
     doc = load_file(write(tmp_path, "leave.pdf", data))
@@ -252,7 +260,12 @@ def test_discover_skips_hidden_files_and_folders_and_prefixes_extra_roots(tmp_pa
     for rel in ("leave.md", "sub/parking.txt", ".DS_Store"):
         write(extra, rel, "Text.")
     found = list(discover([corpus, extra, tmp_path / "missing"], corpus))
-    assert [s.doc_id for s in found] == ["b.md", "policies/a.md", "my-policies/leave.md", "my-policies/sub/parking.txt"]
+    assert [s.doc_id for s in found] == [
+        "b.md",
+        "policies/a.md",
+        "my-policies/leave.md",
+        "my-policies/sub/parking.txt",
+    ]
     assert found[1].path == corpus / "policies" / "a.md"
     assert found[1].root == corpus
     assert found[3].path == extra / "sub" / "parking.txt"

@@ -30,7 +30,10 @@ def test_spelled_out_form_gets_its_acronym(glossary: Glossary) -> None:
 
 def test_several_terms_in_one_text(glossary: Glossary) -> None:
     assert sorted(glossary.additions("Does the CMO of an FQHC report to the CEO?")) == [
-        "chief executive officer", "chief medical officer", "federally qualified health center"]
+        "chief executive officer",
+        "chief medical officer",
+        "federally qualified health center",
+    ]
 
 
 def test_case_sensitive_acronyms_need_capitals(glossary: Glossary) -> None:
@@ -56,8 +59,13 @@ def test_no_additions_when_both_forms_are_present(glossary: Glossary) -> None:
 
 def test_other_meaning_is_detected(glossary: Glossary) -> None:
     assert glossary.other_meaning_in("What does a Chief Marketing Officer earn?") == (
-        "CMO", "chief marketing officer")
-    assert glossary.other_meaning_in("chief\nmarketing   officers and brands") == ("CMO", "chief marketing officer")
+        "CMO",
+        "chief marketing officer",
+    )
+    assert glossary.other_meaning_in("chief\nmarketing   officers and brands") == (
+        "CMO",
+        "chief marketing officer",
+    )
     assert glossary.other_meaning_in("What does a chief medical officer do?") is None
     assert glossary.other_meaning_in("What does a CMO do?") is None
     # The marketing officer is not a chief medical officer, so nothing is added for it.

@@ -162,7 +162,10 @@ def test_a_bad_file_is_reported_and_the_rest_ingests(assistant: Assistant) -> No
 @pytest.mark.parametrize(
     ("broken", "reason"),
     [
-        ("---\nkind: memo\n---\nThe CMO parks anywhere.\n", "'memo' (the previously indexed version is kept)"),
+        (
+            "---\nkind: memo\n---\nThe CMO parks anywhere.\n",
+            "'memo' (the previously indexed version is kept)",
+        ),
         ("", "empty"),
     ],
     ids=["invalid-front-matter", "emptied"],
@@ -199,7 +202,9 @@ def test_duplicate_content_under_two_names_is_indexed_once(assistant: Assistant)
     (corpus / "parking-copy.md").write_text(FILES["policies/parking.md"], encoding="utf-8")
     report = assistant.ingest()
     docs = assistant.manifest.documents()
-    assert ("parking-copy.md" in docs) != ("policies/parking.md" in docs), "exactly one of the copies is indexed"
+    assert ("parking-copy.md" in docs) != ("policies/parking.md" in docs), (
+        "exactly one of the copies is indexed"
+    )
     assert len(docs) == len(DOC_IDS)
     kept = corpus / ("parking-copy.md" if "parking-copy.md" in docs else "policies/parking.md")
     dropped = ({corpus / "parking-copy.md", corpus / "policies/parking.md"} - {kept}).pop()
@@ -219,7 +224,9 @@ def test_a_copy_added_later_does_not_leave_the_content_indexed_twice(assistant: 
     assert_consistent(assistant)
 
 
-def test_extra_sources_get_prefixed_ids_and_are_removed_when_not_given(assistant: Assistant, tmp_path: Path) -> None:
+def test_extra_sources_get_prefixed_ids_and_are_removed_when_not_given(
+    assistant: Assistant, tmp_path: Path
+) -> None:
     extra = tmp_path / "my-policies"
     write_files(extra, {"travel.md": "# Travel\n\nConference travel needs approval from the CMO.\n"})
     report = assistant.ingest(sources=[extra])
@@ -242,13 +249,20 @@ def test_a_crash_between_chunk_and_unit_writes_is_repaired(assistant: Assistant)
     # The state a kill inside ChromaStore.add leaves: a new file's chunks stored, its unit vectors not yet.
     corpus = assistant.settings.corpus_dir
     (corpus / "policies/badges.md").write_text(
-        "# Badges\n\nEvery physician wears a photo badge issued by security.\n", encoding="utf-8")
+        "# Badges\n\nEvery physician wears a photo badge issued by security.\n", encoding="utf-8"
+    )
     indexer = assistant.indexer
-    [source] = [s for s in discover(assistant.settings.source_roots(), corpus) if s.doc_id == "policies/badges.md"]
+    [source] = [
+        s for s in discover(assistant.settings.source_roots(), corpus) if s.doc_id == "policies/badges.md"
+    ]
     chunks = indexer.chunker.split(load(source, read_bytes(source, assistant.settings.max_file_bytes)))
     vectors = assistant.embedder.encode([f"{c.context_header}\n{c.text}" for c in chunks])
-    assistant.store.chunks.upsert(ids=[c.chunk_id for c in chunks], embeddings=vectors,
-                                  documents=[c.text for c in chunks], metadatas=[_chunk_metadata(c) for c in chunks])
+    assistant.store.chunks.upsert(
+        ids=[c.chunk_id for c in chunks],
+        embeddings=vectors,
+        documents=[c.text for c in chunks],
+        metadatas=[_chunk_metadata(c) for c in chunks],
+    )
     assistant.manifest.set_meta(in_progress="1")
 
     report = assistant.ingest()
@@ -260,14 +274,22 @@ def test_a_crash_between_chunk_and_unit_writes_is_repaired(assistant: Assistant)
 def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path: Path) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     count = 32
-    write_files(corpus, {
-        f"policies/p{i:02d}.md": f"# Policy {i}\n\nRule {i} says committee {i} meets on day {i % 28 + 1}.\n"
-        for i in range(count)
-    })
+    write_files(
+        corpus,
+        {
+            f"policies/p{i:02d}.md": f"# Policy {i}\n\nRule {i} says committee {i} meets on day {i % 28 + 1}.\n"
+            for i in range(count)
+        },
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", "--quiet"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ingest", "--quiet"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     manifest = data / "manifest.sqlite3"
     rows_at_kill = 0
     try:
@@ -296,7 +318,9 @@ def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path
     assert report.repaired
     assert not report.skipped
     assert sorted(assistant.manifest.documents()) == [f"policies/p{i:02d}.md" for i in range(count)]
-    assert report.chunks_embedded <= count - rows_at_kill, "chunks written before the kill are not embedded again"
+    assert report.chunks_embedded <= count - rows_at_kill, (
+        "chunks written before the kill are not embedded again"
+    )
     assert_consistent(assistant)
     assert report.chunks_total == count
 

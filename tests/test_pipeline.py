@@ -11,7 +11,9 @@ from assistant.types import Citation
 
 
 def cite(marker: int, doc: str = "policies/a.md") -> Citation:
-    return Citation(marker, doc, "Title", f"corpus/{doc}", "Section", "Passage text.", ((0, 13),), 0.5, "policy")
+    return Citation(
+        marker, doc, "Title", f"corpus/{doc}", "Section", "Passage text.", ((0, 13),), 0.5, "policy"
+    )
 
 
 def test_consistent_answer_passes_unchanged() -> None:
@@ -28,7 +30,9 @@ def test_marker_without_passage_is_removed_and_reported() -> None:
 
 
 def test_uncited_passage_is_dropped_and_markers_renumbered_by_first_appearance() -> None:
-    result = verified(Composition("A. [3] B. [1] C. [3]", True, (cite(1, "x.md"), cite(2, "y.md"), cite(3, "z.md"))))
+    result = verified(
+        Composition("A. [3] B. [1] C. [3]", True, (cite(1, "x.md"), cite(2, "y.md"), cite(3, "z.md")))
+    )
     assert result.text == "A. [1] B. [2] C. [1]"
     assert [(c.marker, c.doc_id) for c in result.citations] == [(1, "z.md"), (2, "x.md")]
     assert problems(result.text, result.citations) == []

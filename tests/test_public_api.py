@@ -29,12 +29,10 @@ def test_every_error_is_an_assistant_error() -> None:
         assert issubclass(error, AssistantError)
 
 
-def test_import_does_not_load_heavy_libraries() -> None:
+def heavy_modules_loaded_by(snippet: str) -> list[str]:
+    """Run ``snippet`` in a fresh interpreter and list the heavy libraries it left imported."""
     code = (
-        "import json, sys\n"
-        "import assistant\n"
-        "from assistant import Assistant, Settings\n"
-        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
+        f"import json, sys\n{snippet}\nprint(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
     result = subprocess.run(
@@ -47,28 +45,16 @@ def test_import_does_not_load_heavy_libraries() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_import_does_not_load_heavy_libraries() -> None:
+    assert heavy_modules_loaded_by("import assistant\nfrom assistant import Assistant, Settings") == []
 
 
 def test_constructing_an_assistant_does_not_load_heavy_libraries(tmp_path: Path) -> None:
-    code = (
-        "import json, sys\n"
-        "from assistant import Assistant, Settings\n"
-        f"a = Assistant(Settings(data_dir={str(tmp_path / 'data')!r}))\n"
-        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    snippet = f"from assistant import Assistant, Settings\na = Assistant(Settings(data_dir={str(tmp_path / 'data')!r}))"
+    assert heavy_modules_loaded_by(snippet) == []
 
 
 def make_answer() -> Answer:

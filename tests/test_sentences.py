@@ -56,7 +56,11 @@ def test_abbreviations_and_decimals_do_not_end_a_sentence(text: str, expected: l
 
 def test_abbreviation_after_an_opening_bracket_does_not_end_a_sentence() -> None:
     text = 'Committees (e.g. Peer review) meet monthly. Minutes are kept. Ask "Dr. Lee" first.'
-    assert sentences(text) == ["Committees (e.g. Peer review) meet monthly.", "Minutes are kept.", 'Ask "Dr. Lee" first.']
+    assert sentences(text) == [
+        "Committees (e.g. Peer review) meet monthly.",
+        "Minutes are kept.",
+        'Ask "Dr. Lee" first.',
+    ]
 
 
 def test_list_items_are_whole_units_whatever_the_marker() -> None:

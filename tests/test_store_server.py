@@ -30,10 +30,12 @@ def write_corpus(corpus: Path) -> None:
     (corpus / "policies").mkdir(parents=True, exist_ok=True)
     (corpus / "policies" / "parking.md").write_text(
         "# Parking\n\nThe CMO parks in lot seven next to the clinic entrance. Visitors park in lot two.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (corpus / "policies" / "leave.md").write_text(
         "# Parental Leave\n\nEmployees are eligible for parental leave after ninety days of service.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 @pytest.fixture()
@@ -41,8 +43,18 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "chroma.log").open("wb")
     proc = subprocess.Popen(
-        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "server-data")],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(CHROMA),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--path",
+            str(tmp_path / "server-data"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -53,7 +53,9 @@ def test_a_damaged_tokenizer_file_is_rejected(
     assert "Reinstall" in str(info.value)
 
 
-def test_an_intact_copy_passes_the_check(fresh_encoding: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_intact_copy_passes_the_check(
+    fresh_encoding: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "assistant"
     (package / "data").mkdir(parents=True)
     with resources.as_file(resources.files("assistant").joinpath("data", tokens.CL100K_FILE)) as bundled:

@@ -39,8 +39,9 @@ def run_suite(
     if previous is not None:
         from .report import load_summary
 
-        load_summary(previous)  # fail before the run, not after it
+        load_summary(previous)  # fail before the run, not after it (raises a ConfigError naming the folder)
     assistant.ensure_index()
+    assistant.ask(cases[0].question, history=cases[0].history)  # warm-up: model, BM25 and caches load untimed
     judge = SupportJudge(assistant.embedder.encode, support_threshold(limits))
     results = run_cases(assistant, cases, judge, "hybrid", progress, label="hybrid")
     s = assistant.settings

@@ -1,0 +1,125 @@
+"""The eval suite end to end on the real shipped index: run, reports, gate exit codes, comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.evaluation.suite import run_suite
+from assistant.pipeline import Assistant
+
+CASES = [
+    {
+        "id": "p1",
+        "split": "dev",
+        "category": "policies",
+        "answerable": True,
+        "history": [],
+        "question": "How quickly must a patient safety event be reported?",
+        "expected_docs": ["policies/ps-301-patient-safety-event-reporting.md"],
+        "quotes": ["must report it in the electronic event reporting system within 24 hours of discovery"],
+        "key_facts": ["24 hours"],
+    },
+    {
+        "id": "f1",
+        "split": "dev",
+        "category": "followup",
+        "answerable": True,
+        "history": [
+            {"role": "user", "content": "What does a hospital CMO focus on?"},
+            {"role": "assistant", "content": "Quality of patient care."},
+        ],
+        "question": "And how is that different in an FQHC?",
+        "expected_docs": ["sources/cmo-bridging-clinical-excellence-allied.md"],
+        "quotes": ["A federally qualified health center CMO also focuses on patient care quality"],
+        "key_facts": ["primary care|underserved"],
+    },
+    {
+        "id": "o1",
+        "split": "test",
+        "category": "out_of_scope",
+        "answerable": False,
+        "history": [],
+        "question": "What is the maximum daily dose of acetaminophen?",
+        "expected_docs": [],
+        "quotes": [],
+        "key_facts": [],
+    },
+]
+
+
+@pytest.fixture()
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in CASES) + "\n", encoding="utf-8")
+    return path
+
+
+def thresholds(tmp_path: Path, hit: float) -> Path:
+    path = tmp_path / f"thresholds-{hit}.toml"
+    path.write_text(f'[min]\n"hit@5" = {hit}\nrefusal_rate = 1.0\n[max]\nfalse_refusal_rate = 0.5\n')
+    return path
+
+
+@pytest.fixture()
+def use_shipped_index(shipped: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
+    monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(shipped.settings.data_dir))
+    monkeypatch.setenv("CMO_ASSISTANT_CORPUS_DIR", str(shipped.settings.corpus_dir))
+    return shipped
+
+
+@pytest.mark.slow
+def test_suite_scores_each_case_and_writes_the_reports(
+    shipped: Assistant, dataset: Path, tmp_path: Path
+) -> None:
+    run, written = run_suite(
+        shipped, dataset=dataset, thresholds=thresholds(tmp_path, 0.5), out_dir=tmp_path / "run"
+    )
+    assert [r.case_id for r in run.results] == ["p1", "f1", "o1"]
+    assert run.summary.metrics["refusal_rate"] == 1.0
+    assert run.summary.metrics["faithfulness"] == 1.0  # extractive answers only quote
+    assert set(run.summary.by_category) == {"policies", "followup", "out_of_scope"}
+    assert set(run.ablation) == {"dense", "bm25", "hybrid"}
+    assert run.gate is not None and run.gate.passed
+    for name in ("report.md", "report.html", "results.jsonl", "summary.json"):
+        assert (tmp_path / "run" / name).is_file(), written
+    lines = (tmp_path / "run" / "results.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["case_id"] for line in lines] == ["p1", "f1", "o1"]
+
+
+@pytest.mark.slow
+def test_cli_gate_exit_codes_and_comparison(
+    use_shipped_index: Assistant, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["eval", "--dataset", str(dataset), "--no-ablation", "--quiet"]
+    assert main([*common, "--out", str(first), "--thresholds", str(thresholds(tmp_path, 0.5))]) == 0
+    assert "gate passed" in capsys.readouterr().out
+    code = main(
+        [
+            *common,
+            "--out",
+            str(second),
+            "--thresholds",
+            str(thresholds(tmp_path, 1.01)),
+            "--compare",
+            str(first),
+        ]
+    )
+    assert code != 0
+    assert "hit@5" in capsys.readouterr().err
+    report = (second / "report.md").read_text("utf-8")
+    assert "hit@5" in report and "1.010" in report  # the failed bound is shown
+
+
+@pytest.mark.slow
+def test_cli_rejects_an_unknown_backend_and_a_bad_compare_folder(
+    use_shipped_index: Assistant, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--dataset", str(dataset), "--backend", "gpt-9", "--quiet"]) != 0
+    assert "available: extractive" in capsys.readouterr().err
+    assert main(["eval", "--dataset", str(dataset), "--compare", str(tmp_path / "nothing"), "--quiet"]) != 0
+    assert "nothing" in capsys.readouterr().err
