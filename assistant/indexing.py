@@ -25,7 +25,7 @@ from .manifest import DocumentRecord, Manifest
 from .store import ChromaStore
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 
 @dataclass

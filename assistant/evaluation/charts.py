@@ -1,0 +1,90 @@
+"""PNG charts of an evaluation run: overall quality metrics, key metrics per category, and the ablation.
+
+matplotlib is imported only when a chart is drawn, and draws on its Agg canvas, so importing this module
+costs nothing and needs no display. Timings (``*_ms``) are not drawn.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+from .comparison import is_timing, metric_order
+from .results import LOWER_IS_BETTER, EvalRun
+
+__all__ = ["ABLATION_CHART", "CATEGORIES_CHART", "CHARTS", "METRICS_CHART", "render_charts"]
+
+METRICS_CHART, CATEGORIES_CHART, ABLATION_CHART = "metrics.png", "categories.png", "ablation.png"
+CHARTS = (METRICS_CHART, CATEGORIES_CHART, ABLATION_CHART)
+
+#: the metrics drawn per category, when the run has them ("hit@" matches any k)
+CATEGORY_CHART_METRICS = ("hit@", "key_fact_coverage", "faithfulness", "refusal_rate")
+
+
+def render_charts(run: EvalRun) -> dict[str, bytes]:
+    """PNG bytes by file name: overall quality metrics, a few key metrics per category, the ablation."""
+    charts: dict[str, bytes] = {}
+    summary = run.summary
+    quality = [m for m in metric_order(summary.metrics) if not is_timing(m)]
+    if quality:
+        series: list[tuple[str, list[float | None]]] = [(summary.name, [summary.metrics[m] for m in quality])]
+        charts[METRICS_CHART] = _bars("Overall metrics", [_chart_label(m) for m in quality], series)
+    picked = _category_metrics(summary.by_category)
+    if summary.by_category and picked:
+        categories = sorted(summary.by_category)
+        series = [(m, [summary.by_category[c].get(m) for c in categories]) for m in picked]
+        charts[CATEGORIES_CHART] = _bars("Key metrics by category", categories, series)
+    if run.ablation:
+        names = [m for m in metric_order(n for row in run.ablation.values() for n in row) if not is_timing(m)]
+        if names:
+            series = [(config, [row.get(m) for m in names]) for config, row in run.ablation.items()]
+            labels = [_chart_label(m) for m in names]
+            charts[ABLATION_CHART] = _bars("Ablation: the same cases per configuration", labels, series)
+    return charts
+
+
+def _chart_label(metric: str) -> str:
+    return f"{metric} (lower is better)" if metric in LOWER_IS_BETTER else metric
+
+
+def _category_metrics(by_category: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The CATEGORY_CHART_METRICS the run has; else its first four quality metrics."""
+    present = metric_order(n for row in by_category.values() for n in row if not is_timing(n))
+    picked = []
+    for want in CATEGORY_CHART_METRICS:
+        found = next((m for m in present if m == want or (want.endswith("@") and m.startswith(want))), None)
+        if found is not None:
+            picked.append(found)
+    return picked or present[:4]
+
+
+def _bars(title: str, groups: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> bytes:
+    """Horizontal bars, one row per group and one bar per series in it; missing values leave a gap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = max(len(series), 1)
+    height = 0.8 / n
+    fig = Figure(figsize=(8.5, max(2.4, 0.24 * len(groups) * max(n, 1.6) + 1.4)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    top = 1.0
+    for j, (label, values) in enumerate(series):
+        points = [(i + (j - (n - 1) / 2) * height, v) for i, v in enumerate(values) if v is not None]
+        if not points:
+            continue
+        bars = ax.barh([y for y, _ in points], [v for _, v in points], height=height * 0.92, label=label)
+        if n <= 2:
+            ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
+        top = max(top, *(v for _, v in points))
+    ax.set_yticks(range(len(groups)), list(groups))
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.1)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.set_title(title)
+    if n > 1:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncols=min(n, 4), frameon=False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
