@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="launch the web app")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+
+    feedback = sub.add_parser("feedback", help="answer ratings from the app: list them or export eval cases")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    fb_export = feedback_sub.add_parser(
+        "export", help="write the ratings as golden-set cases for review (see evals/README.md)"
+    )
+    fb_export.add_argument(
+        "--out",
+        type=Path,
+        default=Path("evals/feedback-cases.jsonl"),
+        metavar="FILE",
+        help="JSONL file to write (default evals/feedback-cases.jsonl); replaced whole",
+    )
+    fb_list = feedback_sub.add_parser("list", help="recent ratings, newest first")
+    fb_list.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
     return parser
 
 
@@ -83,9 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(data_dir=args.data_dir, chroma_url=args.chroma_url)
-        handler = {"ingest": _ingest, "ask": _ask, "stats": _stats, "serve": _serve, "eval": _eval}[
-            args.command
-        ]
+        handler = {
+            "ingest": _ingest,
+            "ask": _ask,
+            "stats": _stats,
+            "serve": _serve,
+            "eval": _eval,
+            "feedback": _feedback,
+        }[args.command]
         return handler(settings, args)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -187,6 +207,28 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
     launch(Assistant(settings), settings.host, settings.port)
+    return EXIT_OK
+
+
+def _feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from .feedback import FeedbackStore
+
+    with FeedbackStore.from_settings(settings) as store:
+        if args.feedback_command == "list":
+            records = store.list(limit=args.limit)
+            if not records:
+                print(f"no feedback yet ({store.path})")
+            for r in records:
+                question = " ".join(r.question.split())
+                question = question if len(question) <= 100 else question[:99] + "…"
+                print(f"{r.rating:+d}  {r.created_at:%Y-%m-%d %H:%M:%S}Z  {question}")
+            return EXIT_OK
+        report = store.export(args.out)
+    print(f"wrote {report.written} case{'' if report.written == 1 else 's'} to {report.path}")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            print(f"  feedback-{s.id}: {s.reason}")
     return EXIT_OK
 
 

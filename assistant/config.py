@@ -46,6 +46,8 @@ class Settings:
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
+    #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
+    users_file: str = ""
     chunk_tokens: int = 160
     chunk_overlap_tokens: int = 32
     max_file_mb: float = 10.0

@@ -6,9 +6,11 @@ This is the composition root of the library; the CLI and the UI are thin adapter
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -18,8 +20,9 @@ from .answering import Answerer, AnswerRequest, Composition, ExtractiveAnswerer
 from .citations import renumber
 from .config import Settings
 from .conversation import parse_history, standalone
+from .corpus import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
 from .embeddings import Embedder, offline_environment
-from .errors import IndexMissingError, QuestionError
+from .errors import DocumentError, IndexMissingError, QuestionError
 from .glossary import Glossary
 from .indexing import Indexer, IngestReport
 from .manifest import Manifest
@@ -29,6 +32,18 @@ from .store import ChromaStore
 from .types import Answer, Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def safe_filename(name: str) -> str:
+    """The last path component of ``name``, NFC-normalised, with anything but letters, digits, ``.-_`` and
+    spaces replaced; never hidden, never empty, at most 120 characters."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem[: 120 - len(suffix) - 1] or "document"
+    return f"{stem}{dot}{suffix}"
 
 
 def clean_question(raw: str, limit: int) -> tuple[str, bool]:
@@ -80,6 +95,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self._lock = threading.Lock()
         self._answerer: tuple[str, Answerer] | None = None
+        self._ingest_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Assistant:
@@ -132,7 +148,56 @@ class Assistant:
         self, sources: Sequence[Path] = (), rebuild: bool = False, progress: bool = False
     ) -> IngestReport:
         """Bring the index in line with the source folders (see :class:`~assistant.indexing.Indexer`)."""
-        return self.indexer.ingest(tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress)
+        with self._ingest_lock:  # one ingest at a time; questions are answered meanwhile
+            return self.indexer.ingest(tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress)
+
+    def add_document(self, filename: str, data: bytes) -> IngestReport:
+        """Save an uploaded document into the uploads folder and index it at once (incremental ingest).
+
+        :raises QuestionError: the name, type or size is not acceptable (nothing is written then).
+        """
+        name = safe_filename(filename)
+        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise QuestionError(
+                f"{name}: unsupported file type; upload one of {', '.join(SUPPORTED_SUFFIXES)}."
+            )
+        if len(data) > self.settings.max_file_bytes:
+            raise QuestionError(
+                f"{name} is {len(data) / 1048576:.1f} MB, above the {self.settings.max_file_mb:g} MB limit."
+            )
+        if not data.strip():
+            raise QuestionError(f"{name} is empty.")
+        folder = self.settings.uploads_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{name}.part"
+        partial.write_bytes(data)
+        os.replace(partial, folder / name)
+        return self.ingest()
+
+    def remove_document(self, doc_id: str) -> IngestReport:
+        """Delete an uploaded document (only those: the corpus and configured folders are the user's files)."""
+        prefix = f"{self.settings.uploads_dir.name}/"
+        path = (self.settings.uploads_dir / doc_id.removeprefix(prefix)).resolve()
+        if (
+            not doc_id.startswith(prefix)
+            or path.parent != self.settings.uploads_dir.resolve()
+            or not path.is_file()
+        ):
+            raise QuestionError(f"{doc_id} is not an uploaded document; only uploads can be removed here.")
+        path.unlink()
+        return self.ingest()
+
+    def document_text(self, doc_id: str) -> tuple[str, str]:
+        """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
+        record = self.manifest.documents().get(doc_id)
+        if record is None:
+            raise QuestionError(f"No indexed document has the id {doc_id!r}.")
+        source = SourceFile(Path(record.source_path), Path(record.source_path).parent, doc_id)
+        try:
+            doc = load(source, read_bytes(source, self.settings.max_file_bytes))
+        except DocumentError as exc:
+            raise QuestionError(f"{doc_id} cannot be shown: {exc.reason}.") from None
+        return doc.title, doc.text
 
     def has_index(self) -> bool:
         """Whether something has been ingested (creates nothing when not)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from .citations import MARKER
 from .types import Answer, Citation
 
 EXAMPLES: dict[str, list[str]] = {
@@ -63,11 +64,46 @@ def sources_html(answer: Answer | None) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat message: refusals are set apart; markdown images and links in the text are neutralised."""
+    """The chat message: escaped text, inert Markdown links/images, ``[n]`` as clickable ``.cmo-cite`` links to
+    the source cards; a refusal is set apart with ``.cmo-refusal``."""
     body = _inert(answer.answer)
     if not answer.answered:
-        return f"**Not covered by the sources.** {body}"
-    return body
+        return f'<span class="cmo-refusal">Not covered by the sources.</span> {body}'
+    return MARKER.sub(
+        lambda m: (
+            f'<a class="cmo-cite" data-marker="{m.group(1)}" href="#source-{m.group(1)}">[{m.group(1)}]</a>'
+        ),
+        body,
+    )
+
+
+def error_markdown(message: str) -> str:
+    return f'<span class="cmo-error">Error:</span> {_inert(message)}'
+
+
+def conversation_markdown(turns: list[tuple[str, Answer]]) -> str:
+    """A conversation with its citations, as a Markdown file a user can keep."""
+    lines = ["# CMO Assistant conversation", ""]
+    for question, answer in turns:
+        lines += [f"**Question:** {question}", "", answer.answer, ""]
+        for c in answer.citations:
+            where = f", {c.section}" if c.section else ""
+            quoted = " … ".join(c.text[s:e] for s, e in c.highlights)
+            lines.append(f"[{c.marker}] {c.title}{where} ({c.doc_id}): \u201c{quoted}\u201d")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def document_rows(stats: dict[str, object]) -> list[list[object]]:
+    """Rows of the documents table: title, kind, chunks, document id."""
+    docs = stats.get("per_document", [])
+    assert isinstance(docs, list)
+    return [[d["title"], d["kind"], d["chunks"], d["doc_id"]] for d in docs]
+
+
+def document_html(title: str, text: str) -> str:
+    """A whole document for reading: escaped, line breaks kept, nothing live."""
+    return f"<div class='cmo-document'><h3>{html.escape(title)}</h3><div>{html.escape(text).replace(chr(10), '<br>')}</div></div>"
 
 
 def timings_line(answer: Answer) -> str:

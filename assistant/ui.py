@@ -1,95 +1,278 @@
 """The only gradio import: ``build_app(assistant)`` returns the Blocks app without launching it.
 
-A thin adapter: every decision is made by the Assistant and every piece of HTML by assistant.presentation.
+A thin adapter: answers, documents and feedback come from the Assistant (and the feedback store), every piece of
+HTML from assistant.presentation, which escapes all document text. The only script is ours: it makes the ``[n]``
+markers bring their passage into view.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from . import presentation
-from .errors import AssistantError
+from .errors import AssistantError, ConfigError
 from .pipeline import Assistant
+from .types import Answer
 
 CSS = """
 .cmo-source {border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;}
+.cmo-source-active {border-color: #0969da; box-shadow: 0 0 0 2px #0969da33;}
 .cmo-source-head {font-size: 0.95em;} .cmo-marker {color: #0969da; font-weight: 600;}
 .cmo-kind {font-size: 0.75em; padding: 1px 6px; border-radius: 8px; background: #eef2f6; margin-left: 4px;}
 .cmo-section {font-size: 0.8em; color: #57606a;} .cmo-doc {font-size: 0.75em; color: #57606a; margin-top: 4px;}
 .cmo-passage {font-size: 0.9em; margin-top: 6px;} .cmo-passage mark {background: #fff3b0; padding: 0 1px;}
-.cmo-empty {color: #57606a;}
+.cmo-empty {color: #57606a;} .cmo-cite {text-decoration: none; font-weight: 600; cursor: pointer;}
+.cmo-refusal {font-weight: 600; color: #9a6700;} .cmo-error {font-weight: 600; color: #cf222e;}
+#sources {max-height: 640px; overflow-y: auto;}
+"""
+# Clicking a [n] marker brings source card n into view and marks it (event delegation: answers arrive later).
+JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest(".cmo-cite");
+    if (!link) return;
+    event.preventDefault();
+    const card = document.getElementById("source-" + link.dataset.marker);
+    if (!card) return;
+    document.querySelectorAll(".cmo-source-active").forEach((el) => el.classList.remove("cmo-source-active"));
+    card.classList.add("cmo-source-active");
+    card.scrollIntoView({behavior: "smooth", block: "center"});
+  }, true);
+}
 """
 KINDS = {"All documents": None, "Articles only": "article", "Policies only": "policy"}
+UPLOAD_TYPES = [".md", ".txt", ".pdf", ".docx", ".html"]
 
 
-def build_app(assistant: Assistant) -> Any:
+@dataclass(frozen=True)
+class Users:
+    """Sign-in for the app, read from a JSON file: {"name": {"password": "...", "role": "admin" | "user"}}."""
+
+    accounts: dict[str, tuple[str, str]]
+
+    @classmethod
+    def load(cls, path: str) -> Users | None:
+        if not path:
+            return None
+        try:
+            raw = json.loads(Path(path).read_text("utf-8"))
+            accounts = {str(n): (str(v["password"]), str(v.get("role", "user"))) for n, v in raw.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"Cannot read the users file {path} ({exc.__class__.__name__}). It must be JSON like "
+                '{"name": {"password": "...", "role": "admin"}}.'
+            ) from None
+        if not accounts:
+            raise ConfigError(f"The users file {path} lists no users.")
+        return cls(accounts)
+
+    def check(self, name: str, password: str) -> bool:
+        expected = self.accounts.get(name)
+        return expected is not None and hmac.compare_digest(expected[0].encode(), password.encode())
+
+    def is_admin(self, name: str | None) -> bool:
+        return name is not None and self.accounts.get(name, ("", ""))[1] == "admin"
+
+
+def build_app(assistant: Assistant, users: Users | None = None) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    def respond(message: str, history: list[dict[str, Any]], kind_label: str) -> tuple[Any, ...]:
+    from .feedback import FeedbackStore, feedback_path
+
+    feedback = FeedbackStore(feedback_path(assistant.settings))
+
+    def may_manage(request: gr.Request | None) -> bool:
+        return users is None or users.is_admin(getattr(request, "username", None))
+
+    def respond(
+        message: str, history: list[dict[str, Any]], kind_label: str, answers: dict[int, Answer]
+    ) -> Any:
         turns = [
-            {"role": m["role"], "content": _text(m["content"])}
+            {"role": m["role"], "content": _plain(m["content"])}
             for m in history
             if m["role"] in ("user", "assistant")
         ]
+        history = [*history, {"role": "user", "content": message}]
         try:
             answer = assistant.ask(message, history=turns, kind=KINDS.get(kind_label))
         except AssistantError as exc:
-            history = [
-                *history,
-                {"role": "user", "content": message},
-                {"role": "assistant", "content": f"**Error:** {exc}"},
-            ]
-            return history, "", presentation.sources_html(None), ""
-        history = [
-            *history,
-            {"role": "user", "content": message},
-            {"role": "assistant", "content": presentation.answer_markdown(answer)},
-        ]
-        return history, "", presentation.sources_html(answer), presentation.timings_line(answer)
+            history.append({"role": "assistant", "content": presentation.error_markdown(str(exc))})
+            yield history, "", presentation.sources_html(None), "", answers, None
+            return
+        answer = replace(answer, retrieved=())
+        answers = {**answers, len(history): answer}
+        sources = presentation.sources_html(answer)
+        # Stream the answer line by line; the sources panel and timings arrive with the first piece.
+        shown = ""
+        for line in presentation.answer_markdown(answer).split("\n"):
+            shown = f"{shown}\n{line}" if shown else line
+            yield [*history, {"role": "assistant", "content": shown}], "", sources, "", answers, None
+        final = [*history, {"role": "assistant", "content": shown}]
+        yield final, "", sources, presentation.timings_line(answer), answers, _export(answers, final)
+
+    def on_like(data: gr.LikeData, answers: dict[int, Answer], comment: str, request: gr.Request) -> Any:
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        answer = answers.get(index)
+        if answer is None:
+            return "Only answers can be rated.", comment
+        feedback.record(answer, 1 if data.liked else -1, comment, user=getattr(request, "username", "") or "")
+        return "Thanks, your feedback was saved.", ""
+
+    def documents() -> Any:
+        stats = assistant.stats() if assistant.has_index() else {"per_document": []}
+        ids = [str(row[3]) for row in presentation.document_rows(stats)]
+        uploads = [i for i in ids if i.startswith(f"{assistant.settings.uploads_dir.name}/")]
+        return (
+            presentation.document_rows(stats),
+            gr.update(choices=ids),
+            gr.update(choices=uploads, value=None),
+        )
+
+    def open_document(doc_id: str | None) -> str:
+        if not doc_id:
+            return ""
+        try:
+            return presentation.document_html(*assistant.document_text(doc_id))
+        except AssistantError as exc:
+            return presentation.error_markdown(str(exc))
+
+    def upload(files: list[str] | None, request: gr.Request) -> Any:
+        if not may_manage(request):
+            return ("Only an administrator can add documents.", *documents())
+        messages = []
+        for path in files or []:
+            name = Path(path).name
+            try:
+                report = assistant.add_document(name, Path(path).read_bytes())
+            except AssistantError as exc:
+                messages.append(f"{name}: not added. {exc}")
+                continue
+            problems = [f"{Path(p).name}: {why}" for p, why in report.skipped if Path(p).name == name]
+            messages.append(f"{name}: " + ("; ".join(problems) if problems else "added and searchable now."))
+        return ("\n\n".join(messages) or "Choose a file to upload.", *documents())
+
+    def remove(doc_id: str | None, request: gr.Request) -> Any:
+        if not may_manage(request):
+            return ("Only an administrator can remove documents.", *documents())
+        if not doc_id:
+            return ("Choose an uploaded document to remove.", *documents())
+        try:
+            assistant.remove_document(doc_id)
+        except AssistantError as exc:
+            return (str(exc), *documents())
+        return (f"{doc_id} removed.", *documents())
 
     with gr.Blocks(title="CMO Assistant") as app:
+        answers = gr.State({})
         gr.Markdown(
-            "## CMO Assistant\nAnswers about the Chief Medical Officer role and your policies, cited to the passages they come from."
+            "## CMO Assistant\nAnswers about the Chief Medical Officer role and your organization's policies, "
+            "each sentence cited to the passage it comes from. Click a **[n]** to see the passage."
         )
-        with gr.Row():
+        with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", height=480)
+                chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat", sanitize_html=False)
                 question = gr.Textbox(
-                    label="Your question", placeholder="What does a CMO do?", max_length=4000
+                    label="Your question",
+                    placeholder="What does a CMO do?",
+                    max_length=4000,
+                    elem_id="question",
                 )
                 with gr.Row():
-                    kind = gr.Radio(list(KINDS), value="All documents", label="Search")
-                    clear = gr.Button("New conversation")
-                timings = gr.Markdown(elem_classes=["cmo-empty"])
-                for topic, questions in presentation.EXAMPLES.items():
-                    gr.Examples(questions, inputs=question, label=topic)
+                    kind = gr.Radio(list(KINDS), value="All documents", label="Search", elem_id="kind")
+                    new_chat = gr.Button("New conversation", elem_id="new-chat")
+                    download = gr.DownloadButton("Download conversation", elem_id="download", value=None)
+                timings = gr.Markdown(elem_id="timings", elem_classes=["cmo-empty"])
+                with gr.Row():
+                    comment = gr.Textbox(
+                        label="Comment for your next rating (optional)",
+                        max_length=2000,
+                        elem_id="feedback-comment",
+                    )
+                    feedback_status = gr.Markdown(elem_id="feedback-status")
+                for topic, examples in presentation.EXAMPLES.items():
+                    gr.Examples(examples, inputs=question, label=topic)
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(presentation.sources_html(None))
-        question.submit(respond, [question, chat, kind], [chat, question, sources, timings], api_name="ask")
-        clear.click(
-            lambda: ([], "", presentation.sources_html(None), ""), None, [chat, question, sources, timings]
+                sources = gr.HTML(presentation.sources_html(None), elem_id="sources")
+        with gr.Tab("Documents"):
+            table = gr.Dataframe(
+                headers=["Title", "Kind", "Chunks", "Document id"], interactive=False, elem_id="documents"
+            )
+            with gr.Row():
+                opener = gr.Dropdown(label="Open a document", choices=[], elem_id="open-doc")
+                remover = gr.Dropdown(
+                    label="Uploaded document to remove", choices=[], elem_id="remove-select"
+                )
+                remove_button = gr.Button("Remove", elem_id="remove-doc", variant="stop")
+            files = gr.File(
+                label=f"Add policy documents ({', '.join(UPLOAD_TYPES)}; up to "
+                f"{assistant.settings.max_file_mb:g} MB each)",
+                file_types=UPLOAD_TYPES,
+                file_count="multiple",
+                elem_id="upload",
+            )
+            status = gr.Markdown(elem_id="upload-status")
+            viewer = gr.HTML(elem_id="doc-view")
+
+        outputs = [chat, question, sources, timings, answers, download]
+        question.submit(respond, [question, chat, kind, answers], outputs, api_name="ask")
+        new_chat.click(
+            lambda: ([], "", presentation.sources_html(None), "", {}, None),
+            None,
+            outputs,
+            api_visibility="private",
         )
+        chat.like(on_like, [answers, comment], [feedback_status, comment], api_visibility="private")
+        app.load(documents, None, [table, opener, remover], api_name="documents")
+        opener.change(open_document, opener, viewer, api_visibility="private")
+        files.upload(upload, files, [status, table, opener, remover], api_name="upload")
+        remove_button.click(remove, remover, [status, table, opener, remover], api_name="remove")
     return app
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
+def _plain(content: Any) -> str:
+    """Chat content as text (gradio may hand back a list of parts); our markup is stripped."""
     if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
-        )
-    return str(content)
+        content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", str(content)))
+
+
+def _export(answers: dict[int, Answer], history: list[dict[str, Any]]) -> str:
+    """The conversation with its citations as a Markdown file for the download button."""
+    turns = [
+        (_plain(history[i - 1]["content"]), a) for i, a in sorted(answers.items()) if 0 < i <= len(history)
+    ]
+    handle, name = tempfile.mkstemp(prefix="cmo-conversation-", suffix=".md")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(presentation.conversation_markdown(turns))
+    return name
 
 
 def launch(assistant: Assistant, host: str, port: int) -> None:
     """Build the index if there is none, then serve the app (blocking)."""
+    users = Users.load(assistant.settings.users_file)
     report = assistant.ensure_index(progress=True)
     if report is not None:
         print(report.summary())
-    app = build_app(assistant)
+    app = build_app(assistant, users)
     app.queue(default_concurrency_limit=4, max_size=64)
-    app.launch(server_name=host, server_port=port, css=CSS, show_error=False, max_file_size="10mb")
+    app.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        js=JS,
+        show_error=False,
+        max_file_size=f"{assistant.settings.max_file_mb:g}mb",
+        auth=users.check if users else None,
+        auth_message="Sign in to CMO Assistant." if users else None,
+    )

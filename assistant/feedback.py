@@ -1,0 +1,401 @@
+"""Answer feedback: thumbs up/down on an answer, kept in SQLite and exported as eval cases for review.
+
+One row per rating holds everything needed to replay the question (question, history) and to label it
+(the answer, its citations with their highlighted sentences). ``export`` turns the rows into lines of the
+golden-set format (evals/README.md) so a reviewer can promote them into ``evals/golden.jsonl``.
+
+Safe for a web app: one connection per store, used under a lock (threads), in WAL mode with a busy
+timeout (several worker processes on the same file). Only the standard library is imported.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import AssistantError
+from .types import Answer
+
+__all__ = [
+    "MAX_COMMENT_CHARS",
+    "MIN_QUOTE_CHARS",
+    "ExportReport",
+    "FeedbackError",
+    "FeedbackRecord",
+    "FeedbackStore",
+    "SkippedFeedback",
+    "feedback_path",
+]
+
+MAX_COMMENT_CHARS = 2000
+MAX_USER_CHARS = 200
+#: Shorter highlights ("Budgeting.") would make almost any passage "relevant" in the eval; used only when
+#: an answer has nothing longer.
+MIN_QUOTE_CHARS = 40
+_BUSY_TIMEOUT_S = 30.0
+_SCHEMA_VERSION = 1
+# AUTOINCREMENT: a row id is never reused, so "feedback-<id>" names one rating for good.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    citations TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    history TEXT NOT NULL,
+    user TEXT NOT NULL
+);
+"""
+_COLUMNS = "id, created_at, rating, question, answer, answered, citations, comment, history, user"
+
+
+class FeedbackError(AssistantError):
+    """Feedback could not be recorded, read or exported."""
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Where feedback is kept by default: ``<data_dir>/feedback.sqlite3``."""
+    return settings.data_dir / "feedback.sqlite3"
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One stored rating. ``citations`` are ``Citation.to_dict()`` dicts as they were when rated."""
+
+    id: int
+    created_at: datetime
+    rating: int
+    question: str
+    answer: str
+    answered: bool
+    citations: tuple[dict[str, Any], ...]
+    comment: str
+    history: tuple[dict[str, str], ...]
+    user: str
+
+    @property
+    def case_id(self) -> str:
+        return f"feedback-{self.id}"
+
+
+@dataclass(frozen=True)
+class SkippedFeedback:
+    """A rating that could not become an eval case, and why."""
+
+    id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    written: int
+    skipped: tuple[SkippedFeedback, ...] = ()
+
+
+class FeedbackStore:
+    """Feedback in a SQLite file. Cheap to construct: the file is opened (and created) on first use.
+
+    :param path: the SQLite file; :func:`feedback_path` gives the default location.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedbackStore:
+        return cls(feedback_path(settings))
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def record(
+        self,
+        answer: Answer,
+        rating: int,
+        comment: str = "",
+        history: Sequence[Mapping[str, str]] | None = None,
+        user: str = "",
+    ) -> int:
+        """Store a rating of ``answer``.
+
+        :param rating: ``1`` (thumbs up) or ``-1`` (thumbs down).
+        :param comment: free text; surrounding whitespace is trimmed and it is cut to 2,000 characters.
+        :param history: the turns before the question, ``[{"role": "user"|"assistant", "content": ...}]``;
+            other keys of each turn (a UI's metadata) are dropped.
+        :param user: who rated, if the app knows (cut to 200 characters).
+        :returns: the new row's id.
+        :raises FeedbackError: the rating, comment or history is invalid, or the file cannot be written.
+        """
+        if type(rating) is not int or rating not in (1, -1):
+            raise FeedbackError(
+                f"rating must be 1 (thumbs up) or -1 (thumbs down). Currently, it is {rating!r}."
+            )
+        if not isinstance(comment, str):
+            raise FeedbackError(f"comment must be text. Currently, it is {type(comment).__name__}.")
+        if not isinstance(user, str):
+            raise FeedbackError(f"user must be text. Currently, it is {type(user).__name__}.")
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            rating,
+            answer.question,
+            answer.answer,
+            int(answer.answered),
+            json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False),
+            comment.strip()[:MAX_COMMENT_CHARS].rstrip(),
+            json.dumps(_clean_history(history), ensure_ascii=False),
+            user.strip()[:MAX_USER_CHARS],
+        )
+        with self._db() as db, db:
+            cursor = db.execute(
+                f"INSERT INTO feedback ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+            row_id = cursor.lastrowid
+        assert row_id is not None
+        return row_id
+
+    def list(self, limit: int = 100) -> builtins.list[FeedbackRecord]:
+        """The most recent ratings, newest first.
+
+        :raises FeedbackError: ``limit`` is below 1, or the file cannot be read.
+        """
+        if type(limit) is not int or limit < 1:
+            raise FeedbackError(f"limit must be 1 or more. Currently, it is {limit!r}.")
+        return self._select(f"SELECT {_COLUMNS} FROM feedback ORDER BY id DESC LIMIT ?", (limit,))
+
+    def count(self) -> int:
+        if not self._ready():
+            return 0
+        with self._db() as db:
+            (n,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        return int(n)
+
+    def export_cases(self, path: Path) -> int:
+        """Write every rating that makes a valid eval case to ``path`` (JSONL); see :meth:`export`.
+
+        :returns: the number of cases written.
+        """
+        return self.export(path).written
+
+    def export(self, path: Path) -> ExportReport:
+        """Write the ratings as golden-set cases (evals/README.md) to ``path``, atomically, oldest first.
+
+        A thumbs-up on an answer becomes an answerable case whose quotes are the highlighted sentences of
+        the cited passages; a thumbs-up on a refusal, a must-refuse case; a thumbs-down on an answer, an
+        answerable case marked ``"needs_review": true`` with the comment in ``"note"``. A rating that would
+        give an answerable case without quotes (a thumbs-down on a refusal, an answer without highlights)
+        is skipped and listed in the report. ``key_facts`` is left empty for a reviewer to fill.
+
+        :raises FeedbackError: the database cannot be read or ``path`` cannot be written.
+        """
+        path = Path(path)
+        records = self._select(f"SELECT {_COLUMNS} FROM feedback ORDER BY id", ())
+        lines: builtins.list[str] = []
+        skipped: builtins.list[SkippedFeedback] = []
+        for record in records:
+            case = to_case(record)
+            if isinstance(case, str):
+                skipped.append(SkippedFeedback(record.id, case))
+            else:
+                lines.append(json.dumps(case, ensure_ascii=False) + "\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(path, "".join(lines).encode("utf-8"))
+        except OSError as exc:
+            raise FeedbackError(
+                f"Cannot write the feedback cases to {path}: {exc.strerror or exc}."
+            ) from None
+        return ExportReport(path=path, written=len(lines), skipped=tuple(skipped))
+
+    def _ready(self) -> bool:
+        """False while no feedback file exists: reading must not create one (or its folder)."""
+        return self._conn is not None or self.path.exists()
+
+    def _select(self, sql: str, params: tuple[Any, ...]) -> builtins.list[FeedbackRecord]:
+        if not self._ready():
+            return []
+        with self._db() as db:
+            rows = db.execute(sql, params).fetchall()
+        try:
+            return [_record(row) for row in rows]
+        except (ValueError, TypeError) as exc:
+            raise FeedbackError(f"The feedback database {self.path} holds a malformed row ({exc}).") from None
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held under the lock; SQLite errors become FeedbackError."""
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                raise FeedbackError(
+                    f"The feedback database {self.path} cannot be used ({exc}). If another process holds it, "
+                    "try again; if the file is damaged, move it aside and a new one is created."
+                ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FeedbackError(
+                f"Cannot create the folder {self.path.parent} for feedback: {exc.strerror or exc}."
+            ) from None
+        # check_same_thread=False: the lock, not the thread, guards the connection.
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def to_case(record: FeedbackRecord) -> dict[str, Any] | str:
+    """The eval case for one rating, or the reason it cannot be one."""
+    if not record.question.strip():
+        return "the question is empty"
+    base: dict[str, Any] = {
+        "id": record.case_id,
+        "split": "feedback",
+        "category": "feedback-up" if record.rating > 0 else "feedback-down",
+        "question": record.question,
+        "history": [dict(turn) for turn in record.history],
+    }
+    if not record.answered:
+        if record.rating < 0:
+            return (
+                "thumbs down on a refusal: the question may be answerable, but there are no quotes to "
+                "label it with; add it to evals/golden.jsonl by hand if the sources answer it"
+            )
+        case = {**base, "answerable": False, "expected_docs": [], "quotes": [], "key_facts": []}
+        if record.comment:
+            case["note"] = record.comment
+        return case
+    quotes, long_enough = _quotes(record.citations)
+    if not quotes:
+        return "the answer has no highlighted sentences in its citations to use as quotes"
+    docs: builtins.list[str] = []
+    for c in record.citations:
+        doc_id = c.get("doc_id")
+        if isinstance(doc_id, str) and doc_id and doc_id not in docs:
+            docs.append(doc_id)
+    case = {**base, "answerable": True, "expected_docs": docs, "quotes": quotes, "key_facts": []}
+    reasons = []
+    if record.rating < 0:
+        reasons.append("rated thumbs down: check that the cited passages answer the question")
+    if not long_enough:
+        reasons.append(f"every quote is shorter than {MIN_QUOTE_CHARS} characters: widen them")
+    if reasons:
+        case["needs_review"] = True
+        case["review_reason"] = "; ".join(reasons)
+    if record.rating < 0 or record.comment:
+        case["note"] = record.comment
+    return case
+
+
+def _quotes(citations: Sequence[Mapping[str, Any]]) -> tuple[builtins.list[str], bool]:
+    """Highlighted sentences of the cited passages, verbatim; the long ones if there are any.
+
+    :returns: the quotes and whether they are all at least ``MIN_QUOTE_CHARS`` long.
+    """
+    long: builtins.list[str] = []
+    short: builtins.list[str] = []
+    for c in citations:
+        text = c.get("text")
+        if not isinstance(text, str):
+            continue
+        for span in c.get("highlights") or ():
+            if not (isinstance(span, Sequence) and len(span) == 2):
+                continue
+            start, end = span
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+                continue
+            quote = text[start:end].strip()
+            bucket = long if len(quote) >= MIN_QUOTE_CHARS else short
+            if quote and quote not in bucket:
+                bucket.append(quote)
+    return (long, True) if long else (short, False)
+
+
+def _clean_history(history: Sequence[Mapping[str, str]] | None) -> builtins.list[dict[str, str]]:
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise FeedbackError(
+            'history must be a list of {"role": "user"|"assistant", "content": "..."} turns. '
+            f"Currently, it is {type(history).__name__}."
+        )
+    turns: builtins.list[dict[str, str]] = []
+    for i, turn in enumerate(history):
+        if (
+            not isinstance(turn, Mapping)
+            or turn.get("role") not in ("user", "assistant")
+            or not isinstance(turn.get("content"), str)
+        ):
+            raise FeedbackError(
+                f'history item {i} must be {{"role": "user"|"assistant", "content": "..."}}; got {turn!r:.80}.'
+            )
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    return turns
+
+
+def _record(row: tuple[Any, ...]) -> FeedbackRecord:
+    id_, created, rating, question, answer, answered, citations, comment, history, user = row
+    return FeedbackRecord(
+        id=int(id_),
+        created_at=datetime.fromisoformat(created),
+        rating=int(rating),
+        question=question,
+        answer=answer,
+        answered=bool(answered),
+        citations=tuple(json.loads(citations)),
+        comment=comment,
+        history=tuple(json.loads(history)),
+        user=user,
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file next to ``path``, flushed to disk, renamed over it: a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cases are meant to be read and committed
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,129 @@
+"""What the web app shows, tested without a browser: escaping, markers, refusals, exports, users, uploads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import presentation
+from assistant.errors import ConfigError, QuestionError
+from assistant.pipeline import safe_filename
+from assistant.types import Answer, Citation
+
+HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(1)"> ![x](http://evil.example/x.png) [link](http://evil.example)'
+
+
+def answer(text: str, answered: bool = True, passage: str = "Passage text. Supporting sentence.") -> Answer:
+    citation = Citation(
+        1,
+        "policies/p.md",
+        "Title <b>",
+        "corpus/policies/p.md",
+        "Policy > Rules",
+        passage,
+        ((14, 34),),
+        0.7,
+        "policy",
+    )
+    return Answer(
+        "q", text, answered, (citation,) if answered else (), {"retrieve": 1.0, "generate": 2.0, "total": 3.0}
+    )
+
+
+def test_document_text_is_inert_in_sources_and_answers() -> None:
+    shown = presentation.sources_html(answer(f"{HOSTILE} [1]", passage=HOSTILE))
+    assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    chat = presentation.answer_markdown(answer(f"{HOSTILE} [1]"))
+    assert "<script>" not in chat and "<img" not in chat
+    assert "](http" not in chat  # markdown images and links cannot load or link anything
+    assert "&lt;b&gt;" in shown  # titles are escaped too
+
+
+def test_markers_become_links_to_their_source_cards() -> None:
+    chat = presentation.answer_markdown(answer("A sentence. [1]"))
+    assert 'class="cmo-cite" data-marker="1" href="#source-1"' in chat
+    assert "id='source-1'" in presentation.sources_html(answer("A sentence. [1]"))
+
+
+def test_supporting_sentences_are_highlighted() -> None:
+    shown = presentation.sources_html(answer("x [1]"))
+    assert "<mark>Supporting sentence.</mark>" in shown
+
+
+def test_refusal_looks_different_from_an_answer() -> None:
+    refusal = presentation.answer_markdown(answer("I can't answer that.", answered=False))
+    assert 'class="cmo-refusal"' in refusal
+    assert "cmo-refusal" not in presentation.answer_markdown(answer("An answer. [1]"))
+    assert "do not cover" in presentation.sources_html(answer("no", answered=False))
+
+
+def test_conversation_export_keeps_citations() -> None:
+    text = presentation.conversation_markdown([("What is it?", answer("It is. [1]"))])
+    assert "**Question:** What is it?" in text and "It is. [1]" in text
+    assert "[1] Title <b>, Policy > Rules (policies/p.md)" in text and "Supporting sentence." in text
+
+
+def test_document_view_is_escaped() -> None:
+    shown = presentation.document_html("T", HOSTILE)
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+
+
+def test_users_file_sign_in_and_roles(tmp_path: Path) -> None:
+    from assistant.ui import Users
+
+    path = tmp_path / "users.json"
+    path.write_text(
+        json.dumps({"ann": {"password": "correct horse", "role": "admin"}, "bo": {"password": "pw2"}})
+    )
+    users = Users.load(str(path))
+    assert users is not None
+    assert (
+        users.check("ann", "correct horse")
+        and not users.check("ann", "wrong")
+        and not users.check("x", "pw2")
+    )
+    assert users.is_admin("ann") and not users.is_admin("bo") and not users.is_admin(None)
+    assert Users.load("") is None
+    path.write_text("not json")
+    with pytest.raises(ConfigError, match="users file"):
+        Users.load(str(path))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd.md", "passwd.md"),
+        ("C:\\x\\policy.docx", "policy.docx"),
+        (".hidden.md", "hidden.md"),
+        ("<script>.html", "_script_.html"),
+        ("..", "document"),
+    ],
+)
+def test_upload_names_cannot_leave_the_uploads_folder(name: str, expected: str) -> None:
+    assert safe_filename(name) == expected
+
+
+@pytest.mark.slow
+def test_upload_is_answerable_at_once_and_removal_forgets_it(make_assistant) -> None:
+    assistant = make_assistant()
+    (assistant.settings.corpus_dir / "base.md").write_text(
+        "# Base\n\nThe Credentials Committee meets monthly.\n"
+    )
+    assistant.ingest()
+    report = assistant.add_document(
+        "../parking.md", b"# Parking\n\nOn-call physicians park in Garage B on level 2.\n"
+    )
+    assert "uploads/parking.md" in report.added
+    assert (assistant.settings.uploads_dir / "parking.md").is_file()
+    found = assistant.ask("Where do on-call physicians park?")
+    assert found.answered and found.citations[0].doc_id == "uploads/parking.md"
+    assistant.remove_document("uploads/parking.md")
+    assert "uploads/parking.md" not in assistant.manifest.documents()
+    with pytest.raises(QuestionError, match="only uploads"):
+        assistant.remove_document("base.md")
+    with pytest.raises(QuestionError, match="unsupported file type"):
+        assistant.add_document("x.exe", b"MZ")
+    with pytest.raises(QuestionError, match="empty"):
+        assistant.add_document("empty.md", b"   ")
