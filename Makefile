@@ -1,13 +1,13 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make run    set up .venv, build the index if missing, start the web app on http://127.0.0.1:7860
-#   make test   set up .venv (and what the tests need), then lint, type-check, the whole test suite and the
-#               eval gate (evals/thresholds.toml)
+#   make test   set up .venv and what the tests need (playwright; chromium from apt when missing), then lint,
+#               type-check, the whole test suite (the browser tests too) and the eval gate (evals/thresholds.toml)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run ingest test lint eval bench clean
+.PHONY: setup browser run ingest test lint eval bench clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium with Playwright (from the dev extra; it cannot fetch its own browser
+# here). apt runs only when chromium is missing, as root or through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "chromium is missing: installing it with apt-get for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 run: setup
 	$(BIN)/python app.py
 
@@ -29,7 +39,7 @@ lint: setup
 	$(BIN)/ruff check assistant tests evals benchmarks app.py
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 	$(BIN)/cmo-assistant eval --quiet --out evals/runs/ci
 

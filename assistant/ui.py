@@ -3,9 +3,10 @@
 A thin adapter: answers, documents and feedback come from the Assistant (and the feedback store), every piece of
 HTML from assistant.presentation, which escapes all document text. The only script is ours: it makes the ``[n]``
 markers bring their passage into view.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: gradio reads the handlers' annotations (gr.Request, gr.LikeData)
+at runtime to know what to pass them.
+"""
 
 import hmac
 import json
@@ -29,7 +30,6 @@ CSS = """
 .cmo-passage {font-size: 0.9em; margin-top: 6px;} .cmo-passage mark {background: #fff3b0; padding: 0 1px;}
 .cmo-empty {color: #57606a;} .cmo-cite {text-decoration: none; font-weight: 600; cursor: pointer;}
 .cmo-refusal {font-weight: 600; color: #9a6700;} .cmo-error {font-weight: 600; color: #cf222e;}
-#sources {max-height: 640px; overflow-y: auto;}
 """
 # Clicking a [n] marker brings source card n into view and marks it (event delegation: answers arrive later).
 JS = """
@@ -57,7 +57,7 @@ class Users:
     accounts: dict[str, tuple[str, str]]
 
     @classmethod
-    def load(cls, path: str) -> Users | None:
+    def load(cls, path: str) -> "Users | None":
         if not path:
             return None
         try:
@@ -208,7 +208,10 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             with gr.Row():
                 opener = gr.Dropdown(label="Open a document", choices=[], elem_id="open-doc")
                 remover = gr.Dropdown(
-                    label="Uploaded document to remove", choices=[], elem_id="remove-select"
+                    label="Uploaded document to remove",
+                    choices=[],
+                    elem_id="remove-select",
+                    allow_custom_value=True,
                 )
                 remove_button = gr.Button("Remove", elem_id="remove-doc", variant="stop")
             files = gr.File(
