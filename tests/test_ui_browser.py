@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -323,3 +325,16 @@ def test_uploaded_document_can_be_removed(page: Page, shots: Path, tmp_path: Pat
     open_chat_tab(page)
     ask(page, "When is the lobby piano tuned?")
     expect(page.locator("#sources")).not_to_contain_text("Lobby Piano Tuning")
+
+
+def test_thumbs_up_with_a_comment_is_stored_with_the_answer(page: Page, app: AppServer) -> None:
+    answer = ask(page, "What leadership skills does a CMO need?")
+    page.locator("#feedback-comment textarea, #feedback-comment input").first.fill("Clear and well cited.")
+    container = answer.locator(
+        "xpath=ancestor::*[.//button[contains(translate(@aria-label,'LIKE','like'),'like')]][1]"
+    )
+    container.get_by_role("button", name=re.compile(r"^like$", re.I)).first.click()
+    expect(page.locator("#feedback-status")).to_contain_text("saved", timeout=ANSWER_TIMEOUT_MS)
+    with closing(sqlite3.connect(app.data_dir / "feedback.sqlite3")) as db:
+        rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
+    assert (1, "Clear and well cited.", "What leadership skills does a CMO need?") in rows, rows
