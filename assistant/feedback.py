@@ -11,11 +11,8 @@ timeout (several worker processes on the same file). Only the standard library i
 from __future__ import annotations
 
 import builtins
-import contextlib
 import json
-import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import AssistantError
+from .conversation import parse_history
+from .errors import AssistantError, QuestionError
+from .files import write_atomic
 from .types import Answer
 
 __all__ = [
@@ -226,7 +225,7 @@ class FeedbackStore:
                 lines.append(json.dumps(case, ensure_ascii=False) + "\n")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(path, "".join(lines).encode("utf-8"))
+            write_atomic(path, "".join(lines).encode("utf-8"))
         except OSError as exc:
             raise FeedbackError(
                 f"Cannot write the feedback cases to {path}: {exc.strerror or exc}."
@@ -348,6 +347,7 @@ def _quotes(citations: Sequence[Mapping[str, Any]]) -> tuple[builtins.list[str],
 
 
 def _clean_history(history: Sequence[Mapping[str, str]] | None) -> builtins.list[dict[str, str]]:
+    """Only role and content of each turn, validated like a question's history."""
     if history is None:
         return []
     if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
@@ -355,18 +355,11 @@ def _clean_history(history: Sequence[Mapping[str, str]] | None) -> builtins.list
             'history must be a list of {"role": "user"|"assistant", "content": "..."} turns. '
             f"Currently, it is {type(history).__name__}."
         )
-    turns: builtins.list[dict[str, str]] = []
-    for i, turn in enumerate(history):
-        if (
-            not isinstance(turn, Mapping)
-            or turn.get("role") not in ("user", "assistant")
-            or not isinstance(turn.get("content"), str)
-        ):
-            raise FeedbackError(
-                f'history item {i} must be {{"role": "user"|"assistant", "content": "..."}}; got {turn!r:.80}.'
-            )
-        turns.append({"role": turn["role"], "content": turn["content"]})
-    return turns
+    try:
+        turns = parse_history([dict(t) if isinstance(t, Mapping) else t for t in history])
+    except QuestionError as exc:
+        raise FeedbackError(str(exc)) from None
+    return [{"role": t.role, "content": t.content} for t in turns]
 
 
 def _record(row: tuple[Any, ...]) -> FeedbackRecord:
@@ -383,19 +376,3 @@ def _record(row: tuple[Any, ...]) -> FeedbackRecord:
         history=tuple(json.loads(history)),
         user=user,
     )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file next to ``path``, flushed to disk, renamed over it: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cases are meant to be read and committed
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

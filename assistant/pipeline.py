@@ -6,7 +6,6 @@ This is the composition root of the library; the CLI and the UI are thin adapter
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import threading
 import time
@@ -23,6 +22,7 @@ from .conversation import parse_history, standalone
 from .corpus import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
 from .embeddings import Embedder, offline_environment
 from .errors import DocumentError, IndexMissingError, QuestionError
+from .files import write_atomic
 from .glossary import Glossary
 from .indexing import Indexer, IngestReport
 from .manifest import Manifest
@@ -169,9 +169,7 @@ class Assistant:
             raise QuestionError(f"{name} is empty.")
         folder = self.settings.uploads_dir
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{name}.part"
-        partial.write_bytes(data)
-        os.replace(partial, folder / name)
+        write_atomic(folder / name, data)
         return self.ingest()
 
     def remove_document(self, doc_id: str) -> IngestReport:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluation import report
 from assistant.evaluation.report import Delta, compare, load_summary, write_run
 from assistant.evaluation.results import CaseResult, EvalRun, GateResult, RunSummary
 
@@ -219,7 +218,7 @@ def test_an_interrupted_write_leaves_the_previous_report_whole(
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(report.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         write_run(make_run(name="second"), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # no temp file left

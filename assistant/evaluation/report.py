@@ -8,13 +8,11 @@ run's files. Every file is written to a temp file in the same folder and moved i
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
 from .charts import CHARTS, render_charts
 from .comparison import (
     DEFAULT_TOLERANCE,
@@ -71,7 +69,7 @@ def write_run(
     files[SUMMARY] = dumps(_summary_dict(run, comparison), indent=2).encode("utf-8")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {name: _write_atomic(out_dir / name, data) for name, data in files.items()}
+    written = {name: write_atomic(out_dir / name, data) for name, data in files.items()}
     for stale in set(CHARTS) - set(charts):
         (out_dir / stale).unlink(missing_ok=True)
     return written
@@ -110,20 +108,3 @@ def _gate_dict(gate: GateResult | None) -> dict[str, Any] | None:
 
 def _json_line(value: Any) -> str:
     return dumps(value) + "\n"
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temp file next to ``path``, flush it to disk, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
