@@ -137,21 +137,40 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             history = json.loads(args.history.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise QuestionError(f"Cannot read the history file {args.history}: {exc}") from None
-    answer = _assistant(settings).ask(
-        args.question, history=history, kind=args.kind, top_k=args.top_k, doc_id=args.doc
-    )
+    assistant = _assistant(settings)
+    if args.json or args.top_k or args.doc:
+        answer = assistant.ask(
+            args.question, history=history, kind=args.kind, top_k=args.top_k, doc_id=args.doc
+        )
+    else:
+        answer = _stream_to_stdout(assistant.ask_stream(args.question, history=history, kind=args.kind))
     for notice in answer.notices:
         print(f"note: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(answer.answer)
     if answer.citations:
         print()
         for c in answer.citations:
             where = f" > {c.section}" if c.section else ""
             print(f"[{c.marker}] {c.title}{where} ({c.doc_id})")
     return EXIT_OK
+
+
+def _stream_to_stdout(stream: Any) -> Any:
+    """Print the answer as it is written; when checking changed it (markers renumbered, a fallback), print the
+    checked answer after it. Returns the final Answer."""
+    draft: list[str] = []
+    for item in stream:
+        if isinstance(item, str):
+            draft.append(item)
+            print(item, end="", flush=True)
+            continue
+        print()
+        if "".join(draft).strip() != item.answer.strip():
+            print(f"\nChecked answer:\n{item.answer}")
+        return item
+    raise RuntimeError("the answer stream ended without an answer")
 
 
 def _stats(settings: Settings, args: argparse.Namespace) -> int:

@@ -46,6 +46,19 @@ class Settings:
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Answer backend: "extractive" (offline, default), "openai" (any OpenAI-compatible endpoint) or "ollama".
+    llm: str = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    #: Never printed: excluded from repr, masked in messages.
+    llm_api_key: str = field(default="", repr=False)
+    llm_temperature: float = 0.0
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+    #: Tokens the model reads at most; history and passages are fitted into it (cl100k_base counts).
+    llm_context_window: int = 4096
+    #: Tokens kept free for the model's answer.
+    llm_answer_tokens: int = 512
     #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
     users_file: str = ""
     chunk_tokens: int = 160
@@ -108,6 +121,34 @@ class Settings:
             1 <= self.min_answer_units <= self.max_answer_units,
             "min_answer_units must be between 1 and max_answer_units",
             self.min_answer_units,
+        )
+        self._check(
+            self.llm in ("extractive", "openai", "ollama"),
+            "llm must be 'extractive', 'openai' or 'ollama'",
+            self.llm,
+        )
+        if self.llm != "extractive" and not self.llm_model:
+            raise ConfigError(
+                f"llm is {self.llm!r}, so llm_model must name the model (CMO_ASSISTANT_LLM_MODEL)."
+            )
+        self._check(self.llm_timeout_s > 0, "llm_timeout_s must be greater than 0", self.llm_timeout_s)
+        self._check(
+            0 <= self.llm_max_retries <= 10, "llm_max_retries must be between 0 and 10", self.llm_max_retries
+        )
+        self._check(
+            0.0 <= self.llm_temperature <= 2.0,
+            "llm_temperature must be between 0 and 2",
+            self.llm_temperature,
+        )
+        self._check(
+            self.llm_context_window >= 1024,
+            "llm_context_window must be at least 1024",
+            self.llm_context_window,
+        )
+        self._check(
+            0 < self.llm_answer_tokens < self.llm_context_window // 2,
+            "llm_answer_tokens must be above 0 and below half of llm_context_window",
+            self.llm_answer_tokens,
         )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(

@@ -10,7 +10,8 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from .answering import Answerer, AnswerRequest, Composition, ExtractiveAnswerer
 from .citations import renumber
 from .config import Settings
-from .conversation import parse_history, standalone
+from .conversation import is_followup, parse_history, standalone
 from .corpus import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
 from .embeddings import Embedder, offline_environment
 from .errors import DocumentError, IndexMissingError, QuestionError
@@ -84,6 +85,17 @@ def verified(composition: Composition) -> Composition:
     return dataclasses.replace(composition, text=fixed.text, citations=citations, notices=notices)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A question made ready for an answerer: retrieval done, timings started."""
+
+    request: AnswerRequest
+    answerer: Answerer
+    notices: tuple[str, ...]
+    started: float
+    retrieved: float
+
+
 class Assistant:
     """Answers questions from the indexed sources with cited passages.
 
@@ -132,15 +144,20 @@ class Assistant:
         return Indexer(self.settings, self.embedder, self.store, self.manifest)
 
     def answerer(self) -> Answerer:
-        """The answerer for the current index generation (its vocabulary comes from the BM25 index)."""
+        """The configured answerer for the current index generation: extractive, or an LLM that falls back to
+        extractive when its endpoint fails."""
         generation = self.manifest.generation
         with self._lock:
             if self._answerer is None or self._answerer[0] != generation:
                 lexical = self.retriever.lexical(generation)
-                self._answerer = (
-                    generation,
-                    ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts),
-                )
+                answerer: Answerer = ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts)
+                if self.settings.llm != "extractive":
+                    from .answering.llm import LLMAnswerer, chat_model
+
+                    answerer = LLMAnswerer(
+                        self.settings, self.prompts, chat_model(self.settings), self.embedder.encode, answerer
+                    )
+                self._answerer = (generation, answerer)
             return self._answerer[1]
 
     # -- operations -----------------------------------------------------------------------------------------
@@ -226,6 +243,41 @@ class Assistant:
         :raises QuestionError: the question is empty or the history malformed.
         :raises IndexMissingError: nothing has been ingested yet.
         """
+        prepared = self._prepare(question, history, kind, top_k, mode, doc_id)
+        return self._answer(prepared, prepared.answerer.answer(prepared.request))
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str] | Turn] | None = None,
+        kind: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, but yields the answer text as it is written, then the verified Answer (last).
+
+        The streamed text is the model's draft; the final Answer is what counts (markers checked and renumbered).
+        """
+        prepared = self._prepare(question, history, kind, None, "hybrid", None)
+        stream = getattr(prepared.answerer, "stream", None)
+        if stream is None:
+            answer = self._answer(prepared, prepared.answerer.answer(prepared.request))
+            yield answer.answer
+            yield answer
+            return
+        for item in stream(prepared.request):
+            if isinstance(item, Composition):
+                yield self._answer(prepared, item)
+                return
+            yield item
+
+    def _prepare(
+        self,
+        question: str,
+        history: Sequence[dict[str, str] | Turn] | None,
+        kind: str | None,
+        top_k: int | None,
+        mode: Mode,
+        doc_id: str | None,
+    ) -> _Prepared:
         started = time.perf_counter()
         if kind not in (None, "", "article", "policy"):
             raise QuestionError(f"kind must be 'article' or 'policy'. Currently, it is {kind!r}.")
@@ -243,12 +295,15 @@ class Assistant:
                 f"There is no index in {self.settings.data_dir} yet. Build it with `cmo-assistant ingest` "
                 "(or `make run`, which builds it first)."
             )
-        query = standalone(text, turns)
+        answerer = self.answerer()
+        condense = getattr(answerer, "condense", None)
+        query = (
+            condense(text, turns) if condense is not None and is_followup(text) else standalone(text, turns)
+        )
         generation = self.manifest.generation
         retrieval = self.retriever.retrieve(
             query, top_k=top_k, kind=kind or None, doc_id=doc_id or None, mode=mode, generation=generation
         )
-        retrieved = time.perf_counter()
         request = AnswerRequest(
             question=text,
             standalone=query,
@@ -257,21 +312,25 @@ class Assistant:
             history=turns,
             unit_vectors=self.store.unit_vectors([p.chunk.chunk_id for p in retrieval.passages]),
         )
-        composition = verified(self.answerer().answer(request))
+        return _Prepared(request, answerer, tuple(notices), started, time.perf_counter())
+
+    def _answer(self, prepared: _Prepared, composition: Composition) -> Answer:
+        composition = verified(composition)
         done = time.perf_counter()
+        request = prepared.request
         return Answer(
-            question=text,
+            question=request.question,
             answer=composition.text,
             answered=composition.answered,
             citations=composition.citations,
             timings_ms={
-                "retrieve": (retrieved - started) * 1000,
-                "generate": (done - retrieved) * 1000,
-                "total": (done - started) * 1000,
+                "retrieve": (prepared.retrieved - prepared.started) * 1000,
+                "generate": (done - prepared.retrieved) * 1000,
+                "total": (done - prepared.started) * 1000,
             },
-            notices=(*notices, *composition.notices),
-            standalone_question=query,
-            retrieved=retrieval.passages,
+            notices=(*prepared.notices, *composition.notices),
+            standalone_question=request.standalone,
+            retrieved=request.passages,
         )
 
     def stats(self) -> dict[str, Any]:

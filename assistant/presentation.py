@@ -77,6 +77,11 @@ def answer_markdown(answer: Answer) -> str:
     )
 
 
+def draft_markdown(text: str) -> str:
+    """Text still being written (or a notice): escaped and inert, markers not yet linked."""
+    return _inert(text)
+
+
 def error_markdown(message: str) -> str:
     return f'<span class="cmo-error">Error:</span> {_inert(message)}'
 

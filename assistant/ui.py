@@ -100,22 +100,32 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             if m["role"] in ("user", "assistant")
         ]
         history = [*history, {"role": "user", "content": message}]
+        draft = ""
         try:
-            answer = assistant.ask(message, history=turns, kind=KINDS.get(kind_label))
+            for item in assistant.ask_stream(message, history=turns, kind=KINDS.get(kind_label)):
+                if isinstance(item, str):
+                    # The model's draft, escaped, while it is being written; the checked answer replaces it.
+                    draft += item
+                    chat = [*history, {"role": "assistant", "content": presentation.draft_markdown(draft)}]
+                    yield chat, "", presentation.sources_html(None), "", answers, None
+                else:
+                    answer = item
         except AssistantError as exc:
             history.append({"role": "assistant", "content": presentation.error_markdown(str(exc))})
             yield history, "", presentation.sources_html(None), "", answers, None
             return
         answer = replace(answer, retrieved=())
         answers = {**answers, len(history): answer}
-        sources = presentation.sources_html(answer)
-        # Stream the answer line by line; the sources panel and timings arrive with the first piece.
-        shown = ""
-        for line in presentation.answer_markdown(answer).split("\n"):
-            shown = f"{shown}\n{line}" if shown else line
-            yield [*history, {"role": "assistant", "content": shown}], "", sources, "", answers, None
-        final = [*history, {"role": "assistant", "content": shown}]
-        yield final, "", sources, presentation.timings_line(answer), answers, _export(answers, final)
+        final = [*history, {"role": "assistant", "content": presentation.answer_markdown(answer)}]
+        notices = "".join(f"\n\n_{presentation.draft_markdown(n)}_" for n in answer.notices)
+        yield (
+            final,
+            "",
+            presentation.sources_html(answer),
+            presentation.timings_line(answer) + notices,
+            answers,
+            _export(answers, final),
+        )
 
     def on_like(data: gr.LikeData, answers: dict[int, Answer], comment: str, request: gr.Request) -> Any:
         index = data.index if isinstance(data.index, int) else data.index[0]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..citations import MARKER
+from ..citations import MARKER, answer_sentences
 from ..sentences import split_units
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
@@ -48,30 +47,6 @@ def key_fact_coverage(answer: str, facts: Sequence[str]) -> float:
     return sum(any(normalise(alt) in text for alt in fact.split("|") if alt.strip()) for fact in facts) / len(
         facts
     )
-
-
-_CITED_SEGMENT = re.compile(r"(.*?)((?:\s*\[\d{1,9}\])+)|(.+)$", re.DOTALL)
-
-
-def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
-    """The answer's sentences and list items, markers stripped, each with the markers that follow it.
-
-    Markers close the text before them ("Sentence one. [1] Sentence two. [2][3]"); a stretch of text with several
-    sentences before one marker group gives each of them that group; text after the last marker has none.
-    """
-    pieces: list[tuple[str, list[int]]] = []
-    for line in answer.splitlines():
-        body = re.sub(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", line)
-        for match in _CITED_SEGMENT.finditer(body):
-            text = match.group(1) if match.group(2) is not None else match.group(3)
-            if text is None:
-                continue
-            markers = [int(m) for m in MARKER.findall(match.group(2) or "")]
-            for unit in split_units(" ".join(text.split())):
-                sentence = " ".join(text.split())[unit.start : unit.end]
-                if re.search(r"\w", sentence):
-                    pieces.append((sentence, list(markers)))
-    return pieces
 
 
 class SupportJudge:

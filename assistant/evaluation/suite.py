@@ -13,7 +13,7 @@ from .metrics import SupportJudge
 from .results import EvalRun
 from .runner import ABLATION_MODES, K, aggregate, run_cases, summarise
 
-BACKENDS = ("extractive",)
+BACKENDS = ("extractive", "openai", "ollama")
 
 
 def run_suite(
@@ -30,6 +30,9 @@ def run_suite(
     """Run the suite; write the reports to ``out_dir`` when given. Returns the run and the files written."""
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown answer backend {backend!r}; available: {', '.join(BACKENDS)}.")
+    if backend != assistant.settings.llm:
+        # Score another backend with everything else as configured (its endpoint and model from the settings).
+        assistant = Assistant(assistant.settings.replace(llm=backend))
     limits = load_thresholds(thresholds)
     cases = load_cases(dataset)
     if split != "all":
