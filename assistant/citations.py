@@ -74,8 +74,8 @@ _CITED_SEGMENT = re.compile(r"(.*?)((?:\s*\[\d{1,9}\])+)|(.+)$", re.DOTALL)
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """The answer's sentences and list items, markers stripped, each with the markers that follow it.
 
-    Markers close the text before them ("Sentence one. [1] Sentence two. [2][3]"); a stretch of text with several
-    sentences before one marker group gives each of them that group; text after the last marker has none.
+    A marker group belongs to the sentence it ends ("Sentence one. [1] Sentence two. [2][3]"), as in citation
+    evaluation (ALCE): in "One. Two. [1]" only "Two." is cited; text after the last marker has none.
     """
     pieces: list[tuple[str, list[int]]] = []
     for line in answer.splitlines():
@@ -85,8 +85,9 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
             if text is None:
                 continue
             markers = [int(m) for m in MARKER.findall(match.group(2) or "")]
-            for unit in split_units(" ".join(text.split())):
-                sentence = " ".join(text.split())[unit.start : unit.end]
-                if re.search(r"\w", sentence):
-                    pieces.append((sentence, list(markers)))
+            flat = " ".join(text.split())
+            found = [flat[u.start : u.end] for u in split_units(flat)]
+            found = [sentence for sentence in found if re.search(r"\w", sentence)]
+            for i, sentence in enumerate(found):
+                pieces.append((sentence, list(markers) if i == len(found) - 1 else []))
     return pieces

@@ -297,9 +297,8 @@ class Assistant:
             )
         answerer = self.answerer()
         condense = getattr(answerer, "condense", None)
-        query = (
-            condense(text, turns) if condense is not None and is_followup(text) else standalone(text, turns)
-        )
+        condensed = condense(text, turns) if condense is not None and turns and is_followup(text) else None
+        query = condensed or standalone(text, turns)  # offline resolution when there is no model or it failed
         generation = self.manifest.generation
         retrieval = self.retriever.retrieve(
             query, top_k=top_k, kind=kind or None, doc_id=doc_id or None, mode=mode, generation=generation

@@ -65,7 +65,7 @@ def test_answer_sentences_attach_markers_to_the_text_before_them() -> None:
     text = "First claim. [1] Second claim. Third claim. [2][3]\n\n- Item one [1]\n- Item two. [2]\nNo marker here."
     assert answer_sentences(text) == [
         ("First claim.", [1]),
-        ("Second claim.", [2, 3]),
+        ("Second claim.", []),  # a marker group belongs to the sentence it ends
         ("Third claim.", [2, 3]),
         ("Item one", [1]),
         ("Item two.", [2]),

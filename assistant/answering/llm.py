@@ -160,8 +160,9 @@ class LLMAnswerer:
             return
         yield self.postprocess("".join(pieces), prompt.passages)
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up rewritten by the model as a standalone question (the question itself if that fails)."""
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up rewritten by the model as a standalone question; None when the model fails (the caller
+        then resolves it offline)."""
         if not history:
             return question
         transcript = "\n".join(f"{t.role}: {t.content}" for t in list(history)[-MAX_HISTORY_TURNS:])
@@ -174,9 +175,9 @@ class LLMAnswerer:
                 )
             )
         except Exception:
-            return question
-        reply = reply.strip().strip('"').splitlines()[0].strip() if reply.strip() else ""
-        return reply if 3 <= len(reply) <= 4 * len(question) + 200 else question
+            return None
+        reply = reply.strip().splitlines()[0].strip().strip("\"'“”") if reply.strip() else ""
+        return reply if 3 <= len(reply) <= 4 * len(question) + 200 else None
 
     # -- internals ---------------------------------------------------------------------------------------------
     def _finish(self, request: AnswerRequest, call: Callable[[Prompt], str]) -> Composition:
@@ -226,7 +227,11 @@ class LLMAnswerer:
         citations = tuple(
             self._citation(n, passages[n - 1], [s for s, ms in sentences if n in ms]) for n in valid
         )
-        return Composition(stripped, bool(citations), citations, tuple(notices))
+        if not citations:
+            # Claims that rest on no passage are not shown at all.
+            notices.append("The model's answer cited none of the passages, so it is not shown.")
+            return Composition(refusal, False, (), tuple(notices))
+        return Composition(stripped, True, citations, tuple(notices))
 
     def _citation(self, number: int, passage: ScoredChunk, claims: list[str]) -> Citation:
         """The passage behind marker ``number``, with the units most similar to the claims citing it highlighted."""
@@ -251,12 +256,12 @@ class LLMAnswerer:
 
 
 def _fence(text: str) -> str:
-    """Passage text cannot close its own fence."""
-    return re.sub(r"</?\s*passage\b", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
+    """Passage text (and its title and headings) cannot open or close a fence."""
+    return re.sub(r"<\s*/?\s*passage\b", lambda m: m.group(0).replace("<", "‹"), text, flags=re.I)
 
 
 def _attr(text: str) -> str:
-    return text.replace('"', "'").replace("\n", " ")
+    return _fence(text).replace('"', "'").replace("\n", " ")
 
 
 def _normal(text: str) -> str:
