@@ -75,18 +75,20 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """The answer's sentences and list items, markers stripped, each with the markers that follow it.
 
     A marker group belongs to the sentence it ends ("Sentence one. [1] Sentence two. [2][3]"), as in citation
-    evaluation (ALCE): in "One. Two. [1]" only "Two." is cited; text after the last marker has none.
+    evaluation (ALCE): in "One. Two. [1]" only "Two." is cited; a list item is one unit, whatever it holds; text
+    after the last marker has none.
     """
     pieces: list[tuple[str, list[int]]] = []
     for line in answer.splitlines():
         body = re.sub(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", line)
+        is_item = body != line  # a list item is one unit, however many sentences it holds
         for match in _CITED_SEGMENT.finditer(body):
             text = match.group(1) if match.group(2) is not None else match.group(3)
             if text is None:
                 continue
             markers = [int(m) for m in MARKER.findall(match.group(2) or "")]
             flat = " ".join(text.split())
-            found = [flat[u.start : u.end] for u in split_units(flat)]
+            found = [flat] if is_item else [flat[u.start : u.end] for u in split_units(flat)]
             found = [sentence for sentence in found if re.search(r"\w", sentence)]
             for i, sentence in enumerate(found):
                 pieces.append((sentence, list(markers) if i == len(found) - 1 else []))

@@ -73,6 +73,13 @@ def test_answer_sentences_attach_markers_to_the_text_before_them() -> None:
     ]
 
 
+def test_a_list_item_is_one_unit_with_its_marker() -> None:
+    assert answer_sentences("- Develops strategy. This includes quality work. [1]\n- Second item [2]") == [
+        ("Develops strategy. This includes quality work.", [1]),
+        ("Second item", [2]),
+    ]
+
+
 def test_citation_scores_for_quoted_and_invented_sentences() -> None:
     judge = SupportJudge(no_vectors, threshold=0.86)
     cited = {1: f"Policy text. {QUOTE_A} More text.", 2: QUOTE_B}
