@@ -192,7 +192,8 @@ class Indexer:
         report: IngestReport,
         progress: bool,
     ) -> None:
-        existing = self.store.doc_chunk_ids() if documents else {}
+        # Only the changed documents' own chunks: a single upload must not scan the whole store.
+        existing = {doc.doc_id: self.store.ids(doc.doc_id) for doc, _ in documents}
         new_chunks = [
             c for doc, chunks in documents for c in chunks if c.chunk_id not in existing.get(doc.doc_id, ())
         ]

@@ -71,6 +71,10 @@ class Manifest:
             for r in rows
         }
 
+    def has_documents(self) -> bool:
+        """Whether any document is recorded (one row read, nothing parsed)."""
+        return self._db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+
     def put(self, record: DocumentRecord) -> None:
         with self._db:
             self._db.execute(

@@ -218,7 +218,7 @@ class Assistant:
         """Whether something has been ingested (creates nothing when not)."""
         if not self.settings.chroma_url and not self.settings.manifest_path.exists():
             return False
-        return bool(self.manifest.documents()) and self.store.exists()
+        return self.manifest.has_documents() and self.store.exists()
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
         """Build the index when there is none yet; returns the report, or None when one was there."""
