@@ -40,6 +40,9 @@ class Settings:
     prompts_dir: Path = field(default_factory=_default_prompts_dir)
     #: A local path or a sentence-transformers model name; empty means the bundled all-MiniLM-L6-v2.
     embedding_model: str = ""
+    #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
+    #: needs no torch) or "torch" (always the sentence-transformers model). The index is built with the model.
+    query_encoder: str = "auto"
     #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
     chroma_url: str = ""
     collection: str = "cmo_assistant"
@@ -85,6 +88,11 @@ class Settings:
         for name in ("data_dir", "corpus_dir", "prompts_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
         object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+        self._check(
+            self.query_encoder in ("auto", "torch"),
+            "query_encoder must be 'auto' or 'torch'",
+            self.query_encoder,
+        )
         self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
         self._check(self.top_k > 0, "top_k must be greater than 0", self.top_k)
         self._check(self.candidates >= self.top_k, "candidates must be at least top_k", self.candidates)
@@ -188,6 +196,11 @@ class Settings:
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """The model exported for questions (ONNX), made at ingest."""
+        return self.data_dir / "models"
 
     @property
     def manifest_path(self) -> Path:

@@ -7,6 +7,7 @@ loading torch just to chunk).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -17,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ConfigError
+from .query_encoder import OnnxQueryEncoder, export, read_info
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+log = logging.getLogger(__name__)
 
 
 def offline_environment() -> None:
@@ -42,9 +45,17 @@ def bundled_model_path() -> Path:
 class Embedder:
     """Encodes passages and questions. Cheap to construct; the model loads on first encode."""
 
-    def __init__(self, model: str = "") -> None:
+    def __init__(self, model: str = "", cache_dir: Path | None = None, query_backend: str = "auto") -> None:
+        """
+        :param cache_dir: where the ONNX export for questions is kept (None: never exported or used).
+        :param query_backend: "auto" (ONNX Runtime when an export exists and the model is not loaded in this
+            process, else the model) or "torch" (always the model).
+        """
         self.model_spec = model
+        self.cache_dir = cache_dir
+        self.query_backend = query_backend
         self._lock = threading.Lock()
+        self._onnx: OnnxQueryEncoder | bool | None = None  # None: not looked for yet; False: none usable
 
     @cached_property
     def model_path(self) -> str:
@@ -62,8 +73,10 @@ class Embedder:
     def model(self) -> SentenceTransformer:
         offline_environment()
         with self._lock:
+            import transformers.utils.logging
             from sentence_transformers import SentenceTransformer
 
+            transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on every start
             try:
                 return SentenceTransformer(self.model_path, device="cpu")
             except (OSError, ValueError) as exc:
@@ -93,7 +106,55 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for text seen at question time: through the ONNX export when that avoids loading torch."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encoder = self.query_encoder()
+        if encoder is not None and "model" not in self.__dict__:
+            return encoder.encode(texts)
+        return self.encode(texts)
+
+    @property
+    def query_encoder_name(self) -> str:
+        """Which backend embeds questions right now: "onnxruntime" or "sentence-transformers"."""
+        usable = self.query_encoder() is not None and "model" not in self.__dict__
+        return "onnxruntime" if usable else "sentence-transformers"
+
+    def query_encoder(self) -> OnnxQueryEncoder | None:
+        """The ONNX query encoder when an export for this model exists (looked for once)."""
+        if self._onnx is None:
+            with self._lock:
+                if self._onnx is None:
+                    self._onnx = self._load_onnx() or False
+        return self._onnx if isinstance(self._onnx, OnnxQueryEncoder) else None
+
+    def _load_onnx(self) -> OnnxQueryEncoder | None:
+        if self.query_backend != "auto" or self.cache_dir is None:
+            return None
+        info = read_info(self.cache_dir, self.model_path)
+        if info is None:
+            return None
+        try:
+            return OnnxQueryEncoder(self.cache_dir / info.onnx_file, self.model_path, info)
+        except Exception as exc:  # a damaged file or a missing runtime: the model itself still works
+            log.warning("query encoder: cannot open %s (%s); questions use the model", info.onnx_file, exc)
+            return None
+
+    def prepare_query_encoder(self) -> bool:
+        """Export the model for questions when there is no current export (loads the model if needed).
+
+        Called after an ingest. Cheap when the export is there; returns whether one is usable.
+        """
+        if self.query_backend != "auto" or self.cache_dir is None:
+            return False
+        if read_info(self.cache_dir, self.model_path) is None:
+            if export(self.model, self.model_path, self.name, self.cache_dir) is None:
+                return False
+            self._onnx = None  # look again
+        return self.query_encoder() is not None
 
     @cached_property
     def _tokenizer(self) -> Any:

@@ -143,6 +143,8 @@ class Indexer:
             embedding_model=self.embedder.name,
             last_ingest_at=f"{time.time():.3f}",
         )
+        if report.chunks_total:
+            self.embedder.prepare_query_encoder()  # once per model: answering then needs no torch
         report.seconds = time.perf_counter() - started
         return report
 

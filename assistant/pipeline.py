@@ -6,6 +6,7 @@ This is the composition root of the library; the CLI and the UI are thin adapter
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import threading
 import time
@@ -33,6 +34,9 @@ from .store import ChromaStore
 from .types import Answer, Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+#: Lone surrogates: what Python makes of bytes that are not UTF-8 (command-line arguments, JSON escapes). No
+#: tokenizer or HTTP client accepts them.
+_UNREADABLE = re.compile(r"[\ud800-\udfff]")
 
 
 def safe_filename(name: str) -> str:
@@ -53,14 +57,28 @@ def clean_question(raw: str, limit: int) -> tuple[str, bool]:
     :returns: the cleaned question and whether it was cut.
     :raises QuestionError: when nothing is left to ask.
     """
-    text = " ".join(_CONTROL.sub(" ", raw.replace("\x00", "")).split())
-    if not text or not re.search(r"\w", text):
+    text = " ".join(_CONTROL.sub(" ", unreadable_removed(raw).replace("\x00", "")).split())
+    if not text and _UNREADABLE.search(raw):
+        raise QuestionError(
+            "The question is not readable text (bytes that are not UTF-8). Set your terminal to UTF-8 and ask "
+            "again."
+        )
+    if not text:
         raise QuestionError("The question is empty. Type a question, for example: What does a CMO do?")
+    if not re.search(r"\w", text):
+        raise QuestionError(
+            "The question has no words, only symbols. Type a question, for example: What does a CMO do?"
+        )
     if len(text) <= limit:
         return text, False
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut), True
+
+
+def unreadable_removed(text: str) -> str:
+    """``text`` without lone surrogates (bytes that were not UTF-8)."""
+    return _UNREADABLE.sub("", text)
 
 
 def verified(composition: Composition) -> Composition:
@@ -94,6 +112,7 @@ class _Prepared:
     notices: tuple[str, ...]
     started: float
     retrieved: float
+    embed_ms: float = 0.0
 
 
 class Assistant:
@@ -117,7 +136,7 @@ class Assistant:
     # -- components -----------------------------------------------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding_model)
+        return Embedder(self.settings.embedding_model, self.settings.models_dir, self.settings.query_encoder)
 
     @cached_property
     def store(self) -> ChromaStore:
@@ -155,7 +174,11 @@ class Assistant:
                     from .answering.llm import LLMAnswerer, chat_model
 
                     answerer = LLMAnswerer(
-                        self.settings, self.prompts, chat_model(self.settings), self.embedder.encode, answerer
+                        self.settings,
+                        self.prompts,
+                        chat_model(self.settings),
+                        self.embedder.encode_queries,
+                        answerer,
                     )
                 self._answerer = (generation, answerer)
             return self._answerer[1]
@@ -171,7 +194,8 @@ class Assistant:
     def add_document(self, filename: str, data: bytes) -> IngestReport:
         """Save an uploaded document into the uploads folder and index it at once (incremental ingest).
 
-        :raises QuestionError: the name, type or size is not acceptable (nothing is written then).
+        :raises QuestionError: the name, type, size or content is not acceptable, or the same content is indexed
+            already under another name (nothing is written then).
         """
         name = safe_filename(filename)
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -185,6 +209,18 @@ class Assistant:
         if not data.strip():
             raise QuestionError(f"{name} is empty.")
         folder = self.settings.uploads_dir
+        # Read before saving: a file that cannot be indexed must not stay in the folder, failing every ingest.
+        source = SourceFile(folder / name, folder, f"{folder.name}/{name}")
+        try:
+            load(source, data)
+        except DocumentError as exc:
+            raise QuestionError(f"{name}: {exc.reason}.") from None
+        sha = hashlib.sha256(data).hexdigest()
+        for record in self.manifest.documents().values():
+            if record.sha256 == sha and record.doc_id != source.doc_id and Path(record.source_path).is_file():
+                raise QuestionError(
+                    f"{name} has the same content as {record.doc_id}, which is indexed already."
+                )
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / name, data)
         return self.ingest()
@@ -282,8 +318,13 @@ class Assistant:
         if kind not in (None, "", "article", "policy"):
             raise QuestionError(f"kind must be 'article' or 'policy'. Currently, it is {kind!r}.")
         text, truncated = clean_question(question, self.settings.max_question_chars)
-        turns = tuple(parse_history(list(history) if history is not None else None))
+        turns = tuple(
+            Turn(t.role, unreadable_removed(t.content))
+            for t in parse_history(list(history) if history is not None else None)
+        )
         notices: list[str] = []
+        if unreadable_removed(question) != question:
+            notices.append(self.prompts.phrase("question_unreadable"))
         if truncated:
             notices.append(
                 self.prompts.phrase(
@@ -294,6 +335,10 @@ class Assistant:
             raise IndexMissingError(
                 f"There is no index in {self.settings.data_dir} yet. Build it with `cmo-assistant ingest` "
                 "(or `make run`, which builds it first)."
+            )
+        if doc_id and doc_id not in self.manifest.documents():
+            raise QuestionError(
+                f"No indexed document has the id {doc_id!r}. The ids are listed by `cmo-assistant stats --json`."
             )
         answerer = self.answerer()
         condense = getattr(answerer, "condense", None)
@@ -311,7 +356,7 @@ class Assistant:
             history=turns,
             unit_vectors=self.store.unit_vectors([p.chunk.chunk_id for p in retrieval.passages]),
         )
-        return _Prepared(request, answerer, tuple(notices), started, time.perf_counter())
+        return _Prepared(request, answerer, tuple(notices), started, time.perf_counter(), retrieval.embed_ms)
 
     def _answer(self, prepared: _Prepared, composition: Composition) -> Answer:
         composition = verified(composition)
@@ -323,6 +368,7 @@ class Assistant:
             answered=composition.answered,
             citations=composition.citations,
             timings_ms={
+                "embed": prepared.embed_ms,
                 "retrieve": (prepared.retrieved - prepared.started) * 1000,
                 "generate": (done - prepared.retrieved) * 1000,
                 "total": (done - prepared.started) * 1000,

@@ -7,6 +7,7 @@ alternative (``fusion = "weighted"``). The eval suite's ablation compares them (
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +31,8 @@ class Retrieval:
     query: str
     query_vector: np.ndarray
     passages: tuple[ScoredChunk, ...]
+    #: time spent embedding the question (part of the retrieval time)
+    embed_ms: float = 0.0
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -93,7 +96,9 @@ class HybridRetriever:
         # The glossary works on the BM25 side (question and passages); appending expansions to the dense query
         # measured worse (evals/README.md), so the model sees the spelling-corrected question as asked.
         corrected = self.lexical(generation).correct_spelling(query)
+        started = time.perf_counter()
         vector = self.embedder.encode_query(corrected)
+        embed_ms = (time.perf_counter() - started) * 1000
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
@@ -101,7 +106,7 @@ class HybridRetriever:
         if mode in ("hybrid", "bm25"):
             lexical = self.lexical(generation).search(query, n, kind=kind, doc_id=doc_id)
         ranked = _cap_per_document(self.fuse(dense, lexical), self.settings.max_per_document)
-        return Retrieval(query=corrected, query_vector=vector, passages=tuple(ranked[:top_k]))
+        return Retrieval(corrected, vector, tuple(ranked[:top_k]), embed_ms)
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}

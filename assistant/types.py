@@ -111,6 +111,7 @@ class Answer:
     answer: str
     answered: bool
     citations: tuple[Citation, ...]
+    #: "embed" (the question's vector, part of "retrieve"), "retrieve", "generate" (the answerer), "total"
     timings_ms: dict[str, float]
     notices: tuple[str, ...] = ()
     standalone_question: str = ""

@@ -28,9 +28,9 @@ def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
-    return Embedder("")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The real bundled all-MiniLM-L6-v2, loaded once per test session (its ONNX export made once too)."""
+    return Embedder("", tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture()

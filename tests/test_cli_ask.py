@@ -54,7 +54,7 @@ def test_json_output_has_the_documented_shape(cli_env: Assistant, capsys: pytest
             assert 0 <= start < end <= len(c["text"])
             assert c["text"][start:end] in data["answer"]
     assert [c["marker"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
-    assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(data["timings_ms"]) == {"embed", "retrieve", "generate", "total"}
     assert all(isinstance(v, (int, float)) and v >= 0 for v in data["timings_ms"].values())
 
 

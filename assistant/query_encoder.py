@@ -1,0 +1,188 @@
+"""Questions embedded without torch: an ONNX export of the same model, run with ONNX Runtime.
+
+Importing sentence-transformers (and with it torch) costs about 6 s, more than answering a question. The index
+is still built with sentence-transformers; right after an ingest, while the model is loaded anyway, it is
+exported once to ONNX next to the index and checked against the model on probe sentences. A process that only
+answers questions then needs ``onnxruntime`` and ``tokenizers`` (a fraction of a second to import) and gets the
+same vectors (cosine >= 0.9999 with the model's, checked at export).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+#: Exports whose vectors differ more than this from the model's are discarded.
+MIN_AGREEMENT = 0.9999
+PROBES = (
+    "What does a chief medical officer do?",
+    "How does a CMO at an FQHC differ from a hospital CMO, and which skills matter most for the role?",
+    "Quality",
+)
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What ``query-encoder.json`` records next to the ``.onnx`` file."""
+
+    model: str
+    fingerprint: str
+    onnx_file: str
+    max_seq_length: int
+    pooling: str
+    input_names: tuple[str, ...]
+    agreement: float
+
+
+def fingerprint(model_path: str) -> str:
+    """Changes when the model's weights or configuration change, so a stale export is never used."""
+    digest = hashlib.sha256(str(Path(model_path).resolve()).encode())
+    folder = Path(model_path)
+    if folder.is_dir():
+        for item in sorted(folder.rglob("*")):
+            if item.is_file() and item.suffix in (".safetensors", ".bin", ".json", ".txt"):
+                stat = item.stat()
+                digest.update(f"{item.relative_to(folder)}|{stat.st_size}|{int(stat.st_mtime)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def read_info(folder: Path, model_path: str) -> ExportInfo | None:
+    """The export in ``folder`` for this model, or None when there is none or it is stale."""
+    try:
+        raw = json.loads((folder / "query-encoder.json").read_text("utf-8"))
+        info = ExportInfo(**{**raw, "input_names": tuple(raw["input_names"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if info.fingerprint != fingerprint(model_path) or not (folder / info.onnx_file).is_file():
+        return None
+    return info
+
+
+def export(model: SentenceTransformer, model_path: str, name: str, folder: Path) -> ExportInfo | None:
+    """Export ``model`` to ONNX in ``folder`` and check it; None (and nothing left behind) when that fails."""
+    pooling = _pooling_mode(model)
+    if pooling is None or len(model) > 3:
+        log.info("query encoder: %s is not a plain transformer + pooling model; not exported", name)
+        return None
+    import torch  # the exporter also needs the ``onnx`` package (a dependency)
+    transformer: Any = model[0].auto_model
+    tokenizer = model.tokenizer
+    sample = dict(tokenizer(["a probe"], return_tensors="pt"))
+    input_names = tuple(k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample)
+
+    class _Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.inner(**dict(zip(input_names, tensors, strict=True))).last_hidden_state
+
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx_file = f"{_slug(name)}.onnx"
+    partial = folder / f".{onnx_file}.{os.getpid()}.partial"
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*input_names, "last_hidden_state")}
+    try:
+        import warnings
+
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Wrapped().eval(),
+                tuple(sample[n] for n in input_names),
+                str(partial),
+                input_names=list(input_names),
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        info = ExportInfo(
+            model=name,
+            fingerprint=fingerprint(model_path),
+            onnx_file=onnx_file,
+            max_seq_length=int(model.max_seq_length or 512),
+            pooling=pooling,
+            input_names=input_names,
+            agreement=0.0,
+        )
+        encoder = OnnxQueryEncoder(partial, model_path, info)
+        expected = model.encode(
+            list(PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        agreement = float(np.min(np.sum(encoder.encode(PROBES) * expected, axis=1)))
+    except Exception as exc:  # the exporter raises many kinds; the fallback (torch) always works
+        partial.unlink(missing_ok=True)
+        log.warning("query encoder: ONNX export of %s failed (%s); questions use the model itself", name, exc)
+        return None
+    if agreement < MIN_AGREEMENT:
+        partial.unlink(missing_ok=True)
+        log.warning("query encoder: ONNX export of %s disagrees (cosine %.5f); not used", name, agreement)
+        return None
+    info = ExportInfo(**{**asdict(info), "agreement": round(agreement, 6)})
+    os.replace(partial, folder / onnx_file)
+    sidecar = folder / f".query-encoder.json.{os.getpid()}.partial"
+    sidecar.write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+    os.replace(sidecar, folder / "query-encoder.json")
+    return info
+
+
+class OnnxQueryEncoder:
+    """Tokenise with the model's own tokenizer.json, run the ONNX graph, pool and normalise like the model."""
+
+    def __init__(self, onnx_path: Path, model_path: str, info: ExportInfo) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.info = info
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        tokenizer.enable_truncation(info.max_seq_length)
+        tokenizer.enable_padding()
+        self.tokenizer = tokenizer
+        self._lock = threading.Lock()  # the tokenizer's padding state is per object
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            encodings = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, {n: feed[n] for n in self.info.input_names})[0]
+        if self.info.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+def _pooling_mode(model: SentenceTransformer) -> str | None:
+    """ "mean" or "cls" when the model is transformer -> pooling (-> normalize), else None."""
+    if len(model) < 2:
+        return None
+    mode = getattr(model[1], "pooling_mode", None)
+    return mode if mode in ("mean", "cls") else None
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in Path(name).name or name) or "model"

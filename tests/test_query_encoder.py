@@ -1,0 +1,111 @@
+"""Questions are embedded through an ONNX export of the model, so answering does not need torch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import PROJECT_ROOT
+from assistant.embeddings import Embedder
+from assistant.pipeline import Assistant
+
+pytestmark = pytest.mark.slow
+
+GOLDEN = [
+    json.loads(line) for line in (PROJECT_ROOT / "evals" / "golden.jsonl").read_text("utf-8").splitlines()
+]
+QUESTIONS = [case["question"] for case in GOLDEN]
+
+
+@pytest.fixture(scope="module")
+def exported(shipped: Assistant) -> Path:
+    """The models folder after the shipped corpus was ingested (the export happens at ingest)."""
+    folder = shipped.embedder.cache_dir
+    assert folder is not None
+    assert (folder / "query-encoder.json").is_file(), "ingest exports the model for questions"
+    return folder
+
+
+def test_exported_encoder_gives_the_models_vectors(exported: Path, embedder: Embedder) -> None:
+    fresh = Embedder("", exported)
+    assert fresh.query_encoder_name == "onnxruntime"
+    onnx_vectors = fresh.encode_queries(QUESTIONS)
+    assert "model" not in fresh.__dict__, "the torch model was not needed"
+    model_vectors = embedder.encode(QUESTIONS)
+    agreement = np.sum(onnx_vectors * model_vectors, axis=1)
+    assert agreement.min() >= 0.9999, QUESTIONS[int(agreement.argmin())]
+    assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_answers_are_the_same_with_either_encoder(shipped: Assistant, exported: Path) -> None:
+    onnx_assistant = Assistant(shipped.settings)
+    onnx_assistant.__dict__["embedder"] = Embedder("", exported)
+    for question in QUESTIONS[:25]:
+        with_model = shipped.ask(question)
+        with_onnx = onnx_assistant.ask(question)
+        assert [p.chunk.chunk_id for p in with_onnx.retrieved] == [
+            p.chunk.chunk_id for p in with_model.retrieved
+        ]
+        assert with_onnx.answer == with_model.answer
+    assert onnx_assistant.embedder.query_encoder_name == "onnxruntime"
+
+
+def test_a_damaged_export_falls_back_to_the_model(
+    exported: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged = tmp_path / "models"
+    damaged.mkdir()
+    info = json.loads((exported / "query-encoder.json").read_text("utf-8"))
+    (damaged / "query-encoder.json").write_text(json.dumps(info), encoding="utf-8")
+    (damaged / info["onnx_file"]).write_bytes(b"not an onnx graph")
+    fresh = Embedder("", damaged)
+    with caplog.at_level(logging.WARNING):
+        vector = fresh.encode_query("What does a CMO do?")
+    assert fresh.query_encoder_name == "sentence-transformers"
+    assert "cannot open" in caplog.text
+    assert vector.shape == (384,)
+
+
+def test_an_export_for_another_model_is_not_used(exported: Path, tmp_path: Path) -> None:
+    stale = tmp_path / "models"
+    stale.mkdir()
+    info = json.loads((exported / "query-encoder.json").read_text("utf-8"))
+    (stale / "query-encoder.json").write_text(json.dumps({**info, "fingerprint": "0" * 16}), encoding="utf-8")
+    os.link(exported / info["onnx_file"], stale / info["onnx_file"])
+    assert Embedder("", stale).query_encoder() is None
+
+
+def test_torch_setting_never_uses_the_export(exported: Path) -> None:
+    assert Embedder("", exported, query_backend="torch").query_encoder() is None
+
+
+def test_cli_answers_without_importing_torch(shipped: Assistant, exported: Path, tmp_path: Path) -> None:
+    """What makes `cmo-assistant ask` start in a few seconds: no torch, no sentence-transformers."""
+    data = shipped.settings.data_dir
+    models = data / "models"
+    if not models.exists():
+        models.symlink_to(exported, target_is_directory=True)
+    script = (
+        "import sys\n"
+        "from assistant.cli import main\n"
+        "code = main(['ask', '--json', 'What does a CMO do?'])\n"
+        "loaded = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules)\n"
+        "print('LOADED=' + ','.join(loaded), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    env = {
+        **os.environ,
+        "CMO_ASSISTANT_DATA_DIR": str(data),
+        "CMO_ASSISTANT_CORPUS_DIR": str(shipped.settings.corpus_dir),
+    }
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["answered"]
+    assert "LOADED=\n" in out.stderr or out.stderr.rstrip().endswith("LOADED="), out.stderr
