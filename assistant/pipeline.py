@@ -156,7 +156,7 @@ class Assistant:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.settings, self.embedder, self.store, self.glossary)
+        return HybridRetriever(self.settings, self.embedder, self.store, self.glossary, self.manifest)
 
     @cached_property
     def indexer(self) -> Indexer:

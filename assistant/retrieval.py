@@ -18,6 +18,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .glossary import Glossary
 from .lexical import LexicalIndex
+from .manifest import Manifest
 from .store import ChromaStore, where_filter
 from .types import Chunk, ScoredChunk
 
@@ -64,23 +65,47 @@ def weighted_fusion(
 
 class HybridRetriever:
     def __init__(
-        self, settings: Settings, embedder: Embedder, store: ChromaStore, glossary: Glossary
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: ChromaStore,
+        glossary: Glossary,
+        manifest: Manifest | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.glossary = glossary
+        self.manifest = manifest
         self._lexical: LexicalIndex | None = None
+        self._committed: frozenset[str] | None = None
         self._lexical_generation: object = None
         self._lock = threading.Lock()
 
     def lexical(self, generation: object = None) -> LexicalIndex:
         """The BM25 index, rebuilt from the store when the index generation changed (after an ingest)."""
+        return self._view(generation)[0]
+
+    def _view(self, generation: object) -> tuple[LexicalIndex, frozenset[str] | None]:
+        """BM25 and the chunk ids the manifest has committed, both as of ``generation``.
+
+        An ingest writes a document's chunks to the store before the manifest records it; only committed chunks
+        are searchable, so no answer is built from a document whose ingest has not finished (None: no manifest,
+        everything in the store counts)."""
         with self._lock:
             if self._lexical is None or generation != self._lexical_generation:
-                self._lexical = LexicalIndex(self.store.all_chunks(), self.glossary)
+                committed = None
+                if self.manifest is not None:
+                    committed = frozenset(
+                        cid for record in self.manifest.documents().values() for cid in record.chunk_ids
+                    )
+                chunks = self.store.all_chunks()
+                if committed is not None:
+                    chunks = [c for c in chunks if c.chunk_id in committed]
+                self._lexical = LexicalIndex(chunks, self.glossary)
+                self._committed = committed
                 self._lexical_generation = generation
-            return self._lexical
+            return self._lexical, self._committed
 
     def retrieve(
         self,
@@ -95,7 +120,8 @@ class HybridRetriever:
         n = max(self.settings.candidates, top_k)
         # The glossary works on the BM25 side (question and passages); appending expansions to the dense query
         # measured worse (evals/README.md), so the model sees the spelling-corrected question as asked.
-        corrected = self.lexical(generation).correct_spelling(query)
+        lexical_index, committed = self._view(generation)
+        corrected = lexical_index.correct_spelling(query)
         started = time.perf_counter()
         vector = self.embedder.encode_query(corrected)
         embed_ms = (time.perf_counter() - started) * 1000
@@ -103,8 +129,10 @@ class HybridRetriever:
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             dense = self.store.query(vector, n, where_filter(kind, doc_id))
+            if committed is not None:
+                dense = [(chunk, score) for chunk, score in dense if chunk.chunk_id in committed]
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical(generation).search(query, n, kind=kind, doc_id=doc_id)
+            lexical = lexical_index.search(query, n, kind=kind, doc_id=doc_id)
         ranked = _cap_per_document(self.fuse(dense, lexical), self.settings.max_per_document)
         return Retrieval(corrected, vector, tuple(ranked[:top_k]), embed_ms)
 
