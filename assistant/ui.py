@@ -18,7 +18,7 @@ from typing import Any
 
 from . import presentation
 from .errors import AssistantError, ConfigError
-from .pipeline import Assistant
+from .pipeline import Assistant, unreadable_removed
 from .types import Answer
 
 CSS = """
@@ -99,7 +99,8 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             for m in history
             if m["role"] in ("user", "assistant")
         ]
-        history = [*history, {"role": "user", "content": message}]
+        # Shown without lone surrogates (bytes that were not UTF-8): the app's JSON encoder refuses them.
+        history = [*history, {"role": "user", "content": unreadable_removed(message)}]
         draft = ""
         try:
             for item in assistant.ask_stream(message, history=turns, kind=KINDS.get(kind_label)):
