@@ -6,13 +6,15 @@ Shared by every answerer, so an LLM's markers obey the same rules as the extract
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .sentences import split_units
 from .types import Citation
 
 MARKER = re.compile(r"\[(\d{1,9})\]")
+#: A marker with the spaces before it, and after it when punctuation follows.
+_MARKER_WITH_SPACES = re.compile(r"([ \t]*)\[(\d{1,9})\]([ \t]+(?=[.,;:!?]))?")
 
 
 def markers(text: str) -> list[int]:
@@ -36,17 +38,22 @@ def renumber(text: str, valid: Sequence[int]) -> Renumbered:
     dropped: list[int] = []
 
     def swap(match: re.Match[str]) -> str:
-        old = int(match.group(1))
+        before, number, after = match.groups()
+        old = int(number)
         if old not in allowed:
             dropped.append(old)
-            return ""
+            return ""  # with the spaces around it, so "claim [9] ." becomes "claim."
         new_of.setdefault(old, len(new_of) + 1)
-        return f"[{new_of[old]}]"
+        return f"{before}[{new_of[old]}]{after or ''}"
 
-    out = MARKER.sub(swap, text)
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
-    out = re.sub(r"[ \t]{2,}", " ", out).strip()
+    # Only the spaces next to a dropped marker are tidied: the rest is quoted text and stays verbatim.
+    out = _MARKER_WITH_SPACES.sub(swap, text).strip()
     return Renumbered(out, {new: old for old, new in new_of.items()}, tuple(dropped))
+
+
+def remove_markers(text: str, keep: Collection[int]) -> str:
+    """``text`` without the markers whose number is not in ``keep``, and without the spaces next to those."""
+    return _MARKER_WITH_SPACES.sub(lambda m: m.group(0) if int(m.group(2)) in keep else "", text)
 
 
 def problems(text: str, citations: Sequence[Citation]) -> list[str]:

@@ -62,6 +62,12 @@ def test_renumber_tidies_the_spaces_a_dropped_marker_leaves() -> None:
     assert result.text == result.text.strip()
 
 
+def test_renumber_leaves_quoted_text_verbatim() -> None:
+    quoted = "Attention : badges are worn  at all times ! Ask security ; they help . [4]"
+    assert renumber(quoted, valid=[4]).text == quoted.replace("[4]", "[1]")
+    assert renumber(quoted + " [9]", valid=[4]).text == quoted.replace("[4]", "[1]")
+
+
 def test_renumber_keeps_newlines_of_lists() -> None:
     text = "Intro [4].\n\n- item one [2]\n- item two [4]"
     result = renumber(text, valid=[2, 4])

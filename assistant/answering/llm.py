@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..citations import MARKER, answer_sentences
+from ..citations import MARKER, answer_sentences, remove_markers
 from ..config import Settings
 from ..errors import BackendError
 from ..prompts import Prompts
@@ -217,7 +217,7 @@ class LLMAnswerer:
         invalid = sorted(numbers - set(valid))
         if invalid:
             notices.append(f"Removed citation markers that pointed at no passage: {invalid}.")
-            stripped = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", stripped)
+            stripped = remove_markers(stripped, valid)
         sentences = [(text, set(markers)) for text, markers in answer_sentences(stripped)]
         uncited = [s for s, ms in sentences if not ms]
         if uncited:
