@@ -117,6 +117,12 @@ def timings_line(answer: Answer) -> str:
 
 
 def _inert(text: str) -> str:
-    """Escape HTML and break Markdown image/link syntax, so document text can never load or link anything."""
+    """Escape HTML and break Markdown image/link syntax, so document text can never load or link anything.
+
+    A URL's ``:`` (and ``www.``'s dot) become character references: shown the same, but the chat's Markdown
+    renderer no longer turns the address into a live link.
+    """
     text = html.escape(text, quote=False)
-    return re.sub(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)", lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = re.sub(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)", lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = re.sub(r"(?i)\b(https?|ftp|mailto|javascript|data|file|vbscript)\s*:", r"\1&#58;", text)
+    return re.sub(r"(?i)\bwww\.", "www&#46;", text)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,15 @@ def test_document_text_is_inert_in_sources_and_answers() -> None:
     assert "<script>" not in chat and "<img" not in chat
     assert "](http" not in chat  # markdown images and links cannot load or link anything
     assert "&lt;b&gt;" in shown  # titles are escaped too
+
+
+def test_addresses_in_document_text_cannot_become_links_in_the_chat() -> None:
+    text = "Reset it at https://evil.example/reset or www.evil.example, [form](javascript:alert(1)). [1]"
+    chat = presentation.answer_markdown(answer(text))
+    # the chat's Markdown renderer links "scheme:" and "www." text; neither is left, though it reads the same
+    assert not re.search(r"(?i)(https?|javascript):|www\.", chat), chat
+    assert html.unescape(chat).count("https://evil.example/reset") == 1
+    assert "javascript:alert(1)" in html.unescape(chat) and "www.evil.example" in html.unescape(chat)
 
 
 def test_markers_become_links_to_their_source_cards() -> None:
