@@ -38,6 +38,7 @@ ingest: setup
 lint: setup
 	$(BIN)/ruff check assistant tests evals benchmarks app.py
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks
 
 test: lint browser
 	$(BIN)/python -m pytest

@@ -76,15 +76,19 @@ class Glossary:
     def additions(self, text: str) -> list[str]:
         """The forms missing from ``text``: the expansion of each acronym present, the acronym of each expansion."""
         extra: list[str] = []
+        # A substring test first (fast) and the regular expression only when it passes: a passage mentions few
+        # terms, and indexing 100k passages otherwise runs every pattern on every passage.
+        lowered = text.lower()
         for term, acronym, phrase in self._patterns:
-            has_acronym = bool(acronym.search(text))
-            has_phrase = bool(phrase.search(text))
+            literal = term.acronym if term.case_sensitive else term.acronym.lower()
+            has_acronym = literal in (text if term.case_sensitive else lowered) and bool(acronym.search(text))
+            has_phrase = any(e.split()[0] in lowered for e in term.expansions) and bool(phrase.search(text))
             if has_acronym and not has_phrase:
                 extra.append(term.expansions[0])
             elif has_phrase and not has_acronym:
                 extra.append(term.acronym)
         for group, pattern in self._synonym_patterns:
-            present = {w for w in group if pattern[w].search(text)}
+            present = {w for w in group if w in lowered and pattern[w].search(text)}
             if present:
                 extra.extend(w for w in group if w not in present)
         return extra

@@ -35,13 +35,21 @@ def stopwords() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
-@lru_cache(maxsize=4096)
-def _analyze_cached(text: str) -> tuple[str, ...]:
+def analyze_many(texts: Sequence[str]) -> list[list[str]]:
+    """Terms of each text, in one pass (how passages are indexed; questions go through the same function)."""
     import bm25s
 
+    if not texts:
+        return []
     tokens = bm25s.tokenize(
-        text, stopwords=sorted(stopwords()), stemmer=_stemmer(), return_ids=False, show_progress=False
+        list(texts), stopwords=sorted(stopwords()), stemmer=_stemmer(), return_ids=False, show_progress=False
     )
+    return [list(t) for t in tokens]
+
+
+@lru_cache(maxsize=4096)
+def _analyze_cached(text: str) -> tuple[str, ...]:
+    tokens = analyze_many([text])
     return tuple(tokens[0]) if tokens else ()
 
 
@@ -69,7 +77,7 @@ class LexicalIndex:
         self.chunks = list(chunks)
         self.glossary = glossary
         texts = [search_text(c, glossary) for c in self.chunks]
-        corpus_tokens = [analyze(t) for t in texts] if len(texts) < 4096 else self._bulk(texts)
+        corpus_tokens = analyze_many(texts)
         self.retriever = bm25s.BM25()
         if self.chunks:
             self.retriever.index(corpus_tokens, show_progress=False)
@@ -84,16 +92,6 @@ class LexicalIndex:
         self.surface_vocabulary = frozenset(w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower()))
         self._kinds = np.array([c.kind for c in self.chunks])
         self._docs = np.array([c.doc_id for c in self.chunks])
-
-    @staticmethod
-    def _bulk(texts: list[str]) -> list[list[str]]:
-        import bm25s
-
-        tokenized = bm25s.tokenize(
-            texts, stopwords="en", stemmer=_stemmer(), return_ids=True, show_progress=False
-        )
-        inverse = {i: t for t, i in tokenized.vocab.items()}
-        return [[inverse[i] for i in ids] for ids in tokenized.ids]
 
     @property
     def vocabulary(self) -> set[str]:

@@ -151,6 +151,9 @@ class OnnxQueryEncoder:
         self.info = info
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: they would take the cores from BM25, Chroma, the web
+        # server and a torch model ingesting an upload in the same process.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )

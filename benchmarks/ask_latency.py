@@ -1,63 +1,64 @@
-"""Warm `ask` latency on the shipped corpus: every golden question, after one warm-up, p50 and p95 by stage.
+"""Warm `ask` latency on the shipped corpus, split into embed / retrieve / compose, against the embedding floor.
 
-Writes benchmarks/results/ask_latency.json. The bare query-embedding time is measured in the same run, as the
-floor the whole answer is compared against.
+Every golden question is asked ``rounds`` times after one warm-up, as the app asks it (a process that has an
+index and never loaded torch: questions go through the ONNX export), and once more with the torch model for
+comparison. The floor is the bare question-embedding time with the same encoder, measured in the same loop.
+Writes benchmarks/results/ask_latency.json.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from _common import indexed, percentile, questions, settings_for, write_result
 
 
-def main(rounds: int = 3, limit: int | None = None) -> dict[str, object]:
-    from assistant import Assistant, Settings
+def measure(
+    data: Path, encoder: str, cases: list[dict[str, Any]], rounds: int, corpus: Path | None
+) -> dict[str, Any]:
+    from assistant import Assistant
 
-    data = Path(os.environ.get("CMO_BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="cmo-bench-ask-"))
-    assistant = Assistant(Settings.from_env(data_dir=data))
-    assistant.ensure_index()
-    golden = ROOT / "evals" / "golden.jsonl"
-    cases = [json.loads(line) for line in golden.read_text("utf-8").splitlines() if line.strip()][:limit]
-    assistant.ask("What does a CMO do?")  # warm-up: model, BM25 index, answerer
-    totals, retrieve, generate, floor = [], [], [], []
+    assistant = Assistant(settings_for(data, corpus, query_encoder=encoder))
+    assistant.ask("What does a CMO do?")  # warm-up: encoder, BM25 index, answerer
+    stages: dict[str, list[float]] = {"floor": [], "embed": [], "search": [], "compose": [], "total": []}
     for _ in range(rounds):
         for case in cases:
             started = time.perf_counter()
             assistant.embedder.encode_query(case["question"])
-            floor.append((time.perf_counter() - started) * 1000)
-            answer = assistant.ask(case["question"], history=case["history"])
-            totals.append(answer.timings_ms["total"])
-            retrieve.append(answer.timings_ms["retrieve"])
-            generate.append(answer.timings_ms["generate"])
-    result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "questions": len(cases) * rounds,
-        "total_p50_ms": round(statistics.median(totals), 1),
-        "total_p95_ms": round(percentile(totals, 0.95), 1),
-        "retrieve_p50_ms": round(statistics.median(retrieve), 1),
-        "generate_p50_ms": round(statistics.median(generate), 1),
-        "query_embedding_p50_ms": round(statistics.median(floor), 1),
-        "p50_over_embedding_floor": round(statistics.median(totals) / statistics.median(floor), 2),
+            stages["floor"].append((time.perf_counter() - started) * 1000)
+            t = assistant.ask(case["question"], history=case["history"]).timings_ms
+            stages["embed"].append(t["embed"])
+            stages["search"].append(t["retrieve"] - t["embed"])
+            stages["compose"].append(t["generate"])
+            stages["total"].append(t["total"])
+    p50 = {k: statistics.median(v) for k, v in stages.items()}
+    return {
+        "query_encoder": assistant.embedder.query_encoder_name,
+        "questions": len(stages["total"]),
+        "total_p50_ms": round(p50["total"], 1),
+        "total_p95_ms": round(percentile(stages["total"], 0.95), 1),
+        "embed_p50_ms": round(p50["embed"], 1),
+        "retrieve_p50_ms": round(p50["search"], 1),
+        "compose_p50_ms": round(p50["compose"], 1),
+        "floor_p50_ms": round(p50["floor"], 1),
+        "p50_over_floor": round(p50["total"] / p50["floor"], 2),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ask_latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    return result
+
+
+def main(
+    data: Path, corpus: Path | None = None, rounds: int = 3, limit: int | None = None, out: Path | None = None
+) -> dict[str, Any]:
+    cases = questions(limit)
+    app = measure(data, "auto", cases, rounds, corpus)
+    torch = measure(data, "torch", cases, max(1, rounds // 3), corpus)
+    return write_result("ask_latency", {"app": app, "torch_model": torch}, out)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    import json
+
+    with indexed() as data:
+        print(json.dumps(main(data), indent=2))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -16,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import write_result
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -29,7 +27,7 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     return elapsed, out.stdout.strip()
 
 
-def main(corpus: Path | None = None, repeats: int = 3) -> dict[str, object]:
+def main(corpus: Path | None = None, repeats: int = 3, out: Path | None = None) -> dict[str, object]:
     data = Path(tempfile.mkdtemp(prefix="cmo-bench-ingest-"))
     env = {**os.environ, "CMO_ASSISTANT_DATA_DIR": str(data)}
     if corpus is not None:
@@ -47,7 +45,6 @@ def main(corpus: Path | None = None, repeats: int = 3) -> dict[str, object]:
     finally:
         shutil.rmtree(data, ignore_errors=True)
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "chunks": chunks,
         "full_ingest_s": round(full, 2),
         "chunks_per_s": round(chunks / full, 1),
@@ -56,9 +53,7 @@ def main(corpus: Path | None = None, repeats: int = 3) -> dict[str, object]:
         "noop_beyond_startup_s": round(min(noop) - min(startup), 2),
         "summary": summary.splitlines()[0],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return write_result("ingest", result, out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""Retrieval latency, build time, index size and memory at 1k, 10k and 100k chunks, dense / BM25 / hybrid.
+
+The synthetic corpus is built from the real sentences of the shipped corpus: each synthetic chunk is 2 to 5
+consecutive sentences of one article or policy, filed under one of many synthetic documents. Every real sentence
+is embedded once with the model (cached in benchmarks/.cache); a chunk's vector is the normalised mean of its
+sentences' vectors, because embedding 100,000 passages with the model would take hours on this machine and the
+retrieval code does not care how a vector was made. Questions are the golden questions, embedded for real at
+query time (through the ONNX export, as the app does).
+
+Each size runs in its own process, so its peak memory is its own. Only the passage collection is written: the
+per-sentence vectors the answerer reads are fetched by id and do not take part in retrieval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import CACHE, ROOT, dir_size_mb, own_peak_rss_mb, questions, summary_ms, write_result
+
+SIZES = (1_000, 10_000, 100_000)
+MODES = ("dense", "bm25", "hybrid")
+SEED = 7
+
+
+def sentence_pool() -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(doc_id, title, section, sentence) for every sentence or list item of the shipped corpus, in order."""
+    from assistant.chunking import Chunker
+    from assistant.config import Settings
+    from assistant.corpus import discover, load, read_bytes
+    from assistant.embeddings import Embedder
+
+    settings = Settings()
+    chunker = Chunker(Embedder("").count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    pool, seen = [], set()
+    for source in discover([settings.corpus_dir], settings.corpus_dir):
+        doc = load(source, read_bytes(source, settings.max_file_bytes))
+        for chunk in chunker.split(doc):
+            for unit in chunk.units:
+                text = chunk.unit_text(unit)
+                if text not in seen:
+                    seen.add(text)
+                    pool.append((doc.doc_id, doc.title, chunk.section, text))
+    return pool
+
+
+def sentence_vectors(pool: list[tuple[str, str, tuple[str, ...], str]], cache: Path) -> np.ndarray:
+    """The model's vector for every pool sentence, computed once and cached by content (with the ONNX export
+    of the model, which the measuring processes use for questions)."""
+    key = hashlib.sha256("\n".join(s for *_, s in pool).encode()).hexdigest()[:16]
+    path = cache / f"sentences-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    from assistant.embeddings import Embedder
+
+    embedder = Embedder("", cache / "models")
+    vectors = embedder.encode([s for *_, s in pool])
+    embedder.prepare_query_encoder()
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    from assistant.chunking import chunk_id
+    from assistant.types import Chunk, Unit
+
+    rng = np.random.default_rng(SEED)
+    chunks, out = [], np.zeros((size, vectors.shape[1]), dtype=np.float32)
+    for i in range(size):
+        start = int(rng.integers(0, len(pool) - 1))
+        length = int(rng.integers(2, 6))
+        # consecutive sentences of one source document
+        picked = [start]
+        while (
+            len(picked) < length and picked[-1] + 1 < len(pool) and pool[picked[-1] + 1][0] == pool[start][0]
+        ):
+            picked.append(picked[-1] + 1)
+        texts = [pool[j][3] for j in picked]
+        text = " ".join(texts)
+        units, offset = [], 0
+        for t in texts:
+            units.append(Unit(offset, offset + len(t), False))
+            offset += len(t) + 1
+        source_doc, title, section, _ = pool[start]
+        doc_number = i // 20
+        doc_id = f"synthetic/{doc_number:05d}-{Path(source_doc).stem}.md"
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id(doc_id, i, text),
+                doc_id=doc_id,
+                title=f"{title} ({doc_number})",
+                kind="article" if source_doc.startswith("sources/") else "policy",
+                source_path=doc_id,
+                section=section,
+                text=text,
+                start=i,
+                end=i + len(text),
+                ordinal=i % 20,
+                units=tuple(units),
+            )
+        )
+        mean = vectors[picked].mean(axis=0)
+        out[i] = mean / np.linalg.norm(mean)
+    return chunks, out
+
+
+def measure(size: int, n_questions: int, cache: Path) -> dict[str, Any]:
+    """In this process: build a store of ``size`` chunks, then time retrieval in each mode."""
+    from assistant.config import Settings
+    from assistant.embeddings import Embedder
+    from assistant.glossary import Glossary
+    from assistant.retrieval import HybridRetriever
+    from assistant.store import ChromaStore, _chunk_metadata
+
+    pool = sentence_pool()
+    chunks, vectors = synthetic_chunks(size, pool, sentence_vectors(pool, cache))
+    embedder = Embedder("", cache / "models")
+    with tempfile.TemporaryDirectory(prefix=f"cmo-bench-scale-{size}-") as tmp:
+        settings = Settings(data_dir=Path(tmp), corpus_dir=Path(tmp) / "corpus")
+        store = ChromaStore(settings, embedder.name)
+        started = time.perf_counter()
+        batch = 2000
+        for lo in range(0, size, batch):
+            part = chunks[lo : lo + batch]
+            store.chunks.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[lo : lo + batch],
+                documents=[c.text for c in part],
+                metadatas=[_chunk_metadata(c) for c in part],
+            )
+        chroma_build_s = time.perf_counter() - started
+        retriever = HybridRetriever(settings, embedder, store, Glossary.load())
+        started = time.perf_counter()
+        retriever.lexical(generation=1)  # reads every passage back from Chroma and builds BM25
+        bm25_build_s = time.perf_counter() - started
+        cases = questions(n_questions)
+        retriever.retrieve(cases[0]["question"], generation=1)  # warm-up
+        latency: dict[str, Any] = {}
+        for mode in MODES:
+            times = []
+            for case in cases:
+                t0 = time.perf_counter()
+                retriever.retrieve(case["question"], mode=mode, generation=1)  # type: ignore[arg-type]
+                times.append((time.perf_counter() - t0) * 1000)
+            latency[mode] = summary_ms(times)
+        embed = []
+        for case in cases:
+            t0 = time.perf_counter()
+            embedder.encode_query(case["question"])
+            embed.append((time.perf_counter() - t0) * 1000)
+        return {
+            "chunks": size,
+            "chroma_build_s": round(chroma_build_s, 1),
+            "bm25_build_s": round(bm25_build_s, 1),
+            "index_mb": dir_size_mb(settings.chroma_dir),
+            "latency": latency,
+            "query_embedding": summary_ms(embed),
+            "query_encoder": embedder.query_encoder_name,
+            "peak_rss_mb": own_peak_rss_mb(),
+        }
+
+
+def main(
+    sizes: tuple[int, ...] = SIZES, n_questions: int = 100, cache: Path = CACHE, out: Path | None = None
+) -> dict[str, Any]:
+    sentence_vectors(sentence_pool(), cache)  # once, in this process, so the measuring processes only load it
+    rows = []
+    for size in sizes:
+        run = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(size),
+                "--questions",
+                str(n_questions),
+                "--cache",
+                str(cache),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        if run.returncode != 0:
+            raise SystemExit(f"scaling at {size} chunks failed:\n{run.stderr[-4000:]}")
+        rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    growth = {}
+    if len(rows) >= 2:
+        first, last = rows[0], rows[-1]
+        factor = last["chunks"] / first["chunks"]
+        growth = {
+            mode: round(last["latency"][mode]["p50_ms"] / max(first["latency"][mode]["p50_ms"], 0.1), 2)
+            for mode in MODES
+        }
+        growth["chunks_factor"] = factor
+    return write_result("scaling", {"sizes": rows, "p50_growth": growth}, out)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.questions, args.cache)))
+    else:
+        result = main(tuple(int(s) for s in args.sizes.split(",")), args.questions, args.cache)
+        print(json.dumps(result, indent=2))
