@@ -102,7 +102,11 @@ class LexicalIndex:
         if word in self.surface_vocabulary or len(word) < 4 or all(t in self.idf for t in analyze(word)):
             return word
         if word not in self._corrections:
-            match = difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8)
+            # Only words of a length that can reach the cutoff (ratio = 2 * matches / total length >= 0.8
+            # needs the other length within [2/3, 3/2] of this one): the same answer, a fraction of the work.
+            lo, hi = math.ceil(len(word) * 2 / 3), math.floor(len(word) * 3 / 2)
+            candidates = [w for n in range(lo, hi + 1) for w in self._vocabulary_by_length.get(n, ())]
+            match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
             if len(self._corrections) > 10_000:
                 self._corrections.clear()
             self._corrections[word] = match[0] if match else word
@@ -128,8 +132,11 @@ class LexicalIndex:
         return corrected.capitalize() if original[:1].isupper() else corrected
 
     @cached_property
-    def _sorted_vocabulary(self) -> list[str]:
-        return sorted(self.surface_vocabulary)
+    def _vocabulary_by_length(self) -> dict[int, list[str]]:
+        by_length: dict[int, list[str]] = {}
+        for word in sorted(self.surface_vocabulary):
+            by_length.setdefault(len(word), []).append(word)
+        return by_length
 
     def search(
         self, query: str, n: int, kind: str | None = None, doc_id: str | None = None

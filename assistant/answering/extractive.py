@@ -140,6 +140,7 @@ class ExtractiveAnswerer:
         self.glossary = glossary
         self.prompts = prompts
         self.surface_vocabulary = lexical.surface_vocabulary
+        self._terms: dict[str, frozenset[str]] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def answer(self, request: AnswerRequest) -> Composition:
@@ -249,7 +250,13 @@ class ExtractiveAnswerer:
     def _unit_terms(self, text: str, chunk: Chunk) -> frozenset[str]:
         # The heading path counts: a list item under "Leadership Skills" covers a question about skills.
         context = f"{text} {chunk.section_label}"
-        return frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
+        terms = self._terms.get(context)
+        if terms is None:
+            if len(self._terms) > 50_000:  # the same passages come back question after question
+                self._terms.clear()
+            terms = frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
+            self._terms[context] = terms
+        return terms
 
     def _relevance(self, c: Candidate, focus: FocusTerms) -> float:
         overlap = focus.coverage(set(c.terms)) if focus.weights else 0.0
