@@ -9,6 +9,7 @@ real browser check is test_markup_in_a_cited_document_renders_as_text in test_ui
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -107,18 +108,18 @@ def test_injected_instruction_as_the_question_is_not_obeyed(hostile: Assistant) 
 class Elements(HTMLParser):
     """Every element and attribute a browser would create from a piece of HTML."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, markup: str) -> None:
         super().__init__()
         self.found: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(html)
+        self.feed(markup)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.found.append((tag, dict(attrs)))
 
 
-def assert_inert(html: str, answer: Answer) -> None:
+def assert_inert(markup: str, answer: Answer) -> None:
     """Only the app's own elements, no event handler, nothing loaded, links only to the source cards."""
-    for tag, attrs in Elements(html).found:
+    for tag, attrs in Elements(markup).found:
         assert tag in {"div", "span", "strong", "mark", "br", "a"}, (tag, attrs)
         assert not any(name.startswith("on") or name == "src" for name in attrs), (tag, attrs)
         if tag == "a":
@@ -149,10 +150,11 @@ def test_markdown_links_and_images_from_a_document_cannot_link_or_load(hostile: 
     cited = " ".join(c.text for c in answer.citations)
     assert MD_IMAGE in cited and JS_LINK in cited, "the question did not reach the Markdown line"
     chat = presentation.answer_markdown(answer)
-    if MD_IMAGE in answer.answer:
-        assert "![badge](" not in chat and "badge (http://127.0.0.1:9/pwned.png)" in chat
+    assert "](" not in chat and "http:" not in chat and "javascript:" not in chat
+    if MD_IMAGE in answer.answer:  # shown as text: what the link said and where it pointed
+        assert "badge (http://127.0.0.1:9/pwned.png)" in html.unescape(chat)
     if JS_LINK in answer.answer:
-        assert "](javascript:" not in chat and "the badge office (javascript:window.__pwned=1)" in chat
+        assert "the badge office (javascript:window.__pwned=1)" in html.unescape(chat)
 
 
 # -- with an LLM backend ----------------------------------------------------------------------------------------
