@@ -7,8 +7,9 @@ sentences' vectors, because embedding 100,000 passages with the model would take
 retrieval code does not care how a vector was made. Questions are the golden questions, embedded for real at
 query time (through the ONNX export, as the app does).
 
-Each size runs in its own process, so its peak memory is its own. Only the passage collection is written: the
-per-sentence vectors the answerer reads are fetched by id and do not take part in retrieval.
+Each size is built in one process and served from a second, fresh one (which opens the index and builds BM25
+from it, as the app does at start-up), so each peak memory figure is its own. Only the passage collection is
+written: the per-sentence vectors the answerer reads are fetched by id and take no part in retrieval.
 """
 
 from __future__ import annotations
@@ -113,60 +114,82 @@ def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[l
     return chunks, out
 
 
-def measure(size: int, n_questions: int, cache: Path) -> dict[str, Any]:
-    """In this process: build a store of ``size`` chunks, then time retrieval in each mode."""
-    from assistant.config import Settings
-    from assistant.embeddings import Embedder
-    from assistant.glossary import Glossary
-    from assistant.retrieval import HybridRetriever
+def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
+    """In this process: write ``size`` synthetic chunks into a Chroma database in ``folder``."""
     from assistant.store import ChromaStore, _chunk_metadata
 
     pool = sentence_pool()
     chunks, vectors = synthetic_chunks(size, pool, sentence_vectors(pool, cache))
+    settings = _settings(folder)
+    store = ChromaStore(settings, "all-MiniLM-L6-v2")
+    started = time.perf_counter()
+    batch = 2000
+    for lo in range(0, size, batch):
+        part = chunks[lo : lo + batch]
+        store.chunks.upsert(
+            ids=[c.chunk_id for c in part],
+            embeddings=vectors[lo : lo + batch],
+            documents=[c.text for c in part],
+            metadatas=[_chunk_metadata(c) for c in part],
+        )
+    return {
+        "chroma_build_s": round(time.perf_counter() - started, 1),
+        "index_mb": dir_size_mb(settings.chroma_dir),
+        "build_peak_rss_mb": own_peak_rss_mb(),
+    }
+
+
+def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
+    """In a fresh process, as the app would: open the index, build BM25 from it, then time retrieval."""
+    from assistant.embeddings import Embedder
+    from assistant.glossary import Glossary
+    from assistant.retrieval import HybridRetriever
+    from assistant.store import ChromaStore
+
     embedder = Embedder("", cache / "models")
-    with tempfile.TemporaryDirectory(prefix=f"cmo-bench-scale-{size}-") as tmp:
-        settings = Settings(data_dir=Path(tmp), corpus_dir=Path(tmp) / "corpus")
-        store = ChromaStore(settings, embedder.name)
-        started = time.perf_counter()
-        batch = 2000
-        for lo in range(0, size, batch):
-            part = chunks[lo : lo + batch]
-            store.chunks.upsert(
-                ids=[c.chunk_id for c in part],
-                embeddings=vectors[lo : lo + batch],
-                documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
-            )
-        chroma_build_s = time.perf_counter() - started
-        retriever = HybridRetriever(settings, embedder, store, Glossary.load())
-        started = time.perf_counter()
-        retriever.lexical(generation=1)  # reads every passage back from Chroma and builds BM25
-        bm25_build_s = time.perf_counter() - started
-        cases = questions(n_questions)
-        retriever.retrieve(cases[0]["question"], generation=1)  # warm-up
-        latency: dict[str, Any] = {}
-        for mode in MODES:
-            times = []
-            for case in cases:
-                t0 = time.perf_counter()
-                retriever.retrieve(case["question"], mode=mode, generation=1)  # type: ignore[arg-type]
-                times.append((time.perf_counter() - t0) * 1000)
-            latency[mode] = summary_ms(times)
-        embed = []
+    settings = _settings(folder)
+    store = ChromaStore(settings, embedder.name)
+    retriever = HybridRetriever(settings, embedder, store, Glossary.load())
+    started = time.perf_counter()
+    retriever.lexical(generation=1)  # reads every passage back from Chroma and builds BM25
+    open_s = time.perf_counter() - started
+    cases = questions(n_questions)
+    retriever.retrieve(cases[0]["question"], generation=1)  # warm-up
+    latency: dict[str, Any] = {}
+    for mode in MODES:
+        times = []
         for case in cases:
             t0 = time.perf_counter()
-            embedder.encode_query(case["question"])
-            embed.append((time.perf_counter() - t0) * 1000)
-        return {
-            "chunks": size,
-            "chroma_build_s": round(chroma_build_s, 1),
-            "bm25_build_s": round(bm25_build_s, 1),
-            "index_mb": dir_size_mb(settings.chroma_dir),
-            "latency": latency,
-            "query_embedding": summary_ms(embed),
-            "query_encoder": embedder.query_encoder_name,
-            "peak_rss_mb": own_peak_rss_mb(),
-        }
+            retriever.retrieve(case["question"], mode=mode, generation=1)  # type: ignore[arg-type]
+            times.append((time.perf_counter() - t0) * 1000)
+        latency[mode] = summary_ms(times)
+    embed = []
+    for case in cases:
+        t0 = time.perf_counter()
+        embedder.encode_query(case["question"])
+        embed.append((time.perf_counter() - t0) * 1000)
+    return {
+        "open_and_bm25_s": round(open_s, 1),
+        "latency": latency,
+        "query_embedding": summary_ms(embed),
+        "query_encoder": embedder.query_encoder_name,
+        "serve_peak_rss_mb": own_peak_rss_mb(),
+    }
+
+
+def _settings(folder: Path) -> Any:
+    from assistant.config import Settings
+
+    return Settings(data_dir=folder, corpus_dir=folder / "corpus")
+
+
+def _child(*args: str) -> dict[str, Any]:
+    run = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"scaling {' '.join(args)} failed:\n{run.stderr[-4000:]}")
+    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
 def main(
@@ -175,25 +198,10 @@ def main(
     sentence_vectors(sentence_pool(), cache)  # once, in this process, so the measuring processes only load it
     rows = []
     for size in sizes:
-        run = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                str(size),
-                "--questions",
-                str(n_questions),
-                "--cache",
-                str(cache),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        if run.returncode != 0:
-            raise SystemExit(f"scaling at {size} chunks failed:\n{run.stderr[-4000:]}")
-        rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        with tempfile.TemporaryDirectory(prefix=f"cmo-bench-scale-{size}-") as tmp:
+            built = _child("--build", str(size), "--dir", tmp, "--cache", str(cache))
+            served = _child("--serve", tmp, "--questions", str(n_questions), "--cache", str(cache))
+        rows.append({"chunks": size, **built, **served})
     growth = {}
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]
@@ -208,13 +216,17 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.child, args.questions, args.cache)))
+    if args.build:
+        print(json.dumps(build(args.build, args.dir, args.cache)))
+    elif args.serve:
+        print(json.dumps(serve(args.serve, args.questions, args.cache)))
     else:
         result = main(tuple(int(s) for s in args.sizes.split(",")), args.questions, args.cache)
         print(json.dumps(result, indent=2))
