@@ -6,19 +6,26 @@ Host and port: CMO_ASSISTANT_HOST and CMO_ASSISTANT_PORT (or `cmo-assistant serv
 from __future__ import annotations
 
 import os
+import sys
 
 from assistant.embeddings import offline_environment
+from assistant.errors import AssistantError
 
 
-def main() -> None:
+def main() -> int:
     offline_environment()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from assistant import Assistant
     from assistant.ui import launch
 
-    assistant = Assistant.from_env()
-    launch(assistant, assistant.settings.host, assistant.settings.port)
+    try:
+        assistant = Assistant.from_env()
+        launch(assistant, assistant.settings.host, assistant.settings.port)
+    except AssistantError as exc:  # a bad setting, a damaged index: one sentence that says what to do
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

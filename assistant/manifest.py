@@ -10,10 +10,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StoreError
+from .store import disk_trouble
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -54,18 +57,36 @@ class Manifest:
                 db = sqlite3.connect(self.path, timeout=30)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(
-                    f"The index manifest {self.path} is damaged ({exc}). Rebuild the index with "
-                    "`cmo-assistant ingest --rebuild`."
-                ) from None
+            except (sqlite3.DatabaseError, OSError) as exc:
+                raise self._error(exc) from None
             self._local.db = db
         return db
 
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite errors become a StoreError that says what to do (a damaged file can be anywhere in it)."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> StoreError:
+        if disk_trouble(exc):
+            return StoreError(
+                f"Cannot write the index manifest {self.path} ({exc}): the disk is full or failing. Free some "
+                "space and run the same command again; what was indexed before is kept."
+            )
+        return StoreError(
+            f"The index manifest {self.path} is damaged ({exc}). Rebuild the index with "
+            "`cmo-assistant ingest --rebuild`."
+        )
+
     def documents(self) -> dict[str, DocumentRecord]:
-        rows = self._db.execute(
-            "SELECT doc_id, title, kind, source_path, sha256, chunk_ids, ingested_at FROM documents ORDER BY doc_id"
-        ).fetchall()
+        with self._guard():
+            rows = self._db.execute(
+                "SELECT doc_id, title, kind, source_path, sha256, chunk_ids, ingested_at FROM documents "
+                "ORDER BY doc_id"
+            ).fetchall()
         return {
             r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), float(r[6]))
             for r in rows
@@ -73,10 +94,11 @@ class Manifest:
 
     def has_documents(self) -> bool:
         """Whether any document is recorded (one row read, nothing parsed)."""
-        return self._db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+        with self._guard():
+            return self._db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
     def put(self, record: DocumentRecord) -> None:
-        with self._db:
+        with self._guard(), self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -91,20 +113,30 @@ class Manifest:
             )
 
     def delete(self, doc_id: str) -> None:
-        with self._db:
+        with self._guard(), self._db:
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
     def clear(self) -> None:
-        with self._db:
-            self._db.execute("DELETE FROM documents")
-            self._db.execute("DELETE FROM meta")
+        """Forget every document (``ingest --rebuild``). A damaged file is replaced by a new, empty one."""
+        try:
+            with self._guard(), self._db:
+                self._db.execute("DELETE FROM documents")
+                self._db.execute("DELETE FROM meta")
+        except StoreError:
+            db = getattr(self._local, "db", None)
+            if db is not None:
+                db.close()
+                self._local.db = None
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def get_meta(self, key: str, default: str = "") -> str:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._guard():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else default
 
     def set_meta(self, **values: str) -> None:
-        with self._db:
+        with self._guard(), self._db:
             self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
 
     def bump_generation(self) -> None:

@@ -23,7 +23,7 @@ from .config import Settings
 from .conversation import is_followup, parse_history, standalone
 from .corpus import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
 from .embeddings import Embedder, offline_environment
-from .errors import DocumentError, IndexMissingError, QuestionError
+from .errors import DocumentError, IndexMissingError, QuestionError, StoreError
 from .files import write_atomic
 from .glossary import Glossary
 from .indexing import Indexer, IngestReport
@@ -221,8 +221,14 @@ class Assistant:
                 raise QuestionError(
                     f"{name} has the same content as {record.doc_id}, which is indexed already."
                 )
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / name, data)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(folder / name, data)
+        except OSError as exc:
+            raise StoreError(
+                f"{name} could not be saved in {folder} ({exc.strerror or exc}); nothing was added. Free some "
+                "disk space and upload it again."
+            ) from None
         return self.ingest()
 
     def remove_document(self, doc_id: str) -> IngestReport:
@@ -332,6 +338,12 @@ class Assistant:
                 )
             )
         if not self.has_index():
+            if self.settings.manifest_path.exists() and self.manifest.has_documents():
+                raise IndexMissingError(
+                    f"The index in {self.settings.data_dir} is incomplete: documents are recorded, but the vector "
+                    f"store ({self.settings.chroma_url or self.settings.chroma_dir}) holds no passages. Rebuild "
+                    "it with `cmo-assistant ingest --rebuild`."
+                )
             raise IndexMissingError(
                 f"There is no index in {self.settings.data_dir} yet. Build it with `cmo-assistant ingest` "
                 "(or `make run`, which builds it first)."

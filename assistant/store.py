@@ -6,8 +6,11 @@ function downloads a model, which fails offline) and every write carries our own
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -69,6 +72,12 @@ class ChromaStore:
             raise self._unavailable(exc) from None
 
     def _unavailable(self, exc: Exception) -> StoreError:
+        if disk_trouble(exc):
+            where = self.settings.chroma_url or self.settings.chroma_dir
+            return StoreError(
+                f"Cannot write to the index at {where} ({exc.__class__.__name__}: {exc}): the disk is full or "
+                "failing. Free some space and run the same command again; what was indexed before is kept."
+            )
         if self.settings.chroma_url:
             return StoreError(
                 f"Cannot reach the Chroma server at {self.settings.chroma_url} ({exc.__class__.__name__}: {exc}). "
@@ -95,7 +104,7 @@ class ChromaStore:
         except StoreError:
             raise
         except Exception as exc:
-            if not create and ("does not exist" in str(exc) or "NotFound" in exc.__class__.__name__):
+            if not create and _missing_collection(exc):
                 raise KeyError(name) from None
             raise self._unavailable(exc) from None
         built_with = (coll.metadata or {}).get("embedding_model")
@@ -123,15 +132,39 @@ class ChromaStore:
             return False
 
     def reset(self) -> None:
-        """Drop both collections (``ingest --rebuild``)."""
-        for suffix in ("chunks", "units"):
-            try:
-                self.client.delete_collection(f"{self.settings.collection}_{suffix}")
-            except Exception as exc:
-                if "does not exist" not in str(exc) and "NotFound" not in exc.__class__.__name__:
-                    raise self._unavailable(exc) from None
+        """Drop both collections (``ingest --rebuild``). An embedded database too damaged to open, or to drop
+        them from, is deleted and made afresh: it holds nothing the source files cannot rebuild."""
+        try:
+            for suffix in ("chunks", "units"):
+                try:
+                    self.client.delete_collection(f"{self.settings.collection}_{suffix}")
+                except StoreError:
+                    raise
+                except Exception as exc:
+                    if not _missing_collection(exc):
+                        raise self._unavailable(exc) from None
+        except StoreError:
+            if self.settings.chroma_url:
+                raise
+            self._discard_embedded()
         self.__dict__.pop("chunks", None)
         self.__dict__.pop("units", None)
+
+    def _discard_embedded(self) -> None:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        # chromadb keeps one system per path for the whole process, a failed one included; a new client on the
+        # same path would get the damaged one back.
+        system = SharedSystemClient._identifier_to_system.pop(str(self.settings.chroma_dir), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(self.settings.chroma_dir), None)
+        if system is not None:
+            with contextlib.suppress(Exception):
+                system.stop()
+        shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
 
     # -- writes -------------------------------------------------------------------------------------------
     def add(
@@ -276,7 +309,42 @@ class ChromaStore:
         except (StoreError, IndexMismatchError):
             raise
         except Exception as exc:
+            retry = self._reopened(fn, exc)
+            if retry is None:
+                raise self._unavailable(exc) from None
+        try:
+            return retry(*args, **kwargs)
+        except (StoreError, IndexMismatchError):
+            raise
+        except Exception as exc:
             raise self._unavailable(exc) from None
+
+    def _reopened(self, fn: Any, exc: Exception) -> Any:
+        """When a collection this store had open is gone (another process rebuilt the index, the server came
+        back over new data), the same call on the collection as it is now; else None."""
+        owner = getattr(fn, "__self__", None)
+        opened = {name: self.__dict__.get(name) for name in ("chunks", "units")}
+        name = next((n for n, coll in opened.items() if coll is not None and coll is owner), None)
+        if name is None or not _missing_collection(exc):
+            return None
+        self.__dict__.pop("chunks", None)
+        self.__dict__.pop("units", None)
+        return getattr(getattr(self, name), fn.__name__)
+
+
+def _missing_collection(exc: Exception) -> bool:
+    return "does not exist" in str(exc) or "NotFound" in exc.__class__.__name__
+
+
+def disk_trouble(exc: BaseException) -> bool:
+    """Whether an error says the disk is full or cannot be written (SQLite and OS wording)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(
+        words in text
+        for words in ("disk is full", "disk i/o error", "no space left", "file too large", "quota exceeded")
+    )
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
