@@ -274,6 +274,9 @@ def _export(answers: dict[int, Answer], history: list[dict[str, Any]]) -> str:
 
 def launch(assistant: Assistant, host: str, port: int) -> None:
     """Build the index if there is none, then serve the app (blocking)."""
+    # Gradio serves any file in its upload folder; by default that is /tmp/gradio, shared by every Gradio app on
+    # the machine. Ours lives in the data dir (set before gradio is imported: some modules read it then).
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(assistant.settings.data_dir.resolve() / "gradio"))
     users = Users.load(assistant.settings.users_file)
     report = assistant.ensure_index(progress=True)
     if report is not None:

@@ -11,10 +11,22 @@ app (16 users asking at once while an admin uploads a document).
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import statistics
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from gradio_client import Client, handle_file
+from ui_server import AppServer, serve
 
 from assistant.manifest import DocumentRecord
 from assistant.pipeline import Assistant
@@ -137,3 +149,146 @@ def test_an_updated_document_answers_from_its_committed_version_until_the_new_on
 
     after = assistant.ask(LEAVE_QUESTION)
     assert "department chair" in after.answer, after.answer
+
+
+# -- load through the running app -----------------------------------------------------------------------------
+USERS = 16
+ROUNDS = 4
+ACCOUNTS = {
+    "admin": {"password": "an-admin-passphrase", "role": "admin"},
+    "clinician": {"password": "a-reader-passphrase", "role": "user"},
+}
+NIGHT_POLICY = (
+    "---\ntitle: Night Shift Parking Validation\nkind: policy\n---\n# Night Shift Parking Validation\n\n"
+    "Night-shift clinicians validate their parking at the security desk in the north lobby after 9 pm.\n\n"
+    "Validated night-shift parking is free in garage B until 8 am the next morning.\n"
+)
+NIGHT_QUESTION = "Where do night-shift clinicians validate their parking?"
+QUESTIONS = [
+    "What does a CMO do?",
+    "How is a hospital CMO different from an FQHC CMO?",
+    "What leadership skills does a CMO need?",
+    NIGHT_QUESTION,
+    "How quickly must a patient safety event be reported?",
+]
+CARD = re.compile(
+    r"<div class='cmo-passage'>(?P<passage>.*?)</div><div class='cmo-doc'>(?P<doc>[^<]*)</div></div>", re.S
+)
+
+
+@dataclass
+class Asked:
+    question: str
+    answer: str
+    sources: str
+    started: float
+    seconds: float
+
+
+def plain(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def message_text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+@pytest.fixture(scope="module")
+def busy_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    users_file = tmp_path_factory.mktemp("load-users") / "users.json"
+    users_file.write_text(json.dumps(ACCOUNTS), encoding="utf-8")
+    yield from serve(request, tmp_path_factory, "load", users_file=users_file)
+
+
+def test_sixteen_users_ask_while_an_admin_uploads(
+    busy_app: AppServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    def client(name: str) -> Client:
+        auth = (name, ACCOUNTS[name]["password"])
+        return Client(busy_app.url, auth=auth, verbose=False, download_files=False, analytics_enabled=False)
+
+    policy = tmp_path / "night-parking.md"
+    policy.write_text(NIGHT_POLICY, encoding="utf-8")
+    with ThreadPoolExecutor(USERS) as pool:
+        readers = list(pool.map(lambda _: client("clinician"), range(USERS)))
+    admin = client("admin")
+    answered = threading.Semaphore(0)
+    upload_done = threading.Event()
+    window: dict[str, float] = {}
+
+    def ask(user: Client, question: str) -> Asked:
+        started = time.perf_counter()
+        result = user.predict(question, [], "All documents", api_name="/ask")
+        asked = Asked(
+            question, message_text(result[0][-1]), str(result[2]), started, time.perf_counter() - started
+        )
+        answered.release()
+        return asked
+
+    def user(i: int) -> list[Asked]:
+        done = [ask(readers[i], QUESTIONS[(i + r) % len(QUESTIONS)]) for r in range(ROUNDS)]
+        assert upload_done.wait(300), "the upload did not finish"
+        return [*done, ask(readers[i], NIGHT_QUESTION)]  # after the upload: the new policy must be found
+
+    def upload() -> str:
+        for _ in range(USERS):  # start once the users are in full swing
+            answered.acquire()
+        window["start"] = time.perf_counter()
+        try:
+            result = admin.predict([handle_file(str(policy))], api_name="/upload")
+        finally:
+            window["end"] = time.perf_counter()
+            upload_done.set()
+        return str(result[0])
+
+    with ThreadPoolExecutor(USERS + 1) as pool:
+        uploading = pool.submit(upload)
+        asking = [pool.submit(user, i) for i in range(USERS)]
+        status = uploading.result(timeout=600)
+        results = [a for future in asking for a in future.result(timeout=600)]
+
+    assert "added and searchable now" in status, status
+    errors = [
+        a
+        for a in results
+        if "cmo-error" in a.answer or ("cmo-cite" not in a.answer and "cmo-refusal" not in a.answer)
+    ]
+    assert not errors, f"{len(errors)} of {len(results)} answers were errors: {errors[:3]}"
+    during = [a for a in results if a.started < window["end"] and a.started + a.seconds > window["start"]]
+    assert during, "no question was in flight while the document was being ingested"
+
+    uploaded = " ".join(NIGHT_POLICY.split())
+    cited_new = 0
+    for asked in results:
+        for card in CARD.finditer(asked.sources):
+            if card["doc"] == f"uploads/{policy.name}":
+                cited_new += 1
+                assert plain(card["passage"]) in uploaded, (
+                    f"a passage that is not in the document: {card['passage']}"
+                )
+    final = results[ROUNDS :: ROUNDS + 1]
+    assert all(f"uploads/{policy.name}" in a.sources for a in final), (
+        "the new policy is not found after upload"
+    )
+    listed = admin.predict(api_name="/documents")
+    listed = listed[0] if isinstance(listed, tuple | list) else listed
+    assert f"uploads/{policy.name}" in {str(row[3]) for row in listed["data"]}, (
+        "the manifest does not list it"
+    )
+
+    seconds = sorted(a.seconds for a in results)
+    p95 = seconds[max(0, round(0.95 * len(seconds)) - 1)]
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    line = (
+        f"load: {len(results)} questions from {USERS} users and 1 upload, {len(during)} in flight during the "
+        f"ingest, 0 errors, {cited_new} cited passages from the new policy; latency p50 "
+        f"{statistics.median(seconds):.2f} s, p95 {p95:.2f} s, max {seconds[-1]:.2f} s; upload "
+        f"{window['end'] - window['start']:.2f} s"
+    )
+    print(line)
+    if capture is not None:  # shown in the CI log even when the test passes
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write(f"\n{line}\n")
