@@ -75,6 +75,7 @@ class LexicalIndex:
         import bm25s
 
         self.chunks = list(chunks)
+        self.by_id = {c.chunk_id: c for c in self.chunks}
         self.glossary = glossary
         texts = [search_text(c, glossary) for c in self.chunks]
         corpus_tokens = analyze_many(texts)

@@ -366,7 +366,7 @@ class Assistant:
             passages=retrieval.passages,
             query_vector=retrieval.query_vector,
             history=turns,
-            unit_vectors=self.store.unit_vectors([p.chunk.chunk_id for p in retrieval.passages]),
+            unit_vectors=self.store.unit_vectors([p.chunk for p in retrieval.passages]),
         )
         return _Prepared(request, answerer, tuple(notices), started, time.perf_counter(), retrieval.embed_ms)
 

@@ -128,7 +128,9 @@ class HybridRetriever:
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self.store.query(vector, n, where_filter(kind, doc_id))
+            dense = self.store.query(
+                vector, n, where_filter(kind, doc_id), known=self.lexical(generation).by_id
+            )
             if committed is not None:
                 dense = [(chunk, score) for chunk, score in dense if chunk.chunk_id in committed]
         if mode in ("hybrid", "bm25"):

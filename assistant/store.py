@@ -11,7 +11,7 @@ import errno
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -248,42 +248,51 @@ class ChromaStore:
             for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         ]
 
-    def query(self, vector: np.ndarray, n: int, where: Where | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (1 - distance)."""
-        n = min(n, max(self.count(), 1))
-        result = self._guard(
-            self.chunks.query,
-            query_embeddings=[vector],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (_chunk_from(cid, text, meta), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                result["ids"][0],
-                result["documents"][0],
-                result["metadatas"][0],
-                result["distances"][0],
-                strict=True,
-            )
-        ]
+    def query(
+        self, vector: np.ndarray, n: int, where: Where | None = None, known: Mapping[str, Chunk] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - distance).
 
-    def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Per chunk, its unit vectors stacked in unit order."""
+        :param known: chunks already in memory by id (the BM25 index holds them all); only the others are read
+            from the database, so a question usually costs one vector search and nothing else.
+        """
+        include: list[Any] = ["distances"] if known is not None else ["documents", "metadatas", "distances"]
+        result = self._guard(
+            self.chunks.query, query_embeddings=[vector], n_results=n, where=where, include=include
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        if known is None:
+            found = {
+                cid: _chunk_from(cid, text, meta)
+                for cid, text, meta in zip(ids, result["documents"][0], result["metadatas"][0], strict=True)
+            }
+        else:
+            found = {cid: known[cid] for cid in ids if cid in known}
+            found.update(self.get_chunks([cid for cid in ids if cid not in found]))
+        return [(found[cid], 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in found]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
-        got = self._guard(
-            self.units.get, where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"]
-        )
-        rows: dict[str, list[tuple[int, np.ndarray]]] = {}
-        for vec, meta in zip(got["embeddings"], got["metadatas"], strict=True):
-            rows.setdefault(str(meta["chunk_id"]), []).append(
-                (int(meta["i"]), np.asarray(vec, dtype=np.float32))
-            )
+        got = self._guard(self.chunks.get, ids=list(chunk_ids), include=["documents", "metadatas"])
         return {
-            cid: np.stack([v for _, v in sorted(items, key=lambda t: t[0])]) for cid, items in rows.items()
+            cid: _chunk_from(cid, text, meta)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
+
+    def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        """Per chunk, its unit vectors stacked in unit order (read by id: ``<chunk_id>:<unit index>``)."""
+        ids = [f"{c.chunk_id}:{i}" for c in chunks for i in range(len(c.units))]
+        if not ids:
+            return {}
+        got = self._guard(self.units.get, ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        stacked: dict[str, np.ndarray] = {}
+        for c in chunks:
+            rows = [by_id.get(f"{c.chunk_id}:{i}") for i in range(len(c.units))]
+            if rows and all(r is not None for r in rows):
+                stacked[c.chunk_id] = np.asarray(np.stack(rows), dtype=np.float32)  # type: ignore[arg-type]
+        return stacked
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _max_batch(self) -> int:
