@@ -127,6 +127,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._answerer: tuple[str, Answerer] | None = None
         self._ingest_lock = threading.Lock()
+        self._store_checked: str | None = None  # the index generation whose vector store was seen to exist
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Assistant:
@@ -260,7 +261,15 @@ class Assistant:
         """Whether something has been ingested (creates nothing when not)."""
         if not self.settings.chroma_url and not self.settings.manifest_path.exists():
             return False
-        return self.manifest.has_documents() and self.store.exists()
+        if not self.manifest.has_documents():
+            return False
+        # The vector store is asked once per index generation, not on every question.
+        generation = self.manifest.generation
+        if generation and generation == self._store_checked:
+            return True
+        exists = self.store.exists()
+        self._store_checked = generation if exists else None
+        return exists
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
         """Build the index when there is none yet; returns the report, or None when one was there."""
