@@ -11,6 +11,8 @@ import errno
 import json
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 Where = dict[str, Any]
 _PAGE = 5000
+#: Chunks whose unit vectors are kept in memory (about 10 KB each with the bundled model).
+UNIT_CACHE_CHUNKS = 4096
 
 
 def where_filter(kind: str | None = None, doc_id: str | None = None) -> Where | None:
@@ -48,6 +52,8 @@ class ChromaStore:
     def __init__(self, settings: Settings, model_name: str) -> None:
         self.settings = settings
         self.model_name = model_name
+        self._unit_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @cached_property
     def client(self) -> ClientAPI:
@@ -281,17 +287,31 @@ class ChromaStore:
         }
 
     def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
-        """Per chunk, its unit vectors stacked in unit order (read by id: ``<chunk_id>:<unit index>``)."""
-        ids = [f"{c.chunk_id}:{i}" for c in chunks for i in range(len(c.units))]
+        """Per chunk, its unit vectors stacked in unit order (read by id: ``<chunk_id>:<unit index>``).
+
+        Recently used chunks are kept in memory: a chunk id is a hash of its content, so an entry never goes
+        stale, and the same passages answer question after question.
+        """
+        stacked: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for c in chunks:
+                if c.chunk_id in self._unit_cache:
+                    self._unit_cache.move_to_end(c.chunk_id)
+                    stacked[c.chunk_id] = self._unit_cache[c.chunk_id]
+        wanted = [c for c in chunks if c.chunk_id not in stacked]
+        ids = [f"{c.chunk_id}:{i}" for c in wanted for i in range(len(c.units))]
         if not ids:
-            return {}
+            return stacked
         got = self._guard(self.units.get, ids=ids, include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        stacked: dict[str, np.ndarray] = {}
-        for c in chunks:
-            rows = [by_id.get(f"{c.chunk_id}:{i}") for i in range(len(c.units))]
-            if rows and all(r is not None for r in rows):
-                stacked[c.chunk_id] = np.asarray(np.stack(rows), dtype=np.float32)  # type: ignore[arg-type]
+        with self._cache_lock:
+            for c in wanted:
+                rows = [by_id.get(f"{c.chunk_id}:{i}") for i in range(len(c.units))]
+                if rows and all(r is not None for r in rows):
+                    vectors = np.asarray(np.stack(rows), dtype=np.float32)  # type: ignore[arg-type]
+                    stacked[c.chunk_id] = self._unit_cache[c.chunk_id] = vectors
+            while len(self._unit_cache) > UNIT_CACHE_CHUNKS:
+                self._unit_cache.popitem(last=False)
         return stacked
 
     # -- plumbing -----------------------------------------------------------------------------------------
