@@ -35,16 +35,21 @@ def stopwords() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
-def analyze_many(texts: Sequence[str]) -> list[list[str]]:
-    """Terms of each text, in one pass (how passages are indexed; questions go through the same function)."""
-    import bm25s
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
-    if not texts:
-        return []
-    tokens = bm25s.tokenize(
-        list(texts), stopwords=sorted(stopwords()), stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in tokens]
+
+def analyze_many(texts: Sequence[str]) -> list[list[str]]:
+    """Terms of each text: lower-cased words of 2+ characters, stop words removed, Snowball-stemmed.
+
+    The one analysis for passages (indexing) and questions (search, answer composition). It is bm25s's default
+    tokenisation, done directly: bm25s's own tokenize() sets up progress bars and vocabularies on every call,
+    which costs more than the analysis of a question.
+    """
+    stop = stopwords()
+    words = [[w for w in _TOKEN.findall(text.lower()) if w not in stop] for text in texts]
+    unique = sorted({w for ws in words for w in ws})
+    stems = dict(zip(unique, _stemmer().stemWords(unique), strict=True))
+    return [[stems[w] for w in ws] for ws in words]
 
 
 @lru_cache(maxsize=4096)
@@ -56,6 +61,18 @@ def _analyze_cached(text: str) -> tuple[str, ...]:
 def analyze(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms, exactly as BM25 sees them."""
     return list(_analyze_cached(text))
+
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_LETTER_INDEX = {ch: i for i, ch in enumerate(_ALPHABET)}
+
+
+def _letter_counts(word: str) -> np.ndarray:
+    counts = np.zeros(len(_ALPHABET), dtype=np.int32)
+    for ch in word:
+        if (i := _LETTER_INDEX.get(ch)) is not None:
+            counts[i] += 1
+    return counts
 
 
 #: Spelling correction and term analysis look at this much of a question (a pasted page costs no more).
@@ -103,10 +120,12 @@ class LexicalIndex:
         if word in self.surface_vocabulary or len(word) < 4 or all(t in self.idf for t in analyze(word)):
             return word
         if word not in self._corrections:
-            # Only words of a length that can reach the cutoff (ratio = 2 * matches / total length >= 0.8
-            # needs the other length within [2/3, 3/2] of this one): the same answer, a fraction of the work.
-            lo, hi = math.ceil(len(word) * 2 / 3), math.floor(len(word) * 3 / 2)
-            candidates = [w for n in range(lo, hi + 1) for w in self._vocabulary_by_length.get(n, ())]
+            # difflib's own first filter (quick_ratio: shared letters, ignoring order) done for the whole
+            # vocabulary at once in numpy; only the words that pass it are compared for real. Same answer.
+            words, counts, lengths = self._letter_table
+            shared = np.minimum(counts, _letter_counts(word)).sum(axis=1)
+            passing = 2.0 * shared / (lengths + len(word)) >= 0.8
+            candidates = [words[i] for i in np.flatnonzero(passing)]
             match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
             if len(self._corrections) > 10_000:
                 self._corrections.clear()
@@ -133,11 +152,11 @@ class LexicalIndex:
         return corrected.capitalize() if original[:1].isupper() else corrected
 
     @cached_property
-    def _vocabulary_by_length(self) -> dict[int, list[str]]:
-        by_length: dict[int, list[str]] = {}
-        for word in sorted(self.surface_vocabulary):
-            by_length.setdefault(len(word), []).append(word)
-        return by_length
+    def _letter_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The vocabulary, each word's letter counts, and its length (for the spelling-correction filter)."""
+        words = sorted(self.surface_vocabulary)
+        counts = np.stack([_letter_counts(w) for w in words]) if words else np.zeros((0, len(_ALPHABET)))
+        return words, counts, np.array([len(w) for w in words], dtype=np.float64)
 
     def search(
         self, query: str, n: int, kind: str | None = None, doc_id: str | None = None

@@ -19,7 +19,7 @@ from .embeddings import Embedder
 from .glossary import Glossary
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .store import ChromaStore, where_filter
+from .store import UNIT_CACHE_CHUNKS, ChromaStore, where_filter
 from .types import Chunk, ScoredChunk
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -103,6 +103,10 @@ class HybridRetriever:
                 if committed is not None:
                     chunks = [c for c in chunks if c.chunk_id in committed]
                 self._lexical = LexicalIndex(chunks, self.glossary)
+                if len(chunks) <= UNIT_CACHE_CHUNKS:
+                    # A small index's sentence vectors all fit the store's cache: read them in one go now
+                    # rather than a few per question (the answerer reads them for every passage).
+                    self.store.unit_vectors(chunks)
                 self._committed = committed
                 self._lexical_generation = generation
             return self._lexical, self._committed
@@ -128,9 +132,7 @@ class HybridRetriever:
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self.store.query(
-                vector, n, where_filter(kind, doc_id), known=self.lexical(generation).by_id
-            )
+            dense = self.store.query(vector, n, where_filter(kind, doc_id), known=lexical_index.by_id)
             if committed is not None:
                 dense = [(chunk, score) for chunk, score in dense if chunk.chunk_id in committed]
         if mode in ("hybrid", "bm25"):

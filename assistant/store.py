@@ -302,8 +302,10 @@ class ChromaStore:
         ids = [f"{c.chunk_id}:{i}" for c in wanted for i in range(len(c.units))]
         if not ids:
             return stacked
-        got = self._guard(self.units.get, ids=ids, include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        by_id: dict[str, Any] = {}
+        for lo in range(0, len(ids), _PAGE):
+            got = self._guard(self.units.get, ids=ids[lo : lo + _PAGE], include=["embeddings"])
+            by_id.update(zip(got["ids"], got["embeddings"], strict=True))
         with self._cache_lock:
             for c in wanted:
                 rows = [by_id.get(f"{c.chunk_id}:{i}") for i in range(len(c.units))]
