@@ -8,10 +8,12 @@ No ``from __future__ import annotations`` here: gradio reads the handlers' annot
 at runtime to know what to pass them.
 """
 
+import contextlib
 import hmac
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
     from .feedback import FeedbackStore, feedback_path
 
     feedback = FeedbackStore(feedback_path(assistant.settings))
+    exports = assistant.settings.data_dir / "gradio" / "exports"
 
     def may_manage(request: gr.Request | None) -> bool:
         return users is None or users.is_admin(getattr(request, "username", None))
@@ -125,7 +128,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             presentation.sources_html(answer),
             presentation.timings_line(answer) + notices,
             answers,
-            _export(answers, final),
+            _export(answers, final, exports),
         )
 
     def on_like(data: gr.LikeData, answers: dict[int, Answer], comment: str, request: gr.Request) -> Any:
@@ -180,7 +183,8 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             return (str(exc), *documents())
         return (f"{doc_id} removed.", *documents())
 
-    with gr.Blocks(title="CMO Assistant") as app:
+    # Gradio's copies of uploads and downloads are deleted after a day (checked hourly).
+    with gr.Blocks(title="CMO Assistant", delete_cache=(3600, 86400)) as app:
         answers = gr.State({})
         gr.Markdown(
             "## CMO Assistant\nAnswers about the Chief Medical Officer role and your organization's policies, "
@@ -261,12 +265,25 @@ def _plain(content: Any) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", str(content)))
 
 
-def _export(answers: dict[int, Answer], history: list[dict[str, Any]]) -> str:
-    """The conversation with its citations as a Markdown file for the download button."""
+#: Conversation files for the download button are deleted after this long (Gradio serves its own copy).
+EXPORT_MAX_AGE_S = 3600
+
+
+def _export(answers: dict[int, Answer], history: list[dict[str, Any]], folder: Path) -> str:
+    """The conversation with its citations as a Markdown file for the download button.
+
+    Written in the data dir (never the machine-wide temp folder); files older than an hour are removed first.
+    """
     turns = [
         (_plain(history[i - 1]["content"]), a) for i, a in sorted(answers.items()) if 0 < i <= len(history)
     ]
-    handle, name = tempfile.mkstemp(prefix="cmo-conversation-", suffix=".md")
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - EXPORT_MAX_AGE_S
+    for old in folder.glob("cmo-conversation-*.md"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+    handle, name = tempfile.mkstemp(prefix="cmo-conversation-", suffix=".md", dir=folder)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(presentation.conversation_markdown(turns))
     return name

@@ -138,3 +138,28 @@ def test_upload_is_answerable_at_once_and_removal_forgets_it(make_assistant) -> 
         assistant.add_document("x.exe", b"MZ")
     with pytest.raises(QuestionError, match="empty"):
         assistant.add_document("empty.md", b"   ")
+
+
+def test_conversation_download_is_written_in_the_data_dir_and_old_ones_are_removed(tmp_path: Path) -> None:
+    import os
+    import tempfile
+
+    from assistant.ui import EXPORT_MAX_AGE_S, _export
+
+    folder = tmp_path / "data" / "gradio" / "exports"
+    folder.mkdir(parents=True)
+    stale = folder / "cmo-conversation-old.md"
+    stale.write_text("an earlier download", encoding="utf-8")
+    os.utime(stale, (0, 0))
+    recent = folder / "cmo-conversation-recent.md"
+    recent.write_text("a download a minute ago", encoding="utf-8")
+    history = [{"role": "user", "content": "What does a CMO do?"}, {"role": "assistant", "content": "x"}]
+    shared_before = set(Path(tempfile.gettempdir()).glob("cmo-conversation-*"))
+
+    written = Path(_export({1: answer("A CMO leads [1].")}, history, folder))
+
+    assert written.parent == folder, "never the machine-wide temp folder"
+    assert "What does a CMO do?" in written.read_text("utf-8")
+    assert not stale.exists(), f"downloads older than {EXPORT_MAX_AGE_S} s are removed"
+    assert recent.exists()
+    assert set(Path(tempfile.gettempdir()).glob("cmo-conversation-*")) == shared_before
