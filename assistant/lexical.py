@@ -122,9 +122,13 @@ class LexicalIndex:
         if word not in self._corrections:
             # difflib's own first filter (quick_ratio: shared letters, ignoring order) done for the whole
             # vocabulary at once in numpy; only the words that pass it are compared for real. Same answer.
-            words, counts, lengths = self._letter_table
+            words, counts, lengths, firsts = self._letter_table
             shared = np.minimum(counts, _letter_counts(word)).sum(axis=1)
             passing = 2.0 * shared / (lengths + len(word)) >= 0.8
+            # A typo keeps the first letter and about the length ("cheif", "oficer", "skils"); without this, real
+            # words the sources lack were "corrected" into others ("options" -> "operations", "later" ->
+            # "after", "malpractice" -> "practice").
+            passing &= (np.abs(lengths - len(word)) <= 1) & (firsts == word[0])
             candidates = [words[i] for i in np.flatnonzero(passing)]
             match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
             if len(self._corrections) > 10_000:
@@ -152,11 +156,12 @@ class LexicalIndex:
         return corrected.capitalize() if original[:1].isupper() else corrected
 
     @cached_property
-    def _letter_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """The vocabulary, each word's letter counts, and its length (for the spelling-correction filter)."""
+    def _letter_table(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The vocabulary with each word's letter counts, length and first letter (for spelling correction)."""
         words = sorted(self.surface_vocabulary)
         counts = np.stack([_letter_counts(w) for w in words]) if words else np.zeros((0, len(_ALPHABET)))
-        return words, counts, np.array([len(w) for w in words], dtype=np.float64)
+        lengths = np.array([len(w) for w in words], dtype=np.float64)
+        return words, counts, lengths, np.array([w[:1] for w in words])
 
     def search(
         self, query: str, n: int, kind: str | None = None, doc_id: str | None = None

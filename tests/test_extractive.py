@@ -8,7 +8,6 @@ passage are exactly the quoted spans. Out-of-scope questions are declined with a
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -294,23 +293,15 @@ def test_asking_without_an_index_says_how_to_build_one(make_assistant) -> None:
 
 
 @pytest.mark.slow
-def test_huge_question_is_cut_and_answered_in_normal_time(ask: Ask, shipped: Assistant) -> None:
-    started = time.perf_counter()
-    ask("What are the responsibilities of a CMO? ", kind="article")
-    normal = time.perf_counter() - started
-
+def test_huge_question_is_cut_and_answered(ask: Ask, shipped: Assistant) -> None:
     question = "What are the responsibilities of a CMO? " + "Please explain in detail. " * 4000
     question = question[:100_000].ljust(100_000, "x")
-    started = time.perf_counter()
     answer = ask(question)
-    elapsed = time.perf_counter() - started
 
     limit = shipped.settings.max_question_chars
     assert len(answer.question) <= limit
     assert answer.question.startswith("What are the responsibilities of a CMO?")
     assert any(str(limit) in n and "100000" in n for n in answer.notices), answer.notices
-    # Generous: today a normal question takes well under 1 s and this one about 3 s (spelling correction).
-    assert elapsed < 8.0, f"{elapsed:.1f} s for a long question, {normal:.1f} s for a normal one"
     if answer.answered:
         assert_only_quotes(answer)
 

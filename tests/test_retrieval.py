@@ -181,3 +181,22 @@ def test_top_k_is_respected_and_ranking_is_by_score(shipped: Assistant) -> None:
     scores = [p.score for p in found.passages]
     assert scores == sorted(scores, reverse=True)
     assert len({p.chunk.chunk_id for p in found.passages}) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("cheif", "chief"), ("oficer", "officer"), ("skils", "skills"), ("FQHCs", "FQHC")]
+)
+def test_typos_in_a_question_are_corrected_to_corpus_words(
+    shipped: Assistant, typed: str, meant: str
+) -> None:
+    corrected = lexical_index(shipped).correct_spelling(f"What does a {typed} do?")
+    assert corrected.lower() == f"what does a {meant} do?".lower()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("word", ["options", "later", "malpractice", "percentage", "handle", "reset", "Mona"])
+def test_real_words_the_sources_lack_are_not_turned_into_other_words(shipped: Assistant, word: str) -> None:
+    """A correction keeps the first letter and about the length: 'options' must not become 'operations'."""
+    question = f"What about {word} for a CMO?"
+    assert lexical_index(shipped).correct_spelling(question) == question
