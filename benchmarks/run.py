@@ -89,7 +89,9 @@ if __name__ == "__main__":
     parser.add_argument("--corpus", type=Path, help="a folder of documents instead of the shipped corpus")
     parser.add_argument("--out", type=Path, help=f"where results go (default {RESULTS})")
     parser.add_argument(
-        "--only", default="", help="comma-separated benchmarks to run, e.g. ask_latency,scaling (default: all)"
+        "--only",
+        default="",
+        help="comma-separated benchmarks to run, e.g. ask_latency,scaling (default: all)",
     )
     args = parser.parse_args()
     only = tuple(name for name in args.only.split(",") if name)

@@ -44,7 +44,9 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=900,
     )
     assert run.returncode == 0, run.stderr[-5000:]
-    assert (PROJECT_ROOT / "README.md").read_text("utf-8") == readme_before, "a quick run leaves the README alone"
+    assert (PROJECT_ROOT / "README.md").read_text("utf-8") == readme_before, (
+        "a quick run leaves the README alone"
+    )
     return out
 
 
@@ -76,6 +78,7 @@ def test_ingest_counts_the_chunks_of_the_corpus(quick_run: Path) -> None:
     assert ingest["chunks"] == 2
     assert ingest["summary"].startswith("2 added")
     assert ingest["noop_reingest_s"] > 0
+    assert ingest["sentence_vectors"] >= 2 and ingest["chunks_per_s_model_loaded"] > 0
 
 
 def test_scaling_reports_every_size_and_mode(quick_run: Path) -> None:
