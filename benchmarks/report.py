@@ -85,7 +85,7 @@ def table(results: dict[str, Any]) -> str:
         for level in users["levels"]:
             rows.append(
                 _row(
-                    f"{level['users']} simultaneous users through the app's API",
+                    f"{level['users']} simultaneous user{'s' if level['users'] > 1 else ''} through the app's API",
                     f"{level['requests']} requests, {level['errors']} errors, {level['throughput_rps']:.1f} req/s, "
                     f"p50 {level['p50_ms']:.0f} ms, p95 {level['p95_ms']:.0f} ms",
                     "0 errors at 16" if level["users"] == 16 else "",

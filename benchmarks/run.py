@@ -1,6 +1,6 @@
 """Every benchmark, end to end (`make bench`): results in benchmarks/results/, a figure, the README table.
 
-python benchmarks/run.py            # the full run, about 8 minutes on 2 cores
+python benchmarks/run.py            # the full run, about 6 minutes on 2 cores
 python benchmarks/run.py --quick    # tiny inputs, to check the benchmark code itself (the test suite does)
 """
 
@@ -91,7 +91,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated benchmarks to run, e.g. ask_latency,scaling (default: all)",
+        help="comma-separated benchmarks to run, e.g. ask_latency,scaling (default: all; 'none' only redraws "
+        "the table and figure from the latest results)",
     )
     args = parser.parse_args()
     only = tuple(name for name in args.only.split(",") if name)
