@@ -66,3 +66,11 @@ def shipped(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
     report = assistant.ingest()
     assert not report.skipped, report.summary()
     yield assistant
+
+
+@pytest.fixture()
+def cli_env(shipped: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
+    """The shipped index, as the command line finds it through the environment."""
+    monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(shipped.settings.data_dir))
+    monkeypatch.setenv("CMO_ASSISTANT_CORPUS_DIR", str(shipped.settings.corpus_dir))
+    return shipped

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from openai_stub import Fail, OpenAIStub, Reply
 
-from assistant.cli import main
 from assistant.config import PROJECT_ROOT
 from assistant.errors import QuestionError
 from assistant.pipeline import Assistant
@@ -167,9 +167,9 @@ def test_api_key_is_in_no_log_output_or_answer_at_debug(
     shown: list[str] = []
     questions = [q for _, q, _ in REJECTED + ANSWERED] + ["What does a CMO do? " * 5000]
     for question in questions:
-        for run in (assistant.ask, lambda q: final(assistant.ask_stream(q))):
+        for call in (assistant.ask, lambda q: final(assistant.ask_stream(q))):
             try:
-                answer = run(question)
+                answer = call(question)
             except QuestionError as exc:
                 shown.append(str(exc))
                 continue
@@ -191,17 +191,6 @@ def test_api_key_is_in_no_log_output_or_answer_at_debug(
 
 
 # -- command line -----------------------------------------------------------------------------------------------
-@pytest.fixture()
-def cli_env(shipped: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
-    monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(shipped.settings.data_dir))
-    monkeypatch.setenv("CMO_ASSISTANT_CORPUS_DIR", str(shipped.settings.corpus_dir))
-    return shipped
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

@@ -7,27 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run
 
-from assistant.cli import main
 from assistant.pipeline import Assistant
 
 pytestmark = pytest.mark.slow
 
 ANSWER_KEYS = {"question", "answer", "answered", "citations", "timings_ms"}
 CITATION_KEYS = {"marker", "doc_id", "title", "source", "section", "text", "highlights", "score"}
-
-
-@pytest.fixture()
-def cli_env(shipped: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
-    monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(shipped.settings.data_dir))
-    monkeypatch.setenv("CMO_ASSISTANT_CORPUS_DIR", str(shipped.settings.corpus_dir))
-    return shipped
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def ask_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
