@@ -155,6 +155,8 @@ class ChromaStore:
             self._discard_embedded()
         self.__dict__.pop("chunks", None)
         self.__dict__.pop("units", None)
+        with self._cache_lock:
+            self._unit_cache.clear()  # a rebuild may use another model: vectors of the same text change
 
     def _discard_embedded(self) -> None:
         from chromadb.api.shared_system_client import SharedSystemClient
