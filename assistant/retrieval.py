@@ -19,7 +19,7 @@ from .embeddings import Embedder
 from .glossary import Glossary
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .store import UNIT_CACHE_CHUNKS, ChromaStore, where_filter
+from .store import UNIT_CACHE_CHUNKS, ChromaStore, Where, where_filter
 from .types import Chunk, ScoredChunk
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -78,38 +78,31 @@ class HybridRetriever:
         self.glossary = glossary
         self.manifest = manifest
         self._lexical: LexicalIndex | None = None
-        self._committed: frozenset[str] | None = None
         self._lexical_generation: object = None
         self._lock = threading.Lock()
 
     def lexical(self, generation: object = None) -> LexicalIndex:
-        """The BM25 index, rebuilt from the store when the index generation changed (after an ingest)."""
-        return self._view(generation)[0]
+        """The BM25 index of the committed chunks, rebuilt from the store when the index generation changed.
 
-    def _view(self, generation: object) -> tuple[LexicalIndex, frozenset[str] | None]:
-        """BM25 and the chunk ids the manifest has committed, both as of ``generation``.
-
-        An ingest writes a document's chunks to the store before the manifest records it; only committed chunks
-        are searchable, so no answer is built from a document whose ingest has not finished (None: no manifest,
-        everything in the store counts)."""
+        An ingest writes a document's chunks to the store before the manifest records it; only chunks of
+        documents the manifest lists are indexed, and (see :meth:`retrieve`) only those are searchable, so no
+        answer is built from a document whose ingest has not finished. Without a manifest everything counts.
+        """
         with self._lock:
             if self._lexical is None or generation != self._lexical_generation:
-                committed = None
-                if self.manifest is not None:
-                    committed = frozenset(
-                        cid for record in self.manifest.documents().values() for cid in record.chunk_ids
-                    )
                 chunks = self.store.all_chunks()
-                if committed is not None:
+                if self.manifest is not None:
+                    committed = {
+                        cid for record in self.manifest.documents().values() for cid in record.chunk_ids
+                    }
                     chunks = [c for c in chunks if c.chunk_id in committed]
                 self._lexical = LexicalIndex(chunks, self.glossary)
                 if len(chunks) <= UNIT_CACHE_CHUNKS:
                     # A small index's sentence vectors all fit the store's cache: read them in one go now
                     # rather than a few per question (the answerer reads them for every passage).
                     self.store.unit_vectors(chunks)
-                self._committed = committed
                 self._lexical_generation = generation
-            return self._lexical, self._committed
+            return self._lexical
 
     def retrieve(
         self,
@@ -124,7 +117,7 @@ class HybridRetriever:
         n = max(self.settings.candidates, top_k)
         # The glossary works on the BM25 side (question and passages); appending expansions to the dense query
         # measured worse (evals/README.md), so the model sees the spelling-corrected question as asked.
-        lexical_index, committed = self._view(generation)
+        lexical_index = self.lexical(generation)
         corrected = lexical_index.correct_spelling(query)
         started = time.perf_counter()
         vector = self.embedder.encode_query(corrected)
@@ -132,13 +125,22 @@ class HybridRetriever:
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self.store.query(vector, n, where_filter(kind, doc_id), known=lexical_index.by_id)
-            if committed is not None:
-                dense = [(chunk, score) for chunk, score in dense if chunk.chunk_id in committed]
+            dense = self._dense(vector, n, where_filter(kind, doc_id), lexical_index)
         if mode in ("hybrid", "bm25"):
             lexical = lexical_index.search(query, n, kind=kind, doc_id=doc_id)
         ranked = _cap_per_document(self.fuse(dense, lexical), self.settings.max_per_document)
         return Retrieval(corrected, vector, tuple(ranked[:top_k]), embed_ms)
+
+    def _dense(
+        self, vector: np.ndarray, n: int, where: Where | None, lexical_index: LexicalIndex
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks; their text comes from the BM25 index, which holds every committed chunk. A hit it
+        lacks was written after it was built: uncommitted when there is a manifest (dropped), else read."""
+        hits = self.store.nearest(vector, n, where)
+        chunks = lexical_index.by_id
+        if self.manifest is None:
+            chunks = {**chunks, **self.store.get_chunks([cid for cid, _ in hits if cid not in chunks])}
+        return [(chunks[cid], score) for cid, score in hits if cid in chunks]
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}

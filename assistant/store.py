@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -256,28 +256,14 @@ class ChromaStore:
             for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         ]
 
-    def query(
-        self, vector: np.ndarray, n: int, where: Where | None = None, known: Mapping[str, Chunk] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (1 - distance).
-
-        :param known: chunks already in memory by id (the BM25 index holds them all); only the others are read
-            from the database, so a question usually costs one vector search and nothing else.
-        """
-        include: list[Any] = ["distances"] if known is not None else ["documents", "metadatas", "distances"]
+    def nearest(self, vector: np.ndarray, n: int, where: Where | None = None) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks with their cosine similarity (1 - distance); nothing else is read."""
         result = self._guard(
-            self.chunks.query, query_embeddings=[vector], n_results=n, where=where, include=include
+            self.chunks.query, query_embeddings=[vector], n_results=n, where=where, include=["distances"]
         )
-        ids, distances = result["ids"][0], result["distances"][0]
-        if known is None:
-            found = {
-                cid: _chunk_from(cid, text, meta)
-                for cid, text, meta in zip(ids, result["documents"][0], result["metadatas"][0], strict=True)
-            }
-        else:
-            found = {cid: known[cid] for cid in ids if cid in known}
-            found.update(self.get_chunks([cid for cid in ids if cid not in found]))
-        return [(found[cid], 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in found]
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
