@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chroma_server import ChromaServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -74,3 +75,14 @@ def cli_env(shipped: Assistant, monkeypatch: pytest.MonkeyPatch) -> Assistant:
     monkeypatch.setenv("CMO_ASSISTANT_DATA_DIR", str(shipped.settings.data_dir))
     monkeypatch.setenv("CMO_ASSISTANT_CORPUS_DIR", str(shipped.settings.corpus_dir))
     return shipped
+
+
+@pytest.fixture()
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real Chroma server on 127.0.0.1 (killed afterwards); ``chroma.kill()`` / ``chroma.start()`` mid-test."""
+    server = ChromaServer(tmp_path / "server-data", tmp_path / "chroma.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

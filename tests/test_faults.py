@@ -10,19 +10,17 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from chroma_server import ChromaServer
 from ui_server import app_environment, free_port
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -32,7 +30,6 @@ from assistant.pipeline import Assistant
 
 pytestmark = pytest.mark.slow
 
-CHROMA = Path(sys.executable).with_name("chroma")
 POLICIES = {
     "policies/parking.md": "# Parking\n\nThe CMO parks in lot seven next to the clinic entrance.\n",
     "policies/leave.md": "# Parental Leave\n\nEmployees become eligible for parental leave after ninety days.\n",
@@ -210,62 +207,6 @@ def test_the_app_refuses_to_start_on_a_damaged_index_and_says_how_to_rebuild(
 
 
 # -- a Chroma server that goes away ---------------------------------------------------------------------------
-class ChromaServer:
-    """``chroma run`` on a fixed port and path, so it can be killed and brought back as the same server."""
-
-    def __init__(self, path: Path, log: Path) -> None:
-        self.path, self.log = path, log
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(CHROMA),
-                    "run",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--path",
-                    str(self.path),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if self.process.poll() is not None:
-                pytest.fail(f"chroma exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        pytest.fail("the chroma server did not answer its heartbeat within 60 s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture()
-def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    server = ChromaServer(tmp_path / "server-data", tmp_path / "chroma.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
 def test_a_chroma_server_that_goes_away_gives_clear_errors_and_is_used_again_when_back(
     chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chroma_server import ChromaServer
+from ui_server import free_port
 
 from assistant.errors import StoreError
 
 pytestmark = pytest.mark.slow
-
-CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_corpus(corpus: Path) -> None:
@@ -38,51 +25,8 @@ def write_corpus(corpus: Path) -> None:
     )
 
 
-@pytest.fixture()
-def chroma_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "chroma.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--path",
-            str(tmp_path / "server-data"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"chroma exited with {proc.returncode}: {(tmp_path / 'chroma.log').read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail("the chroma server did not answer its heartbeat within 60 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def test_ingest_and_ask_through_a_chroma_server(chroma_server: str, make_assistant, tmp_path: Path) -> None:
+def test_ingest_and_ask_through_a_chroma_server(chroma: ChromaServer, make_assistant, tmp_path: Path) -> None:
+    chroma_server = chroma.url
     assistant = make_assistant(chroma_url=chroma_server)
     write_corpus(assistant.settings.corpus_dir)
     report = assistant.ingest()
