@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import database
 from .config import Settings
 from .conversation import parse_history
 from .errors import AssistantError, QuestionError
@@ -43,7 +44,6 @@ MAX_USER_CHARS = 200
 #: Shorter highlights ("Budgeting.") would make almost any passage "relevant" in the eval; used only when
 #: an answer has nothing longer.
 MIN_QUOTE_CHARS = 40
-_BUSY_TIMEOUT_S = 30.0
 _SCHEMA_VERSION = 1
 # AUTOINCREMENT: a row id is never reused, so "feedback-<id>" names one rating for good.
 _SCHEMA = """
@@ -268,15 +268,7 @@ class FeedbackStore:
                 f"Cannot create the folder {self.path.parent} for feedback: {exc.strerror or exc}."
             ) from None
         # check_same_thread=False: the lock, not the thread, guards the connection.
-        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return database.connect(self.path, _SCHEMA, user_version=_SCHEMA_VERSION, check_same_thread=False)
 
 
 def to_case(record: FeedbackRecord) -> dict[str, Any] | str:

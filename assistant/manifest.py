@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import database
 from .errors import StoreError
 from .store import disk_trouble
 
@@ -54,9 +55,7 @@ class Manifest:
         if db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=30)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
+                db = database.connect(self.path, _SCHEMA)
             except (sqlite3.DatabaseError, OSError) as exc:
                 raise self._error(exc) from None
             self._local.db = db
