@@ -45,6 +45,8 @@ class Settings:
     query_encoder: str = "auto"
     #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
     chroma_url: str = ""
+    #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
+    chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
@@ -140,6 +142,9 @@ class Settings:
                 f"llm is {self.llm!r}, so llm_model must name the model (CMO_ASSISTANT_LLM_MODEL)."
             )
         self._check(self.llm_timeout_s > 0, "llm_timeout_s must be greater than 0", self.llm_timeout_s)
+        self._check(
+            self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
+        )
         self._check(
             0 <= self.llm_max_retries <= 10, "llm_max_retries must be between 0 and 10", self.llm_max_retries
         )

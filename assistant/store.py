@@ -46,6 +46,25 @@ def where_filter(kind: str | None = None, doc_id: str | None = None) -> Where | 
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _limit_waits(client: ClientAPI, timeout_s: float) -> None:
+    """Give chromadb's HTTP session a timeout: it is created with none, so a hung server would hang us.
+
+    chromadb has no setting for it; the session is reached through the client's server API object, and a
+    test (a stopped server) fails if a chromadb upgrade moves it.
+    """
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout_s)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TimeoutException | TimeoutError)
+
+
 class ChromaStore:
     """Two collections: ``<name>_chunks`` (passages) and ``<name>_units`` (one vector per sentence/list item)."""
 
@@ -66,16 +85,26 @@ class ChromaStore:
         try:
             if url:
                 parsed = urlparse(url)
-                return chromadb.HttpClient(
+                self._heartbeat()  # chromadb's own client waits for ever on a server that does not answer
+                client = chromadb.HttpClient(
                     host=parsed.hostname or "127.0.0.1",
                     port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                     ssl=parsed.scheme == "https",
                     settings=chroma_settings,
                 )
+                _limit_waits(client, self.settings.chroma_timeout_s)
+                return client
             self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError/RuntimeError
             raise self._unavailable(exc) from None
+
+    def _heartbeat(self) -> None:
+        import httpx
+
+        url = f"{self.settings.chroma_url.rstrip('/')}/api/v2/heartbeat"
+        response = httpx.get(url, timeout=self.settings.chroma_timeout_s)
+        response.raise_for_status()
 
     def _unavailable(self, exc: Exception) -> StoreError:
         if disk_trouble(exc):
@@ -83,6 +112,12 @@ class ChromaStore:
             return StoreError(
                 f"Cannot write to the index at {where} ({exc.__class__.__name__}: {exc}): the disk is full or "
                 "failing. Free some space and run the same command again; what was indexed before is kept."
+            )
+        if self.settings.chroma_url and _timed_out(exc):
+            return StoreError(
+                f"The Chroma server at {self.settings.chroma_url} did not answer within "
+                f"{self.settings.chroma_timeout_s:g} s. Check that it is running and not overloaded, then try "
+                "again; a slow server can be given longer with CMO_ASSISTANT_CHROMA_TIMEOUT_S."
             )
         if self.settings.chroma_url:
             return StoreError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -53,7 +54,17 @@ class ChromaServer:
             time.sleep(0.2)
         pytest.fail("the chroma server did not answer its heartbeat within 60 s")
 
+    def pause(self) -> None:
+        """Stop the process (SIGSTOP): connections are accepted by the kernel but nothing answers."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
+        self.resume()  # a stopped process would not act on SIGKILL until continued on some systems
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)

@@ -74,6 +74,7 @@ def test_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch)
         ({"fusion_dense_weight": 1.5}, ["fusion_dense_weight", "1.5"]),
         ({"top_k": 30, "candidates": 20}, ["candidates", "top_k", "20"]),
         ({"max_file_mb": 0}, ["max_file_mb", "0"]),
+        ({"chroma_timeout_s": 0}, ["chroma_timeout_s", "0"]),
     ],
 )
 def test_bad_values_name_the_setting_and_value(overrides: dict[str, object], names: list[str]) -> None:

@@ -10,9 +10,11 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -229,6 +231,68 @@ def test_a_chroma_server_that_goes_away_gives_clear_errors_and_is_used_again_whe
     report = assistant.ingest()
     assert report.added == ["policies/badges.md"], report.summary()
     assert_store_matches_manifest(assistant)
+
+
+def raised_within(seconds: float, attempt: Callable[[], object]) -> tuple[BaseException | None, float]:
+    """Run ``attempt`` in a thread; what it raised and how long it took, or (None, inf) if it still runs."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            attempt()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        return None, float("inf")
+    return outcome[0], time.monotonic() - started
+
+
+def test_a_chroma_server_that_stops_answering_gives_a_clear_error_and_is_used_again_when_it_answers(
+    chroma: ChromaServer, tmp_path: Path, embedder: Embedder
+) -> None:
+    write(tmp_path / "corpus", POLICIES)
+    assistant = assistant_over(
+        tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url, chroma_timeout_s=2.0
+    )
+    assistant.ingest()
+    assert_answers_parking(assistant)
+
+    chroma.pause()
+    try:
+        error, took = raised_within(60, lambda: assistant.ask(QUESTION))
+    finally:
+        chroma.resume()
+    assert took != float("inf"), "the question still waited for the stopped server after 60 s"
+    assert isinstance(error, StoreError), error
+    assert f"The Chroma server at {chroma.url} did not answer within 2 s" in str(error), error
+    assert "CMO_ASSISTANT_CHROMA_TIMEOUT_S" in str(error), error
+
+    assert_answers_parking(assistant)  # the same assistant carries on once the server answers again
+
+
+def test_a_chroma_server_that_never_answers_fails_the_first_request_clearly(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Something listening on the port (a server stuck at start-up, a wrong service) that never replies.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        write(tmp_path / "corpus", POLICIES)
+        assistant = assistant_over(
+            tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=url, chroma_timeout_s=1.0
+        )
+        error, took = raised_within(60, assistant.ingest)
+    assert took != float("inf"), "the ingest still waited for the silent server after 60 s"
+    assert isinstance(error, StoreError), error
+    assert f"The Chroma server at {url} did not answer within 1 s" in str(error), error
+    assert not (tmp_path / "data" / "manifest.sqlite3").exists() or not assistant.manifest.documents()
 
 
 def test_a_rebuild_by_another_process_does_not_break_a_running_assistant(
