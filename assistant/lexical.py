@@ -75,6 +75,22 @@ def _letter_counts(word: str) -> np.ndarray:
     return counts
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Whole English words of 4+ letters (about 20,000): those of the bundled model's WordPiece vocabulary.
+
+    A word in it is written as meant, so spelling correction leaves it alone even when the sources lack it
+    ("weather" stays "weather", not "whether"; "stuff" is not "staff"). Typos are rarely whole words there.
+    """
+    from .embeddings import bundled_model_path
+
+    try:
+        lines = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, ImportError):
+        return frozenset()
+    return frozenset(w for w in lines if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower())
+
+
 #: Spelling correction and term analysis look at this much of a question (a pasted page costs no more).
 CORRECT_CHARS = 600
 
@@ -116,8 +132,14 @@ class LexicalIndex:
         return set(self.idf)
 
     def correct_word(self, word: str) -> str:
-        """``word`` (lower case), or the closest corpus word when it is an unknown word of 4+ letters."""
-        if word in self.surface_vocabulary or len(word) < 4 or all(t in self.idf for t in analyze(word)):
+        """``word`` (lower case), or the closest corpus word when it has 4+ letters and is neither in the
+        sources nor an English word (:func:`english_words`)."""
+        if (
+            word in self.surface_vocabulary
+            or len(word) < 4
+            or word in english_words()
+            or all(t in self.idf for t in analyze(word))
+        ):
             return word
         if word not in self._corrections:
             # difflib's own first filter (quick_ratio: shared letters, ignoring order) done for the whole

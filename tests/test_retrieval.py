@@ -195,8 +195,12 @@ def test_typos_in_a_question_are_corrected_to_corpus_words(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("word", ["options", "later", "malpractice", "percentage", "handle", "reset", "Mona"])
+@pytest.mark.parametrize(
+    "word",
+    ["options", "later", "malpractice", "percentage", "handle", "reset", "Mona", "weather", "stuff", "form"],
+)
 def test_real_words_the_sources_lack_are_not_turned_into_other_words(shipped: Assistant, word: str) -> None:
-    """A correction keeps the first letter and about the length: 'options' must not become 'operations'."""
+    """'options' must not become 'operations' (a correction keeps the first letter and about the length), nor
+    'weather' 'whether' or 'stuff' 'staff' (English words are left as written)."""
     question = f"What about {word} for a CMO?"
     assert lexical_index(shipped).correct_spelling(question) == question
