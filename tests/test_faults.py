@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from chroma_server import ChromaServer
+from corpus_files import POLICIES, write_files
+from killed_ingest import kill_ingest_when
 from ui_server import app_environment, free_port
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -32,22 +33,11 @@ from assistant.pipeline import Assistant
 
 pytestmark = pytest.mark.slow
 
-POLICIES = {
-    "policies/parking.md": "# Parking\n\nThe CMO parks in lot seven next to the clinic entrance.\n",
-    "policies/leave.md": "# Parental Leave\n\nEmployees become eligible for parental leave after ninety days.\n",
-    "sources/cmo-role.md": "# The CMO Role\n\nA chief medical officer leads the medical staff and clinical quality.\n",
-}
 QUESTION = "Where does the CMO park?"
 REBUILD = "cmo-assistant ingest --rebuild"
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-
-
-def assistant_over(data: Path, corpus: Path, embedder: Embedder, **settings: str) -> Assistant:
+def assistant_over(data: Path, corpus: Path, embedder: Embedder, **settings: object) -> Assistant:
     assistant = Assistant(Settings(data_dir=data, corpus_dir=corpus, **settings))  # type: ignore[arg-type]
     assistant.__dict__["embedder"] = embedder
     return assistant
@@ -107,7 +97,7 @@ def file_size_limit(limit: int) -> str:
 def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
     """A corpus and its index, built once; each test works on a copy of the data dir."""
     root = tmp_path_factory.mktemp("faults-template")
-    write(root / "corpus", POLICIES)
+    write_files(root / "corpus", POLICIES)
     assistant = assistant_over(root / "data", root / "corpus", embedder)
     assert len(assistant.ingest().added) == len(POLICIES)
     # Everything into the main SQLite file (as when the process exits), so damaging it damages the manifest.
@@ -209,16 +199,28 @@ def test_the_app_refuses_to_start_on_a_damaged_index_and_says_how_to_rebuild(
 
 
 # -- a Chroma server that goes away ---------------------------------------------------------------------------
+def serving_through(
+    chroma: ChromaServer, tmp_path: Path, embedder: Embedder, **settings: object
+) -> Assistant:
+    """An assistant over POLICIES with its index on the Chroma server, ingested and answering."""
+    write_files(tmp_path / "corpus", POLICIES)
+    assistant = assistant_over(
+        tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url, **settings
+    )
+    assistant.ingest()
+    assert_answers_parking(assistant)
+    return assistant
+
+
 def test_a_chroma_server_that_goes_away_gives_clear_errors_and_is_used_again_when_back(
     chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
-    write(tmp_path / "corpus", POLICIES)
-    assistant = assistant_over(tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url)
-    assistant.ingest()
-    assert_answers_parking(assistant)
+    assistant = serving_through(chroma, tmp_path, embedder)
 
     chroma.kill()
-    write(tmp_path / "corpus", {"policies/badges.md": "# Badges\n\nEvery physician wears a photo badge.\n"})
+    write_files(
+        tmp_path / "corpus", {"policies/badges.md": "# Badges\n\nEvery physician wears a photo badge.\n"}
+    )
     for attempt in (lambda: assistant.ask(QUESTION), assistant.ingest):
         with pytest.raises(StoreError) as info:
             attempt()
@@ -256,12 +258,7 @@ def raised_within(seconds: float, attempt: Callable[[], object]) -> tuple[BaseEx
 def test_a_chroma_server_that_stops_answering_gives_a_clear_error_and_is_used_again_when_it_answers(
     chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
-    write(tmp_path / "corpus", POLICIES)
-    assistant = assistant_over(
-        tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url, chroma_timeout_s=2.0
-    )
-    assistant.ingest()
-    assert_answers_parking(assistant)
+    assistant = serving_through(chroma, tmp_path, embedder, chroma_timeout_s=2.0)
 
     chroma.pause()
     try:
@@ -284,7 +281,7 @@ def test_a_chroma_server_that_never_answers_fails_the_first_request_clearly(
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        write(tmp_path / "corpus", POLICIES)
+        write_files(tmp_path / "corpus", POLICIES)
         assistant = assistant_over(
             tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=url, chroma_timeout_s=1.0
         )
@@ -298,10 +295,7 @@ def test_a_chroma_server_that_never_answers_fails_the_first_request_clearly(
 def test_a_rebuild_by_another_process_does_not_break_a_running_assistant(
     chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
-    write(tmp_path / "corpus", POLICIES)
-    running = assistant_over(tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url)
-    running.ingest()
-    assert_answers_parking(running)
+    running = serving_through(chroma, tmp_path, embedder)
 
     other = assistant_over(tmp_path / "data", tmp_path / "corpus", embedder, chroma_url=chroma.url)
     other.ingest(rebuild=True)  # drops and re-creates the collections the running one has open
@@ -325,7 +319,7 @@ def test_an_ingest_on_a_full_disk_fails_clearly_and_keeps_the_previous_index(
     copy: tuple[Path, Path], embedder: Embedder
 ) -> None:
     corpus, data = copy
-    write(corpus, {"policies/badges.md": BIG_POLICY})
+    write_files(corpus, {"policies/badges.md": BIG_POLICY})
     before = {d: r.sha256 for d, r in assistant_over(data, corpus, embedder).manifest.documents().items()}
 
     limit = (data / "chroma" / "chroma.sqlite3").stat().st_size  # the vector store cannot grow
@@ -388,39 +382,19 @@ def test_kill_during_an_update_then_ingest_leaves_only_the_new_versions(
         f"policies/p{i:02d}.md": f"# Policy {i}\n\nCommittee {i} now meets in hall {500 + i}.\n"
         for i in range(count)
     }
-    write(corpus, old)
+    write_files(corpus, old)
     assistant_over(data, corpus, embedder).ingest()
-    write(corpus, new)
+    write_files(corpus, new)
     new_shas = {hashlib.sha256(text.encode()).hexdigest() for text in new.values()}
 
     env = app_environment(data, free_port())
     env.update(CMO_ASSISTANT_CORPUS_DIR=str(corpus), CMO_ASSISTANT_QUERY_ENCODER="torch")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "ingest", "--quiet"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    updated = kill_ingest_when(
+        env,
+        data / "manifest.sqlite3",
+        lambda db: sum(row[0] in new_shas for row in db.execute("SELECT sha256 FROM documents")),
+        at=count // 3,
     )
-    updated = 0
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with closing(sqlite3.connect(f"file:{data / 'manifest.sqlite3'}?mode=ro", uri=True)) as db:
-                    shas = [row[0] for row in db.execute("SELECT sha256 FROM documents")]
-                updated = sum(sha in new_shas for sha in shas)
-            except sqlite3.OperationalError:
-                updated = 0
-            if updated >= count // 3:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.005)
-    finally:
-        if proc.poll() is None and updated < count // 3:
-            proc.kill()
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be interrupted"
     assert updated < count, "every document was updated before the kill"
 
     assistant = assistant_over(data, corpus, embedder)

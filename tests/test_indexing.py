@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-from contextlib import closing
 from pathlib import Path
 
 import pytest
+from corpus_files import write_files
+from killed_ingest import kill_ingest_when
 
-from assistant.config import PROJECT_ROOT
 from assistant.corpus import discover, load, read_bytes
 from assistant.pipeline import Assistant
 from assistant.store import _chunk_metadata
@@ -42,13 +37,6 @@ FILES = {
     "onboarding.md": "# Onboarding\n\nNew physician leaders meet every department chair in the first month.\n",
 }
 DOC_IDS = sorted(FILES)
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture()
@@ -283,34 +271,13 @@ def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "ingest", "--quiet"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    # Kill while the documents are being written: some rows in the manifest, not all.
+    rows_at_kill = kill_ingest_when(
+        env,
+        data / "manifest.sqlite3",
+        lambda db: int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]),
+        at=count * 2 // 5,
     )
-    manifest = data / "manifest.sqlite3"
-    rows_at_kill = 0
-    try:
-        deadline = time.monotonic() + 120
-        # Kill while the documents are being written: some rows in the manifest, not all.
-        while time.monotonic() < deadline and proc.poll() is None:
-            if manifest.exists():
-                try:
-                    with closing(sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1)) as db:
-                        rows_at_kill = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-                except sqlite3.OperationalError:
-                    rows_at_kill = 0
-                if rows_at_kill >= count * 2 // 5:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-            time.sleep(0.005)
-    finally:
-        if proc.poll() is None and rows_at_kill < count * 2 // 5:
-            proc.kill()
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be interrupted"
     assert rows_at_kill < count
 
     assistant = make_assistant(data_dir=data, corpus_dir=corpus)

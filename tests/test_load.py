@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_files import POLICIES, write_files
 from gradio_client import Client, handle_file
 from ui_server import AppServer, serve
 
@@ -34,11 +35,6 @@ from assistant.types import Answer
 
 pytestmark = pytest.mark.slow
 
-BASE = {
-    "policies/parking.md": "# Parking\n\nThe CMO parks in lot seven next to the clinic entrance.\n",
-    "policies/leave.md": "# Parental Leave\n\nEmployees become eligible for parental leave after ninety days.\n",
-    "sources/cmo-role.md": "# The CMO Role\n\nA chief medical officer leads the medical staff and clinical quality.\n",
-}
 BADGES = "policies/badges.md"
 BADGES_TEXT = (
     "# Photo Badges\n\nEvery physician wears a photo badge issued by the security office on level two.\n\n"
@@ -50,12 +46,6 @@ LEAVE_UPDATED = (
     "Parental leave requests are approved by the department chair within ten business days.\n"
 )
 LEAVE_QUESTION = "Who approves parental leave requests?"
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
 
 
 class PausedIngest:
@@ -102,7 +92,7 @@ def cited_docs(answer: Answer) -> set[str]:
 @pytest.fixture()
 def indexed(make_assistant) -> Assistant:
     assistant = make_assistant()
-    write(assistant.settings.corpus_dir, BASE)
+    write_files(assistant.settings.corpus_dir, POLICIES)
     assistant.ingest()
     return assistant
 
@@ -112,7 +102,7 @@ def test_a_new_document_is_not_cited_before_the_manifest_commits_it(
 ) -> None:
     warm = indexed
     assert warm.ask("Where does the CMO park?").answered  # BM25 and caches built before the ingest starts
-    write(warm.settings.corpus_dir, {BADGES: BADGES_TEXT})
+    write_files(warm.settings.corpus_dir, {BADGES: BADGES_TEXT})
 
     with PausedIngest(warm, BADGES, monkeypatch):
         assert warm.store.ids(BADGES), "the store does not hold the new document's chunks yet: no window"
@@ -135,7 +125,7 @@ def test_an_updated_document_answers_from_its_committed_version_until_the_new_on
     assistant = indexed
     assistant.ask(LEAVE_QUESTION)
     committed = set(assistant.manifest.documents()["policies/leave.md"].chunk_ids)
-    write(assistant.settings.corpus_dir, {"policies/leave.md": LEAVE_UPDATED})
+    write_files(assistant.settings.corpus_dir, {"policies/leave.md": LEAVE_UPDATED})
 
     with PausedIngest(assistant, "policies/leave.md", monkeypatch):
         assert assistant.store.ids("policies/leave.md") - committed, "the new version is not in the store yet"
