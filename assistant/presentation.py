@@ -77,6 +77,11 @@ def answer_markdown(answer: Answer) -> str:
     )
 
 
+def user_markdown(text: str) -> str:
+    """A user's question as the chat shows it: escaped and inert, like document text (the chat renders HTML)."""
+    return _inert(text)
+
+
 def draft_markdown(text: str) -> str:
     """Text still being written (or a notice): escaped and inert, markers not yet linked."""
     return _inert(text)

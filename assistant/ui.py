@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from starlette.middleware import Middleware
+
 from . import presentation
 from .errors import AssistantError, ConfigError
 from .pipeline import Assistant, unreadable_removed
@@ -102,8 +104,9 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
             for m in history
             if m["role"] in ("user", "assistant")
         ]
-        # Shown without lone surrogates (bytes that were not UTF-8): the app's JSON encoder refuses them.
-        history = [*history, {"role": "user", "content": unreadable_removed(message)}]
+        # The chat comes back from the browser (or any API caller): nothing in it is trusted. Every message is
+        # rendered again here, user text escaped, answers from the server's own record of them.
+        history = [*_rendered(turns, answers), _user_message(message)]
         draft = ""
         try:
             for item in assistant.ask_stream(message, history=turns, kind=KINDS.get(kind_label)):
@@ -255,6 +258,30 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
     return app
 
 
+def _user_message(text: str) -> dict[str, str]:
+    """A user's message for the chat: escaped and inert (it is shown with the app's own markup allowed), and
+    without lone surrogates (bytes that were not UTF-8), which the app's JSON encoder refuses."""
+    return {"role": "user", "content": presentation.user_markdown(unreadable_removed(text))}
+
+
+def _rendered(turns: list[dict[str, str]], answers: dict[int, Answer]) -> list[dict[str, str]]:
+    """The conversation as the chat shows it, rebuilt from plain text: a user's turn escaped; an assistant's turn
+    from the Answer the server recorded at that position, otherwise as escaped text."""
+    shown: list[dict[str, str]] = []
+    for index, turn in enumerate(turns):
+        if turn["role"] == "user":
+            shown.append(_user_message(turn["content"]))
+            continue
+        answer = answers.get(index)
+        content = (
+            presentation.answer_markdown(answer)
+            if answer is not None and turn["content"] == _plain(presentation.answer_markdown(answer))
+            else presentation.draft_markdown(turn["content"])
+        )
+        shown.append({"role": "assistant", "content": content})
+    return shown
+
+
 def _plain(content: Any) -> str:
     """Chat content as text (gradio may hand back a list of parts); our markup is stripped."""
     if isinstance(content, list):
@@ -309,4 +336,29 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         max_file_size=f"{assistant.settings.max_file_mb:g}mb",
         auth=users.check if users else None,
         auth_message="Sign in to CMO Assistant." if users else None,
+        app_kwargs={"middleware": [Middleware(NoDeepLinks)]},
     )
+
+
+class NoDeepLinks:
+    """ASGI middleware: Gradio's deep links are turned off. A deep link saves one session's components (its chat
+    included) for anyone who opens the link, so one user's content would run in another's page, an admin's too.
+    Creating one answers 404, and a page asked for with ``?deep_link=`` is refused."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and _is_deep_link(scope["path"], scope.get("query_string", b"")):
+            from starlette.responses import PlainTextResponse
+
+            response = PlainTextResponse("Deep links are turned off in CMO Assistant.", status_code=404)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_deep_link(path: str, query: bytes) -> bool:
+    from urllib.parse import parse_qs
+
+    return path.rstrip("/").endswith("/deep_link") or "deep_link" in parse_qs(query.decode("latin-1"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -203,3 +204,33 @@ def test_question_with_bytes_that_are_not_utf8_is_answered_with_a_note(app: AppS
     assert "cmo-cite" in json.dumps(chat[-1]["content"]) and "cmo-source" in sources
     assert "not UTF-8" in timings
     app.check_alive()
+
+
+HOSTILE_MESSAGE = '<img src=x onerror="alert(1)">What does a CMO do?'
+
+
+def test_markup_in_a_question_or_a_sent_history_comes_back_escaped(app: AppServer) -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": HOSTILE_MESSAGE}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": '<script>alert(1)</script><a href="javascript:x()">[1]</a>'}],
+        },
+    ]
+    chat = client(app.url).predict(HOSTILE_MESSAGE, history, "All documents", api_name="/ask")[0]
+    contents = [json.dumps(message["content"]) for message in chat]
+    assert len(contents) == 4, contents
+    for content in contents:
+        assert "<img" not in content and "<script" not in content and "javascript:" not in content, content
+    assert "What does a CMO do?" in contents[0] and "What does a CMO do?" in contents[2]
+    assert re.search("cmo-cite|cmo-refusal", contents[3]), "the new answer lost the app's own markup"
+
+
+def test_deep_links_are_turned_off(app: AppServer) -> None:
+    for path in ("/gradio_api/deep_link?session_hash=abc", "/?deep_link=abc123"):
+        try:
+            with urllib.request.urlopen(app.url + path, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status == 404, f"GET {path} answered {status}"

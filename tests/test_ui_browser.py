@@ -352,3 +352,23 @@ def test_thumbs_up_with_a_comment_is_stored_with_the_answer(page: Page, app: App
     with closing(sqlite3.connect(app.data_dir / "feedback.sqlite3")) as db:
         rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
     assert (1, "Clear and well cited.", "What leadership skills does a CMO need?") in rows, rows
+
+
+QUESTION_WITH_MARKUP = '<img src=x onerror="window.__pwned=1;alert(1)">What does a CMO do?'
+
+
+def test_markup_typed_into_a_question_is_shown_as_text(page: Page, shots: Path) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    answer = ask(page, QUESTION_WITH_MARKUP)
+    assert markers(answer), f"the question was not answered: {answer.inner_text()!r}"
+    # Another question in the same conversation: the first one is sent back by the browser and shown again.
+    ask(page, "What leadership skills does a CMO need?")
+
+    user_text = " ".join(page.locator('#chat [data-testid="user"]').all_inner_texts())
+    assert user_text.count(QUESTION_WITH_MARKUP) == 2 or QUESTION_WITH_MARKUP in user_text, user_text
+    assert page.locator("#chat img").count() == 0, "an <img> element was created from the question"
+    page.wait_for_timeout(300)  # an injected onerror handler would have fired by now
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    assert dialogs == [], f"a dialog was opened: {dialogs}"
+    page.screenshot(path=str(shots / "8-markup-in-question.png"))
