@@ -8,15 +8,15 @@ from __future__ import annotations
 import os
 import sys
 
-from assistant.embeddings import offline_environment
 from assistant.errors import AssistantError
+from assistant.search.embeddings import offline_environment
 
 
 def main() -> int:
     offline_environment()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from assistant import Assistant
-    from assistant.ui import launch
+    from assistant.web.ui import launch
 
     try:
         assistant = Assistant.from_env()

@@ -3,10 +3,10 @@
 Importing this package is cheap: the embedding model, Chroma and BM25 load on first use.
 """
 
-from .config import Settings
-from .errors import AssistantError
-from .pipeline import Assistant
-from .types import Answer, Citation
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.pipeline import Assistant
+from assistant.types import Answer, Citation
 
 __all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Settings"]
 __version__ = "0.1.0"

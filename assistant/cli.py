@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import AssistantError, QuestionError
+from assistant.config import Settings
+from assistant.errors import AssistantError, QuestionError
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
 
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _assistant(settings: Settings) -> Any:
-    from .pipeline import Assistant
+    from assistant.pipeline import Assistant
 
     return Assistant(settings)
 
@@ -194,7 +194,7 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
-    from .evaluation.suite import run_suite
+    from assistant.evaluation.suite import run_suite
 
     out = args.out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
     run, written = run_suite(
@@ -221,8 +221,8 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from .pipeline import Assistant
-    from .ui import launch
+    from assistant.pipeline import Assistant
+    from assistant.web.ui import launch
 
     settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
     launch(Assistant(settings), settings.host, settings.port)
@@ -230,7 +230,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _feedback(settings: Settings, args: argparse.Namespace) -> int:
-    from .feedback import FeedbackStore
+    from assistant.web.feedback import FeedbackStore
 
     with FeedbackStore.from_settings(settings) as store:
         if args.feedback_command == "list":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 ENV_PREFIX = "CMO_ASSISTANT_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -17,21 +17,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .answering import Answerer, AnswerRequest, Composition, ExtractiveAnswerer
-from .citations import renumber
-from .config import Settings
-from .conversation import is_followup, parse_history, standalone
-from .corpus import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
-from .embeddings import Embedder, offline_environment
-from .errors import DocumentError, IndexMissingError, QuestionError, StoreError
-from .files import write_atomic
-from .glossary import Glossary
-from .indexing import Indexer, IngestReport
-from .manifest import Manifest
-from .prompts import Prompts
-from .retrieval import HybridRetriever, Mode
-from .store import ChromaStore
-from .types import Answer, Turn
+from assistant.answer import Answerer, AnswerRequest, Composition, ExtractiveAnswerer
+from assistant.answer.citations import renumber
+from assistant.answer.conversation import is_followup, parse_history, standalone
+from assistant.answer.prompts import Prompts
+from assistant.config import Settings
+from assistant.errors import DocumentError, IndexMissingError, QuestionError, StoreError
+from assistant.files import write_atomic
+from assistant.ingest.indexing import Indexer, IngestReport
+from assistant.ingest.manifest import Manifest
+from assistant.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, load, read_bytes
+from assistant.search.chroma import ChromaStore
+from assistant.search.embeddings import Embedder, offline_environment
+from assistant.search.glossary import Glossary
+from assistant.search.retrieval import HybridRetriever, Mode
+from assistant.types import Answer, Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 #: Lone surrogates: what Python makes of bytes that are not UTF-8 (command-line arguments, JSON escapes). No
@@ -172,7 +172,7 @@ class Assistant:
                 lexical = self.retriever.lexical(generation)
                 answerer: Answerer = ExtractiveAnswerer(self.settings, lexical, self.glossary, self.prompts)
                 if self.settings.llm != "extractive":
-                    from .answering.llm import LLMAnswerer, chat_model
+                    from assistant.answer.llm import LLMAnswerer, chat_model
 
                     answerer = LLMAnswerer(
                         self.settings,

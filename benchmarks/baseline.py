@@ -51,7 +51,7 @@ class LangChainRetriever:
         self.hybrid = hybrid
 
     def retrieve(self, query: str, top_k: int | None = None, **_: Any) -> Any:
-        from assistant.retrieval import Retrieval
+        from assistant.search.retrieval import Retrieval
         from assistant.types import ScoredChunk
 
         found = self.store.similarity_search_with_score(query, k=top_k or 5)

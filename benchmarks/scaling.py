@@ -34,10 +34,10 @@ SEED = 7
 
 def sentence_pool() -> list[tuple[str, str, tuple[str, ...], str]]:
     """(doc_id, title, section, sentence) for every sentence or list item of the shipped corpus, in order."""
-    from assistant.chunking import Chunker
     from assistant.config import Settings
-    from assistant.corpus import discover, load, read_bytes
-    from assistant.embeddings import Embedder
+    from assistant.ingest.chunking import Chunker
+    from assistant.ingest.readers import discover, load, read_bytes
+    from assistant.search.embeddings import Embedder
 
     settings = Settings()
     chunker = Chunker(Embedder("").count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
@@ -60,7 +60,7 @@ def sentence_vectors(pool: list[tuple[str, str, tuple[str, ...], str]], cache: P
     path = cache / f"sentences-{key}.npy"
     if path.exists():
         return np.load(path)
-    from assistant.embeddings import Embedder
+    from assistant.search.embeddings import Embedder
 
     embedder = Embedder("", cache / "models")
     vectors = embedder.encode([s for *_, s in pool])
@@ -71,7 +71,7 @@ def sentence_vectors(pool: list[tuple[str, str, tuple[str, ...], str]], cache: P
 
 
 def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[list[Any], np.ndarray]:
-    from assistant.chunking import chunk_id
+    from assistant.ingest.chunking import chunk_id
     from assistant.types import Chunk, Unit
 
     rng = np.random.default_rng(SEED)
@@ -116,7 +116,7 @@ def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[l
 
 def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
     """In this process: write ``size`` synthetic chunks into a Chroma database in ``folder``."""
-    from assistant.store import ChromaStore, _chunk_metadata
+    from assistant.search.chroma import ChromaStore, _chunk_metadata
 
     pool = sentence_pool()
     chunks, vectors = synthetic_chunks(size, pool, sentence_vectors(pool, cache))
@@ -141,10 +141,10 @@ def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
 
 def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
     """In a fresh process, as the app would: open the index, build BM25 from it, then time retrieval."""
-    from assistant.embeddings import Embedder
-    from assistant.glossary import Glossary
-    from assistant.retrieval import HybridRetriever
-    from assistant.store import ChromaStore
+    from assistant.search.chroma import ChromaStore
+    from assistant.search.embeddings import Embedder
+    from assistant.search.glossary import Glossary
+    from assistant.search.retrieval import HybridRetriever
 
     embedder = Embedder("", cache / "models")
     settings = _settings(folder)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant.conversation import parse_history, standalone
+from assistant.answer.conversation import parse_history, standalone
 from assistant.evaluation.dataset import EvalCase, load_cases
 from assistant.evaluation.metrics import retrieval_scores
 

@@ -14,8 +14,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embeddings import Embedder
 from assistant.pipeline import Assistant
+from assistant.search.embeddings import Embedder
 
 CORPUS = PROJECT_ROOT / "corpus"
 

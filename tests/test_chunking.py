@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from assistant.chunking import Chunker
 from assistant.config import MODEL_MAX_TOKENS, PROJECT_ROOT, Settings
-from assistant.corpus import discover, load, read_bytes
-from assistant.embeddings import Embedder
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.readers import discover, load, read_bytes
+from assistant.search.embeddings import Embedder
 from assistant.types import Chunk, Document
 
 HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)

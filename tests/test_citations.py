@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import markers, problems, renumber
+from assistant.answer.citations import markers, problems, renumber
 from assistant.types import Citation
 
 

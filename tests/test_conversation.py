@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assistant.conversation import is_followup, parse_history, standalone
+from assistant.answer.conversation import is_followup, parse_history, standalone
 from assistant.errors import QuestionError
 from assistant.types import Turn
 

@@ -10,9 +10,9 @@ import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from assistant.chunking import sections
-from assistant.corpus import SourceFile, discover, load, read_bytes
 from assistant.errors import DocumentError
+from assistant.ingest.chunking import sections
+from assistant.ingest.readers import SourceFile, discover, load, read_bytes
 from assistant.types import Document
 
 MB = 1024 * 1024

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from assistant import database
-from assistant.feedback import FeedbackStore
-from assistant.manifest import Manifest
+from assistant.ingest.manifest import Manifest
 from assistant.types import Answer
+from assistant.web.feedback import FeedbackStore
 
 
 def errors_at_once(threads: int, work: Callable[[int], object]) -> list[BaseException]:

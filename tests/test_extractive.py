@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import markers
+from assistant.answer.citations import markers
 from assistant.errors import IndexMissingError, QuestionError
 from assistant.pipeline import Assistant
 from assistant.types import Answer
@@ -66,7 +66,7 @@ def source_text(path: str) -> str:
 
 def assert_only_quotes(answer: Answer) -> None:
     """The extractive guarantee, checked on one answer."""
-    from assistant.citations import problems
+    from assistant.answer.citations import problems
 
     assert answer.answered, answer.answer
     assert problems(answer.answer, answer.citations) == []

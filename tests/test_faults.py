@@ -27,9 +27,9 @@ from killed_ingest import kill_ingest_when
 from ui_server import app_environment, free_port
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embeddings import Embedder
 from assistant.errors import StoreError
 from assistant.pipeline import Assistant
+from assistant.search.embeddings import Embedder
 
 pytestmark = pytest.mark.slow
 

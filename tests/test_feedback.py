@@ -14,13 +14,13 @@ from assistant.cli import main
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.evaluation.dataset import load_cases
-from assistant.feedback import (
+from assistant.types import Answer, Citation
+from assistant.web.feedback import (
     MAX_COMMENT_CHARS,
     FeedbackError,
     FeedbackStore,
     feedback_path,
 )
-from assistant.types import Answer, Citation
 
 POLICY_TEXT = (
     "Report every patient safety event within 24 hours of discovery. Near misses count too. "

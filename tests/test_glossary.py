@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.glossary import Glossary
+from assistant.search.glossary import Glossary
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from html.parser import HTMLParser
 import pytest
 from openai_stub import OpenAIStub, Reply
 
-from assistant import presentation
 from assistant.config import Settings
-from assistant.embeddings import Embedder
 from assistant.pipeline import Assistant
+from assistant.search.embeddings import Embedder
 from assistant.types import Answer
+from assistant.web import presentation
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import pytest
 from corpus_files import write_files
 from killed_ingest import kill_ingest_when
 
-from assistant.corpus import discover, load, read_bytes
+from assistant.ingest.readers import discover, load, read_bytes
 from assistant.pipeline import Assistant
-from assistant.store import _chunk_metadata
+from assistant.search.chroma import _chunk_metadata
 
 pytestmark = pytest.mark.slow
 

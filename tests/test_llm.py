@@ -22,16 +22,16 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import Field
 
-from assistant.answering import AnswerRequest, Composition
-from assistant.answering.llm import LLMAnswerer, Prompt, PromptBuilder
-from assistant.citations import markers, problems
+from assistant.answer import AnswerRequest, Composition
+from assistant.answer.citations import markers, problems
+from assistant.answer.conversation import parse_history, standalone
+from assistant.answer.llm import LLMAnswerer, Prompt, PromptBuilder
+from assistant.answer.prompts import Prompts
+from assistant.answer.tokens import count_tokens
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.conversation import parse_history, standalone
 from assistant.errors import BackendError, ConfigError
+from assistant.ingest.sentences import split_units
 from assistant.pipeline import Assistant, verified
-from assistant.prompts import Prompts
-from assistant.sentences import split_units
-from assistant.tokens import count_tokens
 from assistant.types import Answer, Chunk, ScoredChunk, Turn, Unit
 
 PROMPTS = Prompts(PROJECT_ROOT / "prompts")

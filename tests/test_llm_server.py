@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from openai_stub import Fail, OpenAIStub, Reply, Stall, free_port, pieces
 
-from assistant.citations import markers, problems
+from assistant.answer.citations import markers, problems
 from assistant.pipeline import Assistant
 from assistant.types import Answer
 

@@ -29,7 +29,7 @@ from corpus_files import POLICIES, write_files
 from gradio_client import Client, handle_file
 from ui_server import AppServer, serve
 
-from assistant.manifest import DocumentRecord
+from assistant.ingest.manifest import DocumentRecord
 from assistant.pipeline import Assistant
 from assistant.types import Answer
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering import Composition
-from assistant.citations import problems
+from assistant.answer import Composition
+from assistant.answer.citations import problems
 from assistant.pipeline import Assistant, clean_question, verified
 from assistant.types import Citation
 

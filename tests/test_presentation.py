@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import presentation
 from assistant.errors import ConfigError, QuestionError
 from assistant.pipeline import safe_filename
 from assistant.types import Answer, Citation
+from assistant.web import presentation
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(1)"> ![x](http://evil.example/x.png) [link](http://evil.example)'
 
@@ -82,7 +82,7 @@ def test_document_view_is_escaped() -> None:
 
 
 def test_users_file_sign_in_and_roles(tmp_path: Path) -> None:
-    from assistant.ui import Users
+    from assistant.web.ui import Users
 
     path = tmp_path / "users.json"
     path.write_text(
@@ -144,7 +144,7 @@ def test_conversation_download_is_written_in_the_data_dir_and_old_ones_are_remov
     import os
     import tempfile
 
-    from assistant.ui import EXPORT_MAX_AGE_S, _export
+    from assistant.web.ui import EXPORT_MAX_AGE_S, _export
 
     folder = tmp_path / "data" / "gradio" / "exports"
     folder.mkdir(parents=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.answer.prompts import Prompts, render
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.prompts import Prompts, render
 
 PROMPTS_DIR = Settings().prompts_dir
 

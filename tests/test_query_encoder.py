@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.embeddings import Embedder
 from assistant.pipeline import Assistant
+from assistant.search.embeddings import Embedder
 
 pytestmark = pytest.mark.slow
 

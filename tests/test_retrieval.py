@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.lexical import LexicalIndex
 from assistant.pipeline import Assistant
-from assistant.retrieval import Retrieval, reciprocal_rank_fusion, weighted_fusion
+from assistant.search.lexical import LexicalIndex
+from assistant.search.retrieval import Retrieval, reciprocal_rank_fusion, weighted_fusion
 
 
 def ranking(scores: dict[str, float]) -> list[str]:

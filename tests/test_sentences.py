@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.sentences import sentence_spans, split_units
+from assistant.ingest.sentences import sentence_spans, split_units
 
 
 def sentences(text: str) -> list[str]:

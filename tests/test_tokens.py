@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import tokens
+from assistant.answer import tokens
 from assistant.errors import ConfigError
 
 

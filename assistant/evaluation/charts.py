@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 
-from .comparison import is_timing, metric_order
-from .results import LOWER_IS_BETTER, EvalRun
+from assistant.evaluation.comparison import is_timing, metric_order
+from assistant.evaluation.results import LOWER_IS_BETTER, EvalRun
 
 __all__ = ["ABLATION_CHART", "CATEGORIES_CHART", "CHARTS", "METRICS_CHART", "render_charts"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .results import LOWER_IS_BETTER, RunSummary
+from assistant.errors import ConfigError
+from assistant.evaluation.results import LOWER_IS_BETTER, RunSummary
 
 __all__ = [
     "DEFAULT_TOLERANCE",

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import PROJECT_ROOT
-from ..errors import ConfigError
+from assistant.config import PROJECT_ROOT
+from assistant.errors import ConfigError
 
 DEFAULT_DATASET = PROJECT_ROOT / "evals" / "golden.jsonl"
 _REQUIRED = ("id", "category", "question", "answerable")

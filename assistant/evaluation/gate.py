@@ -6,9 +6,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..config import PROJECT_ROOT
-from ..errors import ConfigError
-from .results import GateResult
+from assistant.config import PROJECT_ROOT
+from assistant.errors import ConfigError
+from assistant.evaluation.results import GateResult
 
 DEFAULT_THRESHOLDS = PROJECT_ROOT / "evals" / "thresholds.toml"
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..citations import MARKER, answer_sentences
-from ..sentences import split_units
+from assistant.answer.citations import MARKER, answer_sentences
+from assistant.ingest.sentences import split_units
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .charts import ABLATION_CHART, CATEGORIES_CHART, METRICS_CHART
-from .comparison import (
+from assistant.evaluation.charts import ABLATION_CHART, CATEGORIES_CHART, METRICS_CHART
+from assistant.evaluation.comparison import (
     EPS,
     LATENCY_TOLERANCE,
     Comparison,
@@ -27,7 +27,7 @@ from .comparison import (
     is_timing,
     metric_order,
 )
-from .results import CaseResult, EvalRun, GateResult, RunSummary
+from assistant.evaluation.results import CaseResult, EvalRun, GateResult, RunSummary
 
 __all__ = ["EXCERPT_CHARS", "Outline", "build_outline", "render_html", "render_markdown"]
 

@@ -12,9 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..files import write_atomic
-from .charts import CHARTS, render_charts
-from .comparison import (
+from assistant.evaluation.charts import CHARTS, render_charts
+from assistant.evaluation.comparison import (
     DEFAULT_TOLERANCE,
     LATENCY_TOLERANCE,
     SUMMARY,
@@ -26,8 +25,9 @@ from .comparison import (
     dumps,
     load_summary,
 )
-from .render import build_outline, render_html, render_markdown
-from .results import EvalRun, GateResult
+from assistant.evaluation.render import build_outline, render_html, render_markdown
+from assistant.evaluation.results import EvalRun, GateResult
+from assistant.files import write_atomic
 
 __all__ = ["Delta", "RunSummaryError", "compare", "load_summary", "write_run"]
 

@@ -9,11 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..pipeline import Assistant
-from ..retrieval import Mode
-from .dataset import EvalCase
-from .metrics import SupportJudge, citation_scores, key_fact_coverage, percentile, retrieval_scores
-from .results import CaseResult, RunSummary
+from assistant.evaluation.dataset import EvalCase
+from assistant.evaluation.metrics import (
+    SupportJudge,
+    citation_scores,
+    key_fact_coverage,
+    percentile,
+    retrieval_scores,
+)
+from assistant.evaluation.results import CaseResult, RunSummary
+from assistant.pipeline import Assistant
+from assistant.search.retrieval import Mode
 
 K = 5
 ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..pipeline import Assistant
-from ..retrieval import Mode
-from .dataset import DEFAULT_DATASET, load_cases
-from .gate import check, load_thresholds, support_threshold
-from .metrics import SupportJudge
-from .results import EvalRun
-from .runner import ABLATION_MODES, K, aggregate, run_cases, summarise
+from assistant.errors import ConfigError
+from assistant.evaluation.dataset import DEFAULT_DATASET, load_cases
+from assistant.evaluation.gate import check, load_thresholds, support_threshold
+from assistant.evaluation.metrics import SupportJudge
+from assistant.evaluation.results import EvalRun
+from assistant.evaluation.runner import ABLATION_MODES, K, aggregate, run_cases, summarise
+from assistant.pipeline import Assistant
+from assistant.search.retrieval import Mode
 
 BACKENDS = ("extractive", "openai", "ollama")
 
@@ -40,7 +40,7 @@ def run_suite(
         if not cases:
             raise ConfigError(f"The dataset has no cases in the {split!r} split.")
     if previous is not None:
-        from .report import load_summary
+        from assistant.evaluation.report import load_summary
 
         load_summary(previous)  # fail before the run, not after it (raises a ConfigError naming the folder)
     assistant.ensure_index()
@@ -70,7 +70,7 @@ def run_suite(
     run = EvalRun(summary=summary, results=results, ablation=table, gate=check(summary.metrics, limits))
     written: dict[str, Path] = {}
     if out_dir is not None:
-        from .report import write_run
+        from assistant.evaluation.report import write_run
 
         written = {p.name: p for p in write_run(run, out_dir, previous).values()}
     return run, written

@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
     import tiktoken

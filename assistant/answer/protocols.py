@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..types import Citation, ScoredChunk, Turn
+from assistant.types import Citation, ScoredChunk, Turn
 
 
 @dataclass(frozen=True)

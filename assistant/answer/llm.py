@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..citations import MARKER, answer_sentences, remove_markers
-from ..config import Settings
-from ..errors import BackendError
-from ..prompts import Prompts
-from ..tokens import count_tokens
-from ..types import Citation, ScoredChunk, Turn
-from .base import Answerer, AnswerRequest, Composition
+from assistant.answer.citations import MARKER, answer_sentences, remove_markers
+from assistant.answer.prompts import Prompts
+from assistant.answer.protocols import Answerer, AnswerRequest, Composition
+from assistant.answer.tokens import count_tokens
+from assistant.config import Settings
+from assistant.errors import BackendError
+from assistant.types import Citation, ScoredChunk, Turn
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import database
-from .config import Settings
-from .conversation import parse_history
-from .errors import AssistantError, QuestionError
-from .files import write_atomic
-from .types import Answer
+from assistant import database
+from assistant.answer.conversation import parse_history
+from assistant.config import Settings
+from assistant.errors import AssistantError, QuestionError
+from assistant.files import write_atomic
+from assistant.types import Answer
 
 __all__ = [
     "MAX_COMMENT_CHARS",

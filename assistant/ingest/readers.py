@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from .errors import DocumentError
-from .types import Document
+from assistant.errors import DocumentError
+from assistant.types import Document
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)

@@ -1,6 +1,6 @@
 """Answer generation behind one interface: the extractive composer (default) and, later, LLM backends."""
 
-from .base import Answerer, AnswerRequest, Composition
-from .extractive import ExtractiveAnswerer
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.protocols import Answerer, AnswerRequest, Composition
 
 __all__ = ["AnswerRequest", "Answerer", "Composition", "ExtractiveAnswerer"]

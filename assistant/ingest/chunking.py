@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .config import MODEL_MAX_TOKENS
-from .sentences import TextUnit, split_units
-from .types import Chunk, Document, Unit
+from assistant.config import MODEL_MAX_TOKENS
+from assistant.ingest.sentences import TextUnit, split_units
+from assistant.types import Chunk, Document, Unit
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 _HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)

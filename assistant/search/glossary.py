@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 
 @dataclass(frozen=True)

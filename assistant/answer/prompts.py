@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 
 class Prompts:

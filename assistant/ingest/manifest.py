@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import database
-from .errors import StoreError
-from .store import disk_trouble
+from assistant import database
+from assistant.errors import StoreError
+from assistant.search.chroma import disk_trouble
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

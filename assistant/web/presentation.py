@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import re
 
-from .citations import MARKER
-from .types import Answer, Citation
+from assistant.answer.citations import MARKER
+from assistant.types import Answer, Citation
 
 EXAMPLES: dict[str, list[str]] = {
     "CMO duties": [

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .query_encoder import OnnxQueryEncoder, export, read_info
+from assistant.errors import ConfigError
+from assistant.search.query_encoder import OnnxQueryEncoder, export, read_info
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

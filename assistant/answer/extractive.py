@@ -21,12 +21,12 @@ from importlib import resources
 
 import numpy as np
 
-from ..config import Settings
-from ..glossary import Glossary
-from ..lexical import CORRECT_CHARS, LexicalIndex, analyze, stopwords
-from ..prompts import Prompts
-from ..types import Chunk, Citation, Unit
-from .base import AnswerRequest, Composition
+from assistant.answer.prompts import Prompts
+from assistant.answer.protocols import AnswerRequest, Composition
+from assistant.config import Settings
+from assistant.search.glossary import Glossary
+from assistant.search.lexical import CORRECT_CHARS, LexicalIndex, analyze, stopwords
+from assistant.types import Chunk, Citation, Unit
 
 #: Words that say nothing specific in this domain (assistant/data/generic_words.txt).
 GENERIC_WORDS = frozenset(

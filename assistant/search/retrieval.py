@@ -14,13 +14,13 @@ from typing import Literal
 
 import numpy as np
 
-from .config import Settings
-from .embeddings import Embedder
-from .glossary import Glossary
-from .lexical import LexicalIndex
-from .manifest import Manifest
-from .store import UNIT_CACHE_CHUNKS, ChromaStore, Where, where_filter
-from .types import Chunk, ScoredChunk
+from assistant.config import Settings
+from assistant.ingest.manifest import Manifest
+from assistant.search.chroma import UNIT_CACHE_CHUNKS, ChromaStore, Where, where_filter
+from assistant.search.embeddings import Embedder
+from assistant.search.glossary import Glossary
+from assistant.search.lexical import LexicalIndex
+from assistant.types import Chunk, ScoredChunk
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

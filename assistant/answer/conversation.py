@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import QuestionError
-from .types import Turn
+from assistant.errors import QuestionError
+from assistant.types import Turn
 
 _OPENERS = re.compile(
     r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same for|what if)\b", re.I

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunker
-from .config import Settings
-from .corpus import SourceFile, discover, load, read_bytes
-from .embeddings import Embedder
-from .errors import DocumentError
-from .manifest import DocumentRecord, Manifest
-from .store import ChromaStore
-from .types import Chunk, Document
+from assistant.config import Settings
+from assistant.errors import DocumentError
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.manifest import DocumentRecord, Manifest
+from assistant.ingest.readers import SourceFile, discover, load, read_bytes
+from assistant.search.chroma import ChromaStore
+from assistant.search.embeddings import Embedder
+from assistant.types import Chunk, Document
 
 CHUNKER_VERSION = "2"
 

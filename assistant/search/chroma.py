@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .config import Settings
-from .errors import IndexMismatchError, StoreError
-from .types import Chunk, Unit
+from assistant.config import Settings
+from assistant.errors import IndexMismatchError, StoreError
+from assistant.types import Chunk, Unit
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

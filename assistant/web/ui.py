@@ -20,10 +20,10 @@ from typing import Any
 
 from starlette.middleware import Middleware
 
-from . import presentation
-from .errors import AssistantError, ConfigError
-from .pipeline import Assistant, unreadable_removed
-from .types import Answer
+from assistant.errors import AssistantError, ConfigError
+from assistant.pipeline import Assistant, unreadable_removed
+from assistant.types import Answer
+from assistant.web import presentation
 
 CSS = """
 .cmo-source {border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;}
@@ -88,7 +88,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    from .feedback import FeedbackStore, feedback_path
+    from assistant.web.feedback import FeedbackStore, feedback_path
 
     feedback = FeedbackStore(feedback_path(assistant.settings))
     exports = assistant.settings.data_dir / "gradio" / "exports"

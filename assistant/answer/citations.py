@@ -9,8 +9,8 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from .sentences import split_units
-from .types import Citation
+from assistant.ingest.sentences import split_units
+from assistant.types import Citation
 
 MARKER = re.compile(r"\[(\d{1,9})\]")
 #: A marker with the spaces before it, and after it when punctuation follows.

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .glossary import Glossary
-from .types import Chunk
+from assistant.search.glossary import Glossary
+from assistant.types import Chunk
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +82,7 @@ def english_words() -> frozenset[str]:
     A word in it is written as meant, so spelling correction leaves it alone even when the sources lack it
     ("weather" stays "weather", not "whether"; "stuff" is not "staff"). Typos are rarely whole words there.
     """
-    from .embeddings import bundled_model_path
+    from assistant.search.embeddings import bundled_model_path
 
     try:
         lines = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()

@@ -1,0 +1,1 @@
+"""Reading and indexing: files -> Documents (readers) -> Chunks (chunking) -> the index (indexing, manifest)."""
