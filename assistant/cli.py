@@ -14,6 +14,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
+from assistant.ingest.readers import supported_suffixes
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
 
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         metavar="DIR",
-        help="another folder of .md/.txt/.pdf/.docx/.html documents (repeatable)",
+        help=f"another folder of {'/'.join(supported_suffixes())} documents (repeatable)",
     )
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from assistant.errors import ConfigError
 
@@ -29,9 +29,55 @@ def _default_prompts_dir() -> Path:
     return PROJECT_ROOT / "prompts"
 
 
+QueryEncoderChoice = Literal["auto", "torch"]
+FusionChoice = Literal["rrf", "weighted"]
+LLMChoice = Literal["extractive", "openai", "ollama"]
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """What the retriever reads (``settings.retrieval``)."""
+
+    top_k: int
+    candidates: int
+    fusion: FusionChoice
+    fusion_dense_weight: float
+    rrf_k: int
+    max_per_document: int
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """What the extractive answerer reads (``settings.answering``)."""
+
+    min_sentence_similarity: float
+    min_term_coverage: float
+    min_answer_units: int
+    max_answer_units: int
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """The LLM endpoint (``settings.llm_endpoint``); ``backend`` is "extractive" when none is used."""
+
+    backend: LLMChoice
+    base_url: str
+    model: str
+    api_key: str = field(repr=False)
+    temperature: float
+    timeout_s: float
+    max_retries: int
+    context_window: int
+    answer_tokens: int
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything that can be configured. Each field ``name`` reads ``CMO_ASSISTANT_<NAME>`` from the environment."""
+    """Everything that can be configured, flat (each field ``name`` reads ``CMO_ASSISTANT_<NAME>`` from the
+    environment), and grouped by concern for the components: storage (paths, Chroma), ``retrieval``,
+    ``answering``, ``llm_endpoint``, and the server (host, port, users file)."""
+
+    # -- storage ------------------------------------------------------------------------------------------
 
     data_dir: Path = Path("data")
     corpus_dir: Path = field(default_factory=_default_corpus_dir)
@@ -42,17 +88,24 @@ class Settings:
     embedding_model: str = ""
     #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
     #: needs no torch) or "torch" (always the sentence-transformers model). The index is built with the model.
-    query_encoder: str = "auto"
+    query_encoder: QueryEncoderChoice = "auto"
     #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
     chroma_url: str = ""
     #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
+    max_file_mb: float = 10.0
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 32
+    # -- server -------------------------------------------------------------------------------------------
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
+    #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
+    users_file: str = ""
+    # -- LLM ----------------------------------------------------------------------------------------------
     #: Answer backend: "extractive" (offline, default), "openai" (any OpenAI-compatible endpoint) or "ollama".
-    llm: str = "extractive"
+    llm: LLMChoice = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""
     #: Never printed: excluded from repr, masked in messages.
@@ -64,20 +117,17 @@ class Settings:
     llm_context_window: int = 4096
     #: Tokens kept free for the model's answer.
     llm_answer_tokens: int = 512
-    #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
-    users_file: str = ""
-    chunk_tokens: int = 160
-    chunk_overlap_tokens: int = 32
-    max_file_mb: float = 10.0
+    # -- retrieval ----------------------------------------------------------------------------------------
     top_k: int = 5
     candidates: int = 20
-    fusion: str = "weighted"
+    fusion: FusionChoice = "weighted"
     #: Chosen on the golden dev split (evals/README.md): BM25 carries most of the signal on this corpus.
     fusion_dense_weight: float = 0.3
     rrf_k: int = 60
     #: At most this many passages of one document in the top_k (0: no limit), so one long article cannot
     #: crowd out the others.
     max_per_document: int = 2
+    # -- answering ----------------------------------------------------------------------------------------
     max_question_chars: int = 2000
     #: Below this cosine similarity between the question and the best sentence, the assistant declines.
     min_sentence_similarity: float = 0.35
@@ -192,6 +242,37 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(
+            self.top_k,
+            self.candidates,
+            self.fusion,
+            self.fusion_dense_weight,
+            self.rrf_k,
+            self.max_per_document,
+        )
+
+    @property
+    def answering(self) -> AnsweringSettings:
+        return AnsweringSettings(
+            self.min_sentence_similarity, self.min_term_coverage, self.min_answer_units, self.max_answer_units
+        )
+
+    @property
+    def llm_endpoint(self) -> LLMSettings:
+        return LLMSettings(
+            self.llm,
+            self.llm_base_url,
+            self.llm_model,
+            self.llm_api_key,
+            self.llm_temperature,
+            self.llm_timeout_s,
+            self.llm_max_retries,
+            self.llm_context_window,
+            self.llm_answer_tokens,
+        )
 
     @property
     def uploads_dir(self) -> Path:

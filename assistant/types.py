@@ -1,9 +1,14 @@
-"""Frozen dataclasses passed between the steps: files -> Document -> Chunk -> ScoredChunk -> Answer."""
+"""Frozen dataclasses passed between the stages.
+
+files -> Document -> Chunk (with its Units) -> [Query] -> Retrieval (ScoredChunks) -> Answer (Citations).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 Kind = Literal["article", "policy"]
 Span = tuple[int, int]
@@ -22,9 +27,15 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def context_header(title: str, section: tuple[str, ...]) -> str:
+    """Title and heading path ("Title > Section > Subsection"): prepended to a passage for embedding and BM25,
+    and counted in its size when chunking."""
+    return " > ".join((title, *section))
+
+
 @dataclass(frozen=True)
 class Unit:
-    """A sentence or list item inside a chunk; offsets are relative to the chunk text."""
+    """A sentence or list item: a span of text (relative to the chunk text inside a Chunk)."""
 
     start: int
     end: int
@@ -54,7 +65,7 @@ class Chunk:
     @property
     def context_header(self) -> str:
         """Title and heading path, prepended to the text for embedding and BM25 (not shown as passage text)."""
-        return " > ".join((self.title, *self.section))
+        return context_header(self.title, self.section)
 
     def unit_text(self, unit: Unit) -> str:
         return self.text[unit.start : unit.end]
@@ -68,6 +79,80 @@ class ScoredChunk:
     score: float
     dense_rank: int | None = None
     lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a question searches: one kind ("article" or "policy"), one document, or all. The vector
+    store translates this into its own query language."""
+
+    kind: str | None = None
+    doc_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.kind or self.doc_id)
+
+    def admits(self, chunk: Chunk) -> bool:
+        return (not self.kind or chunk.kind == self.kind) and (not self.doc_id or chunk.doc_id == self.doc_id)
+
+
+#: Two stems count as the same term when they share this many leading characters ("accountabl" ~ "account").
+TERM_PREFIX = 5
+
+
+@dataclass(frozen=True)
+class FocusTerms:
+    """A question's specific terms (stemmed), each with an IDF weight; unknown ones get the maximum weight."""
+
+    weights: dict[str, float]
+    unknown: tuple[str, ...] = ()
+
+    def coverage(self, covered: set[str] | frozenset[str]) -> float:
+        """IDF-weighted share of the terms found in ``covered`` (a stem, or one sharing its first letters)."""
+        total = sum(self.weights.values())
+        if total == 0:
+            return 1.0
+        prefixes = {t[:TERM_PREFIX] for t in covered if len(t) >= TERM_PREFIX}
+        return (
+            sum(
+                w
+                for t, w in self.weights.items()
+                if t in covered or (len(t) >= TERM_PREFIX and t[:TERM_PREFIX] in prefixes)
+            )
+            / total
+        )
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question, analysed once and passed down to every stage.
+
+    ``text`` is the question as asked (cleaned); ``standalone`` the question resolved against the conversation
+    (what retrieval searches with); ``corrected`` that with its typos fixed against the corpus vocabulary (what
+    is embedded and matched); ``focus`` its specific terms (what an answer must cover).
+    """
+
+    text: str
+    standalone: str
+    corrected: str
+    focus: FocusTerms
+    filters: Filters = Filters()
+    history: tuple[Turn, ...] = ()
+
+    @property
+    def is_followup(self) -> bool:
+        return self.standalone != self.text
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Passages for one question, plus the question vector the answerer reuses."""
+
+    query: Query
+    query_vector: np.ndarray
+    passages: tuple[ScoredChunk, ...]
+    #: time spent embedding the question (part of the retrieval time)
+    embed_ms: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -43,26 +43,22 @@ class EmbedderAdapter(Embeddings):
 
 
 class LangChainRetriever:
-    """Stands in for the hybrid retriever inside the pipeline: top-k by cosine, nothing else."""
+    """The retriever stage of the pipeline replaced by LangChain's top-k by cosine, nothing else."""
 
-    def __init__(self, store: Any, chunks: dict[str, Any], hybrid: Any) -> None:
+    def __init__(self, store: Any, chunks: dict[str, Any], embedder: Any) -> None:
         self.store = store
         self.chunks = chunks
-        self.hybrid = hybrid
+        self.embedder = embedder
 
-    def retrieve(self, query: str, top_k: int | None = None, **_: Any) -> Any:
-        from assistant.search.retrieval import Retrieval
-        from assistant.types import ScoredChunk
+    def retrieve(self, query: Any, index: Any, top_k: int | None = None, mode: str = "hybrid") -> Any:
+        from assistant.types import Retrieval, ScoredChunk
 
-        found = self.store.similarity_search_with_score(query, k=top_k or 5)
+        found = self.store.similarity_search_with_score(query.standalone, k=top_k or 5)
         passages = tuple(
             ScoredChunk(self.chunks[doc.id], 1.0 - float(distance), rank, None)
             for rank, (doc, distance) in enumerate(found, start=1)
         )
-        return Retrieval(query, self.hybrid.embedder.encode_query(query), passages)
-
-    def __getattr__(self, name: str) -> Any:  # the answerer's term analysis (lexical vocabulary) is shared
-        return getattr(self.hybrid, name)
+        return Retrieval(query, self.embedder.encode_query(query.standalone), passages)
 
 
 def main(
@@ -105,7 +101,7 @@ def main(
             t1 = time.perf_counter()
             baseline.similarity_search(text, k=5)
             t2 = time.perf_counter()
-            assistant.retriever.retrieve(text, top_k=5)
+            assistant.retrieve(text, top_k=5)
             t3 = time.perf_counter()
             timings["floor"].append((t1 - t0) * 1000)
             timings["baseline"].append((t2 - t1) * 1000)
@@ -113,8 +109,12 @@ def main(
 
         judge = SupportJudge(assistant.embedder.encode, support_threshold(load_thresholds(None)))
         ours = aggregate(run_cases(assistant, cases, judge))
-        assistant.__dict__["retriever"] = LangChainRetriever(baseline, chunks, assistant.retriever)
-        theirs = aggregate(run_cases(assistant, cases, judge))
+        plain = Assistant.build(
+            assistant.settings,
+            embedder=assistant.embedder,
+            retriever=LangChainRetriever(baseline, chunks, assistant.embedder),
+        )
+        theirs = aggregate(run_cases(plain, cases, judge))
     return write_result(
         "baseline",
         {

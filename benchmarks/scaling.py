@@ -116,7 +116,7 @@ def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[l
 
 def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
     """In this process: write ``size`` synthetic chunks into a Chroma database in ``folder``."""
-    from assistant.search.chroma import ChromaStore, _chunk_metadata
+    from assistant.search.chroma import ChromaStore
 
     pool = sentence_pool()
     chunks, vectors = synthetic_chunks(size, pool, sentence_vectors(pool, cache))
@@ -126,12 +126,8 @@ def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
     batch = 2000
     for lo in range(0, size, batch):
         part = chunks[lo : lo + batch]
-        store.chunks.upsert(
-            ids=[c.chunk_id for c in part],
-            embeddings=vectors[lo : lo + batch],
-            documents=[c.text for c in part],
-            metadatas=[_chunk_metadata(c) for c in part],
-        )
+        # passages only: the retrieval benchmark reads no sentence vectors
+        store.add(part, vectors[lo : lo + batch], [np.zeros((0, vectors.shape[1]))] * len(part))
     return {
         "chroma_build_s": round(time.perf_counter() - started, 1),
         "index_mb": dir_size_mb(settings.chroma_dir),
@@ -141,7 +137,9 @@ def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
 
 def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
     """In a fresh process, as the app would: open the index, build BM25 from it, then time retrieval."""
+    from assistant.answer.query import QueryAnalyzer
     from assistant.search.chroma import ChromaStore
+    from assistant.search.corpus_index import CorpusIndexes
     from assistant.search.embeddings import Embedder
     from assistant.search.glossary import Glossary
     from assistant.search.retrieval import HybridRetriever
@@ -149,18 +147,21 @@ def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
     embedder = Embedder("", cache / "models")
     settings = _settings(folder)
     store = ChromaStore(settings, embedder.name)
-    retriever = HybridRetriever(settings, embedder, store, Glossary.load())
+    glossary = Glossary.load()
+    retriever = HybridRetriever(settings.retrieval, embedder, store)
+    analyzer = QueryAnalyzer(glossary)
     started = time.perf_counter()
-    retriever.lexical(generation=1)  # reads every passage back from Chroma and builds BM25
+    index = CorpusIndexes(store, glossary).get("1")  # reads every passage back from Chroma and builds BM25
     open_s = time.perf_counter() - started
     cases = questions(n_questions)
-    retriever.retrieve(cases[0]["question"], generation=1)  # warm-up
+    retriever.retrieve(analyzer.analyze(cases[0]["question"], index), index)  # warm-up
     latency: dict[str, Any] = {}
     for mode in MODES:
         times = []
         for case in cases:
             t0 = time.perf_counter()
-            retriever.retrieve(case["question"], mode=mode, generation=1)  # type: ignore[arg-type]
+            query = analyzer.analyze(case["question"], index)
+            retriever.retrieve(query, index, mode=mode)  # type: ignore[arg-type]
             times.append((time.perf_counter() - t0) * 1000)
         latency[mode] = summary_ms(times)
     embed = []

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant.answer.conversation import parse_history, standalone
 from assistant.evaluation.dataset import EvalCase, load_cases
 from assistant.evaluation.metrics import retrieval_scores
 
@@ -24,10 +23,7 @@ K = 5
 def retrieval_metrics(assistant: Assistant, cases: list[EvalCase], mode: str) -> dict[str, float]:
     rows = []
     for case in (c for c in cases if c.answerable):
-        query = standalone(case.question, parse_history(case.history))
-        got = assistant.retriever.retrieve(
-            query, top_k=K, mode=mode, generation=assistant.manifest.generation
-        )  # type: ignore[arg-type]
+        got = assistant.retrieve(case.question, history=case.history, top_k=K, mode=mode)  # type: ignore[arg-type]
         rows.append(retrieval_scores([p.chunk.text for p in got.passages], case.quotes, K))
     return {name: statistics.fmean(r[name] for r in rows) for name in ("hit@5", "mrr", "ndcg@5")}
 
@@ -60,8 +56,7 @@ def main() -> None:
     splits = {name: [c for c in cases if c.split == name] for name in ("dev", "test")}
 
     def variant(**changes: Any) -> Assistant:
-        assistant = Assistant(base.settings.replace(**changes))
-        assistant.__dict__["embedder"] = base.embedder
+        assistant = Assistant.build(base.settings.replace(**changes), embedder=base.embedder)
         return assistant
 
     if not args.skip_retrieval:

@@ -51,8 +51,7 @@ def make_assistant(make_settings, embedder: Embedder):
     """An Assistant over a tmp corpus that shares the session's loaded embedding model."""
 
     def make(**overrides) -> Assistant:
-        assistant = Assistant(make_settings(**overrides))
-        assistant.__dict__["embedder"] = embedder
+        assistant = Assistant.build(make_settings(**overrides), embedder=embedder)
         return assistant
 
     return make
@@ -62,8 +61,7 @@ def make_assistant(make_settings, embedder: Embedder):
 def shipped(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Assistant]:
     """An Assistant over the real shipped corpus (articles + example policies), indexed once per session."""
     data = tmp_path_factory.mktemp("shipped-data")
-    assistant = Assistant(Settings(data_dir=data, corpus_dir=CORPUS))
-    assistant.__dict__["embedder"] = embedder
+    assistant = Assistant.build(Settings(data_dir=data, corpus_dir=CORPUS), embedder=embedder)
     report = assistant.ingest()
     assert not report.skipped, report.summary()
     yield assistant

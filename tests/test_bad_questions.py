@@ -159,8 +159,7 @@ def test_api_key_is_in_no_log_output_or_answer_at_debug(
 ) -> None:
     for key, value in llm_environment(stub, shipped).items():
         monkeypatch.setenv(key, value)
-    assistant = Assistant.from_env()
-    assistant.__dict__["embedder"] = shipped.embedder
+    assistant = Assistant.build(None, embedder=shipped.embedder)
     caplog.set_level(logging.DEBUG)
     # The endpoint's first answer is an error that quotes the key back, as some providers do.
     stub.script(Fail(401, f"Incorrect API key provided: {SECRET}"), default=Reply(MODEL_ANSWER))

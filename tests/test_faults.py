@@ -38,9 +38,7 @@ REBUILD = "cmo-assistant ingest --rebuild"
 
 
 def assistant_over(data: Path, corpus: Path, embedder: Embedder, **settings: object) -> Assistant:
-    assistant = Assistant(Settings(data_dir=data, corpus_dir=corpus, **settings))  # type: ignore[arg-type]
-    assistant.__dict__["embedder"] = embedder
-    return assistant
+    return Assistant.build(Settings(data_dir=data, corpus_dir=corpus, **settings), embedder=embedder)  # type: ignore[arg-type]
 
 
 def assert_answers_parking(assistant: Assistant) -> None:

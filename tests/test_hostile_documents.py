@@ -63,8 +63,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ass
     (corpus / "parking.md").write_text(
         "# Parking\n\nOn-call physicians park in Garage B on level two.\n", encoding="utf-8"
     )
-    assistant = Assistant(Settings(data_dir=root / "data", corpus_dir=root / "corpus"))
-    assistant.__dict__["embedder"] = embedder
+    assistant = Assistant.build(Settings(data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder)
     report = assistant.ingest()
     assert not report.skipped, report.summary()
     return assistant
@@ -166,12 +165,12 @@ def stub() -> Iterator[OpenAIStub]:
 
 @pytest.fixture(scope="module")
 def llm(hostile: Assistant, stub: OpenAIStub) -> Assistant:
-    assistant = Assistant(
+    assistant = Assistant.build(
         hostile.settings.replace(
             llm="openai", llm_model="stub", llm_base_url=stub.base_url, llm_api_key="sk-x", llm_max_retries=0
-        )
+        ),
+        embedder=hostile.embedder,
     )
-    assistant.__dict__["embedder"] = hostile.embedder
     return assistant
 
 
@@ -230,7 +229,7 @@ def test_cited_obedience_is_shown_with_the_injected_sentence_highlighted(
 ) -> None:
     """The limit of checking: a model that obeys and cites the passage holding the instruction is shown, but the
     passage sentence it rests on, the injected instruction, is what the user sees highlighted."""
-    retrieved = llm.retriever.retrieve(BADGE_QUESTION).passages
+    retrieved = llm.retrieve(BADGE_QUESTION).passages
     number = next(i for i, p in enumerate(retrieved, start=1) if INJECTION in p.chunk.text)
     stub.script(Reply(f"{OBEYED}. [{number}]"))
     answer = llm.ask(BADGE_QUESTION)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corpus_files import write_files
 from killed_ingest import kill_ingest_when
 
 from assistant.ingest.readers import discover, load, read_bytes
 from assistant.pipeline import Assistant
-from assistant.search.chroma import _chunk_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -239,18 +239,13 @@ def test_a_crash_between_chunk_and_unit_writes_is_repaired(assistant: Assistant)
     (corpus / "policies/badges.md").write_text(
         "# Badges\n\nEvery physician wears a photo badge issued by security.\n", encoding="utf-8"
     )
-    indexer = assistant.indexer
+    indexer = assistant.stages.indexer
     [source] = [
         s for s in discover(assistant.settings.source_roots(), corpus) if s.doc_id == "policies/badges.md"
     ]
     chunks = indexer.chunker.split(load(source, read_bytes(source, assistant.settings.max_file_bytes)))
     vectors = assistant.embedder.encode([f"{c.context_header}\n{c.text}" for c in chunks])
-    assistant.store.chunks.upsert(
-        ids=[c.chunk_id for c in chunks],
-        embeddings=vectors,
-        documents=[c.text for c in chunks],
-        metadatas=[_chunk_metadata(c) for c in chunks],
-    )
+    assistant.store.add(chunks, vectors, [np.zeros((0, vectors.shape[1]))] * len(chunks))  # no unit vectors
     assistant.manifest.set_meta(in_progress="1")
 
     report = assistant.ingest()

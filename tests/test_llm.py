@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -32,7 +32,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import BackendError, ConfigError
 from assistant.ingest.sentences import split_units
 from assistant.pipeline import Assistant, verified
-from assistant.types import Answer, Chunk, ScoredChunk, Turn, Unit
+from assistant.types import Answer, Chunk, FocusTerms, Query, ScoredChunk, Turn, Unit
 
 PROMPTS = Prompts(PROJECT_ROOT / "prompts")
 REFUSAL = PROMPTS.phrase("refusal")
@@ -128,9 +128,17 @@ class OfflineAnswerer:
     """Stands in for the extractive answerer behind an LLMAnswerer built by hand."""
 
     name = "extractive"
+    streams = False
+    condenses = False
 
     def answer(self, request: AnswerRequest) -> Composition:
         return Composition(REFUSAL, False, ())
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
+        yield self.answer(request)
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        return None
 
 
 def llm_answerer(model: Any = None, **settings: Any) -> LLMAnswerer:
@@ -139,7 +147,8 @@ def llm_answerer(model: Any = None, **settings: Any) -> LLMAnswerer:
 
 
 def request(question: str, passages: Sequence[ScoredChunk], history: Sequence[Turn] = ()) -> AnswerRequest:
-    return AnswerRequest(question, question, tuple(passages), np.zeros(4), tuple(history))
+    query = Query(question, question, question, FocusTerms({}), history=tuple(history))
+    return AnswerRequest(query, tuple(passages), np.zeros(4))
 
 
 def build(
@@ -399,8 +408,7 @@ Use = Callable[[Any], Assistant]
 
 @pytest.fixture(scope="module")
 def llm_assistant(shipped: Assistant) -> Assistant:
-    assistant = Assistant(shipped.settings.replace(llm="openai", llm_model="m", llm_api_key=SECRET))
-    assistant.__dict__["embedder"] = shipped.embedder
+    assistant = Assistant.build(shipped.settings.replace(llm="openai", llm_model="m", llm_api_key=SECRET), embedder=shipped.embedder)
     return assistant
 
 
@@ -409,7 +417,7 @@ def use(llm_assistant: Assistant) -> Use:
     """The LLM assistant, answering with the given (fake) chat model."""
 
     def swap(model: Any) -> Assistant:
-        llm_assistant.answerer().model = model  # type: ignore[attr-defined]
+        llm_assistant.answerer.model = model  # type: ignore[attr-defined]
         return llm_assistant
 
     return swap
@@ -547,7 +555,7 @@ def test_follow_up_is_condensed_by_the_model_and_retrieval_uses_it(use: Use, rep
     assistant = use(model)
     answer = assistant.ask(FOLLOW_UP, history=HISTORY)
     assert answer.standalone_question == REWRITTEN
-    expected = assistant.retriever.retrieve(REWRITTEN).passages
+    expected = assistant.retrieve(REWRITTEN).passages
     assert [p.chunk.chunk_id for p in answer.retrieved] == [p.chunk.chunk_id for p in expected]
     condense = prompt_text(model.calls[0])
     assert HISTORY[0]["content"] in condense and FOLLOW_UP in condense

@@ -53,8 +53,7 @@ def make_assistant(shipped: Assistant, **overrides: Any) -> Assistant:
         "llm_max_retries": RETRIES,
         **overrides,
     }
-    assistant = Assistant(shipped.settings.replace(**settings))
-    assistant.__dict__["embedder"] = shipped.embedder
+    assistant = Assistant.build(shipped.settings.replace(**settings), embedder=shipped.embedder)
     return assistant
 
 
@@ -196,7 +195,7 @@ def test_nothing_listening_gives_the_extractive_answer_at_once(
 ) -> None:
     path = "/v1" if llm == "openai" else ""  # Ollama's API is at the root
     closed = make_assistant(shipped, llm=llm, llm_base_url=f"http://127.0.0.1:{free_port()}{path}")
-    closed.answerer()  # built before the clock starts: the index, not the endpoint
+    closed.corpus_index()  # built before the clock starts: the index, not the endpoint
     started = time.monotonic()
     answer = closed.ask(QUESTION)
     assert time.monotonic() - started < 5.0

@@ -6,7 +6,8 @@ import pytest
 
 from assistant.answer import Composition
 from assistant.answer.citations import problems
-from assistant.pipeline import Assistant, clean_question, verified
+from assistant.answer.query import clean_question
+from assistant.pipeline import Assistant, verified
 from assistant.types import Citation
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError, QuestionError
-from assistant.pipeline import safe_filename
+from assistant.ingest.uploads import safe_filename
 from assistant.types import Answer, Citation
 from assistant.web import presentation
 

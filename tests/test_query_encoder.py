@@ -45,8 +45,7 @@ def test_exported_encoder_gives_the_models_vectors(exported: Path, embedder: Emb
 
 
 def test_answers_are_the_same_with_either_encoder(shipped: Assistant, exported: Path) -> None:
-    onnx_assistant = Assistant(shipped.settings)
-    onnx_assistant.__dict__["embedder"] = Embedder("", exported)
+    onnx_assistant = Assistant.build(shipped.settings, embedder=Embedder("", exported))
     for question in QUESTIONS[:25]:
         with_model = shipped.ask(question)
         with_onnx = onnx_assistant.ask(question)

@@ -6,7 +6,8 @@ import pytest
 
 from assistant.pipeline import Assistant
 from assistant.search.lexical import LexicalIndex
-from assistant.search.retrieval import Retrieval, reciprocal_rank_fusion, weighted_fusion
+from assistant.search.retrieval import reciprocal_rank_fusion, weighted_fusion
+from assistant.types import Filters, Retrieval
 
 
 def ranking(scores: dict[str, float]) -> list[str]:
@@ -91,11 +92,11 @@ def test_weighted_fusion_with_equal_scores_does_not_divide_by_zero() -> None:
 
 # -- over the shipped corpus --------------------------------------------------------------------------------
 def retrieve(shipped: Assistant, question: str, **kwargs) -> Retrieval:
-    return shipped.retriever.retrieve(question, generation=shipped.manifest.generation, **kwargs)
+    return shipped.retrieve(question, **kwargs)
 
 
 def lexical_index(shipped: Assistant) -> LexicalIndex:
-    return shipped.retriever.lexical(shipped.manifest.generation)
+    return shipped.corpus_index().lexical
 
 
 @pytest.mark.slow
@@ -137,7 +138,7 @@ def test_without_a_filter_both_kinds_are_searchable(shipped: Assistant) -> None:
 @pytest.mark.slow
 def test_acronym_alone_finds_passages_that_only_spell_it_out(shipped: Assistant) -> None:
     """BM25 matches "FQHC" in a question with "federally qualified health center" in an article."""
-    hits = lexical_index(shipped).search("FQHC", 10, kind="article")
+    hits = lexical_index(shipped).search("FQHC", 10, Filters(kind="article"))
     assert hits, "the glossary did not connect FQHC to its spelled-out form"
     for chunk, _ in hits:
         assert "fqhc" not in chunk.text.lower()
@@ -153,7 +154,7 @@ def test_glossary_lets_fqhc_retrieve_the_allied_article_passage(shipped: Assista
         c.doc_id == allied and "federally qualified health center CMO also focuses" in c.text for c in top5
     ), [(c.doc_id, c.section_label) for c in top5]
     # The glossary works on the BM25 side; the dense model sees the question as asked (measured better).
-    assert found.query == "What does an FQHC CMO focus on?"
+    assert found.query.corrected == "What does an FQHC CMO focus on?"
 
 
 @pytest.mark.slow

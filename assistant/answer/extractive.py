@@ -14,32 +14,19 @@ chosen unit holds a number.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
-from assistant.config import Settings
-from assistant.search.glossary import Glossary
-from assistant.search.lexical import CORRECT_CHARS, LexicalIndex, analyze, stopwords
-from assistant.types import Chunk, Citation, Unit
+from assistant.answer.query import QueryAnalyzer, generic_terms
+from assistant.config import AnsweringSettings
+from assistant.search.corpus_index import CorpusIndex
+from assistant.search.lexical import analyze
+from assistant.types import Chunk, Citation, FocusTerms, Turn, Unit
 
-#: Words that say nothing specific in this domain (assistant/data/generic_words.txt).
-GENERIC_WORDS = frozenset(
-    word
-    for line in resources.files("assistant")
-    .joinpath("data", "generic_words.txt")
-    .read_text("utf-8")
-    .splitlines()
-    if not line.startswith("#")
-    for word in line.split()
-)
-#: Two stems count as the same term when they share this many leading characters ("accountabl" ~ "account").
-_PREFIX = 5
 _COMPARISON = re.compile(
     r"\b(differ\w*|difference\w*|compare\w*|comparison|versus|vs|contrast\w*|distinguish\w*|unlike)\b", re.I
 )
@@ -81,12 +68,6 @@ _CHATTER = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _generic_terms() -> frozenset[str]:
-    words = GENERIC_WORDS | stopwords()
-    return frozenset(analyze(" ".join(words))) | words
-
-
 @dataclass(frozen=True)
 class Candidate:
     passage_rank: int
@@ -106,53 +87,30 @@ class Candidate:
         return (self.chunk.chunk_id, self.index)
 
 
-@dataclass(frozen=True)
-class FocusTerms:
-    """The question's specific terms (stemmed), each with an IDF weight; unknown ones get the maximum weight."""
-
-    weights: dict[str, float]
-    unknown: tuple[str, ...]
-
-    def coverage(self, covered: set[str]) -> float:
-        """IDF-weighted share of the terms found in ``covered`` (a stem, or one sharing its first letters)."""
-        total = sum(self.weights.values())
-        if total == 0:
-            return 1.0
-        prefixes = {t[:_PREFIX] for t in covered if len(t) >= _PREFIX}
-        return (
-            sum(
-                w
-                for t, w in self.weights.items()
-                if t in covered or (len(t) >= _PREFIX and t[:_PREFIX] in prefixes)
-            )
-            / total
-        )
-
-
 class ExtractiveAnswerer:
-    name = "extractive"
+    """Answers by quoting: offline, deterministic, every sentence verbatim from a passage."""
 
-    def __init__(
-        self, settings: Settings, lexical: LexicalIndex, glossary: Glossary, prompts: Prompts
-    ) -> None:
+    name = "extractive"
+    streams = False
+    condenses = False
+
+    def __init__(self, settings: AnsweringSettings, analyzer: QueryAnalyzer, prompts: Prompts) -> None:
         self.settings = settings
-        self.lexical = lexical
-        self.glossary = glossary
+        self.analyzer = analyzer
+        self.glossary = analyzer.glossary
         self.prompts = prompts
-        self.surface_vocabulary = lexical.surface_vocabulary
         self._terms: dict[str, frozenset[str]] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def answer(self, request: AnswerRequest) -> Composition:
+        index = _index_of(request)
         other = self.glossary.other_meaning_in(request.question)
         if other is not None:
             return self._refuse("refusal_other_meaning", meaning=other[1])
-        unknown_name = self._unknown_name(request.question)
+        unknown_name = self._unknown_name(request.question, index)
         if unknown_name:
             return self._refuse("refusal_unknown_name", name=unknown_name)
-        focus = self.focus_terms(request.question)
-        if not focus.weights and request.standalone != request.question:
-            focus = self.focus_terms(request.standalone)
+        focus = request.query.focus
         candidates = self._candidates(request, focus)
         if not candidates:
             return self._refuse("refusal")
@@ -165,41 +123,26 @@ class ExtractiveAnswerer:
             return self._refuse("refusal")
         if _MONEY_QUESTION.search(request.question) and not any(_MONEY.search(c.text) for c in chosen):
             return self._refuse("refusal_missing_number")
-        if _QUANTITY.search(request.question) and not self._states_figure(request.question, focus, chosen):
+        if _QUANTITY.search(request.question) and not self._states_figure(request, focus, chosen):
             return self._refuse("refusal_missing_number")
         return self._compose(chosen)
 
-    def focus_terms(self, question: str, expand: bool = True) -> FocusTerms:
-        """Specific terms of the question: stop words and domain-generic words removed, typos corrected.
+    def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
+        composition = self.answer(request)
+        yield composition.text
+        yield composition
 
-        :param expand: also count the glossary's other form of each acronym or expansion in the question.
-        """
-        generic = _generic_terms()
-        weights: dict[str, float] = {}
-        unknown: list[str] = []
-        question = question[:CORRECT_CHARS]
-        expanded = question + " " + " ".join(self.glossary.additions(question)) if expand else question
-        for word in _WORD.findall(expanded.lower()):
-            if word in generic or len(word) < 2:
-                continue
-            if word not in self.surface_vocabulary and len(word) <= 3:
-                continue  # "yrs", "b4", "hrs": chat shorthand, too short to correct or to count
-            word = self.lexical.correct_word(word)
-            for term in analyze(word):
-                if term in generic:
-                    continue
-                if term in self.lexical.idf:
-                    weights[term] = max(weights.get(term, 0.0), self.lexical.idf[term])
-                else:
-                    weights[term] = self.lexical.max_idf
-                    unknown.append(term)
-        return FocusTerms(weights, tuple(unknown))
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        return None
 
-    def _states_figure(self, question: str, focus: FocusTerms, chosen: Sequence[Candidate]) -> bool:
+    def _states_figure(self, request: AnswerRequest, focus: FocusTerms, chosen: Sequence[Candidate]) -> bool:
         """For "how many / what percentage / what salary" questions: one chosen unit holds a number *and* is
         about the question's subject (its specific terms other than the quantity words themselves)."""
+        index = _index_of(request)
         quantity_terms = {
-            t for m in _QUANTITY.finditer(question) for t in self.focus_terms(m.group(0)).weights
+            t
+            for m in _QUANTITY.finditer(request.question)
+            for t in self.analyzer.terms(m.group(0), index).weights
         }
         subject = FocusTerms(
             {t: w for t, w in focus.weights.items() if t not in quantity_terms}, focus.unknown
@@ -209,7 +152,7 @@ class ExtractiveAnswerer:
             for c in chosen
         )
 
-    def _unknown_name(self, question: str) -> str:
+    def _unknown_name(self, question: str, index: CorpusIndex) -> str:
         """A capitalised name (not the first word, not an acronym we know) that no source mentions."""
         known = {t.acronym.lower() for t in self.glossary.terms}
         words = re.findall(r"[A-Za-z][A-Za-z'’.-]*", question)
@@ -221,11 +164,11 @@ class ExtractiveAnswerer:
                 or not bare[:1].isupper()
                 or bare.isupper()
                 or lower in known
-                or lower in _generic_terms()
+                or lower in generic_terms()
             ):
                 continue
-            if lower not in self.surface_vocabulary and not all(
-                t in self.lexical.idf for t in analyze(lower)
+            if lower not in index.lexical.surface_vocabulary and not all(
+                t in index.lexical.idf for t in analyze(lower)
             ):
                 return bare
         return ""
@@ -278,7 +221,7 @@ class ExtractiveAnswerer:
         chosen = self._items_for_lead_ins(chosen, candidates, rel)
         chosen = self._complete_list(chosen, candidates, rel, floor)
         if _COMPARISON.search(request.question) or _COMPARISON.search(request.standalone):
-            chosen = self._cover_sides(chosen, ranked, request.question)
+            chosen = self._cover_sides(chosen, ranked, request)
         return chosen
 
     def _items_for_lead_ins(
@@ -338,11 +281,11 @@ class ExtractiveAnswerer:
         self,
         chosen: list[Candidate],
         ranked: list[Candidate],
-        question: str,
+        request: AnswerRequest,
     ) -> list[Candidate]:
         """For a comparison, make sure each compared side (its most specific terms) has a unit in the answer."""
         # The sides are the question's own most specific words ("hospital", "FQHC"), not their expansions.
-        own = self.focus_terms(question, expand=False).weights
+        own = self.analyzer.terms(request.question, _index_of(request), expand=False).weights
         sides = [
             t
             for t, _ in sorted(own.items(), key=lambda kv: -kv[1])
@@ -436,6 +379,12 @@ class ExtractiveAnswerer:
 
     def _refuse(self, phrase: str, **values: str) -> Composition:
         return Composition(text=self.prompts.phrase(phrase, **values), answered=False, citations=())
+
+
+def _index_of(request: AnswerRequest) -> CorpusIndex:
+    if request.index is None:
+        raise ValueError("The extractive answerer needs the corpus index in its AnswerRequest.")
+    return request.index
 
 
 def _quotable(text: str, unit: Unit) -> bool:

@@ -127,6 +127,9 @@ class PromptBuilder:
 class LLMAnswerer:
     """Answers with a chat model and verifies what it wrote; falls back to ``fallback`` when the model fails."""
 
+    streams = True
+    condenses = True
+
     def __init__(
         self,
         settings: Settings,
@@ -135,7 +138,7 @@ class LLMAnswerer:
         encode: Encoder,
         fallback: Answerer,
     ) -> None:
-        self.name = settings.llm
+        self.name: str = settings.llm
         self.settings = settings
         self.prompts = prompts
         self.model = model

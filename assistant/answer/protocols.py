@@ -1,25 +1,48 @@
-"""The interface every answerer implements."""
+"""The answer stage's interface: an AnswerRequest in, a Composition out.
+
+An answerer declares what else it can do: ``streams`` (``stream()`` yields text as it is written, then the
+Composition) and ``condenses`` (``condense()`` rewrites a follow-up as a standalone question). The pipeline reads
+these flags; it never probes for methods.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from assistant.types import Citation, ScoredChunk, Turn
+from assistant.types import Citation, Query, ScoredChunk, Turn
+
+if TYPE_CHECKING:
+    from assistant.search.corpus_index import CorpusIndex
 
 
 @dataclass(frozen=True)
 class AnswerRequest:
-    question: str
-    #: the question resolved against the conversation (what retrieval used)
-    standalone: str
+    """Everything an answerer gets for one question."""
+
+    query: Query
     passages: tuple[ScoredChunk, ...]
     query_vector: np.ndarray
-    history: tuple[Turn, ...] = ()
+    #: the corpus index the passages come from (vocabulary, IDF, spelling), for analysing parts of the question
+    index: CorpusIndex | None = None
     #: per chunk id, one vector per unit (sentence or list item), in unit order
     unit_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def question(self) -> str:
+        return self.query.text
+
+    @property
+    def standalone(self) -> str:
+        """The question resolved against the conversation (what retrieval used)."""
+        return self.query.standalone
+
+    @property
+    def history(self) -> tuple[Turn, ...]:
+        return self.query.history
 
 
 @dataclass(frozen=True)
@@ -32,5 +55,17 @@ class Composition:
 
 class Answerer(Protocol):
     name: str
+    #: whether :meth:`stream` yields the text as it is written (else it yields the whole text at once)
+    streams: bool
+    #: whether :meth:`condense` can rewrite a follow-up (else it returns None)
+    condenses: bool
 
     def answer(self, request: AnswerRequest) -> Composition: ...
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
+        """Text pieces, then the Composition (always last)."""
+        ...
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """``question`` rewritten to stand on its own, or None (the caller then resolves it offline)."""
+        ...

@@ -19,7 +19,7 @@ from assistant.evaluation.metrics import (
 )
 from assistant.evaluation.results import CaseResult, RunSummary
 from assistant.pipeline import Assistant
-from assistant.search.retrieval import Mode
+from assistant.search.protocols import Mode
 
 K = 5
 ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")

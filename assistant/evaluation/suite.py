@@ -11,7 +11,7 @@ from assistant.evaluation.metrics import SupportJudge
 from assistant.evaluation.results import EvalRun
 from assistant.evaluation.runner import ABLATION_MODES, K, aggregate, run_cases, summarise
 from assistant.pipeline import Assistant
-from assistant.search.retrieval import Mode
+from assistant.search.protocols import Mode
 
 BACKENDS = ("extractive", "openai", "ollama")
 

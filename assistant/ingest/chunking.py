@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.config import MODEL_MAX_TOKENS
-from assistant.ingest.sentences import TextUnit, split_units
-from assistant.types import Chunk, Document, Unit
+from assistant.ingest.sentences import split_units
+from assistant.types import Chunk, Document, Unit, context_header
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 _HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -67,7 +67,7 @@ class Chunker:
             units = split_units(doc.text[section.start : section.end], offset=section.start)
             if not units:
                 continue
-            header = " > ".join((doc.title, *section.path))
+            header = context_header(doc.title, section.path)
             budget = self.max_tokens - self.count_tokens([header])[0] - 1
             units = self._fit_units(doc.text, units, max(budget, 16))
             costs = self.count_tokens([doc.text[u.start : u.end] for u in units])
@@ -99,7 +99,7 @@ class Chunker:
         return chunks
 
     def _pack(
-        self, text: str, units: list[TextUnit], costs: list[int], gaps: list[int], budget: int
+        self, text: str, units: list[Unit], costs: list[int], gaps: list[int], budget: int
     ) -> list[tuple[int, int]]:
         """Greedy packing into (first, last) unit ranges; a new chunk starts with the previous one's tail.
 
@@ -126,10 +126,10 @@ class Chunker:
         ranges.append((first, len(costs) - 1))
         return ranges
 
-    def _fit_units(self, text: str, units: list[TextUnit], budget: int) -> list[TextUnit]:
+    def _fit_units(self, text: str, units: list[Unit], budget: int) -> list[Unit]:
         """Cut any unit longer than the budget into word-aligned pieces (rare: run-on sentences, tables)."""
         costs = self.count_tokens([text[u.start : u.end] for u in units])
-        fitted: list[TextUnit] = []
+        fitted: list[Unit] = []
         for unit, cost in zip(units, costs, strict=True):
             if cost <= budget:
                 fitted.append(unit)
@@ -138,13 +138,13 @@ class Chunker:
             piece_start, piece_end = words[0]
             for ws, we in words[1:]:
                 if self.count_tokens([text[piece_start:we]])[0] > budget:
-                    fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
+                    fitted.append(Unit(piece_start, piece_end, unit.is_list_item))
                     piece_start = ws
                 piece_end = we
-            fitted.append(TextUnit(piece_start, piece_end, unit.is_list_item))
+            fitted.append(Unit(piece_start, piece_end, unit.is_list_item))
         return fitted
 
-    def _pieces(self, text: str, unit: TextUnit, budget: int) -> list[tuple[int, int]]:
+    def _pieces(self, text: str, unit: Unit, budget: int) -> list[tuple[int, int]]:
         """Word spans of a unit; a single word longer than the budget (a URL, text without spaces) is cut too."""
         spans: list[tuple[int, int]] = []
         for m in re.finditer(r"\S+", text[unit.start : unit.end]):

@@ -21,8 +21,8 @@ from assistant.errors import DocumentError
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.manifest import DocumentRecord, Manifest
 from assistant.ingest.readers import SourceFile, discover, load, read_bytes
-from assistant.search.chroma import ChromaStore
 from assistant.search.embeddings import Embedder
+from assistant.search.protocols import VectorStore
 from assistant.types import Chunk, Document
 
 CHUNKER_VERSION = "2"
@@ -69,7 +69,7 @@ Progress = Callable[[str], None]
 
 class Indexer:
     def __init__(
-        self, settings: Settings, embedder: Embedder, store: ChromaStore, manifest: Manifest
+        self, settings: Settings, embedder: Embedder, store: VectorStore, manifest: Manifest
     ) -> None:
         self.settings = settings
         self.embedder = embedder

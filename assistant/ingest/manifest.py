@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import database
-from assistant.errors import StoreError
-from assistant.search.chroma import disk_trouble
+from assistant.errors import StoreError, disk_trouble
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -90,6 +89,10 @@ class Manifest:
             r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), float(r[6]))
             for r in rows
         }
+
+    def committed_ids(self) -> set[str]:
+        """Ids of every passage of every recorded document: what questions may see."""
+        return {cid for record in self.documents().values() for cid in record.chunk_ids}
 
     def has_documents(self) -> bool:
         """Whether any document is recorded (one row read, nothing parsed)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ import yaml
 from assistant.errors import DocumentError
 from assistant.types import Document
 
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -32,6 +31,15 @@ class SourceFile:
     path: Path
     root: Path
     doc_id: str
+
+
+#: A reader turns a file's bytes into its text (Markdown headings for structure) and metadata (title, kind, ...).
+Reader = Callable[[SourceFile, bytes], tuple[str, dict[str, Any]]]
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """The file types the assistant reads, as registered in :data:`READERS` (the CLI and the app list these)."""
+    return tuple(READERS)
 
 
 def discover(roots: list[Path], corpus_dir: Path) -> Iterator[SourceFile]:
@@ -55,10 +63,10 @@ def discover(roots: list[Path], corpus_dir: Path) -> Iterator[SourceFile]:
 def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
     """The file's bytes, or DocumentError when it is unsupported, empty or above the size limit."""
     path = source.path
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    if path.suffix.lower() not in READERS:
         raise DocumentError(
             str(path),
-            f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}",
+            f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}",
         )
     try:
         size = path.stat().st_size
@@ -78,17 +86,13 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
 
 def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Document:
     """Parse ``data`` (the bytes of ``source``) into a Document."""
-    suffix = source.path.suffix.lower()
-    meta: dict[str, Any] = {}
-    if suffix in (".md", ".markdown", ".txt"):
-        text = _decode_text(source, data)
-        text, meta = _split_front_matter(source, text)
-    elif suffix == ".pdf":
-        text, meta = _read_pdf(source, data)
-    elif suffix == ".docx":
-        text = _read_docx(source, data)
-    else:
-        text, meta = _read_html(source, data)
+    reader = READERS.get(source.path.suffix.lower())
+    if reader is None:
+        raise DocumentError(
+            str(source.path),
+            f"unsupported file type {source.path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}",
+        )
+    text, meta = reader(source, data)
     text = _clean(text)
     if not text.strip():
         raise DocumentError(str(source.path), "no text could be extracted (a scanned PDF needs OCR first)")
@@ -107,6 +111,11 @@ def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Docum
         sha256=hashlib.sha256(data).hexdigest(),
         metadata={k: str(v) for k, v in meta.items() if v is not None},
     )
+
+
+def _read_text(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
+    """Markdown or plain text, with optional YAML front matter."""
+    return _split_front_matter(source, _decode_text(source, data))
 
 
 def _decode_text(source: SourceFile, data: bytes) -> str:
@@ -238,3 +247,19 @@ def _kind_from_path(source: SourceFile) -> str:
     if parts and parts[0] == "sources":
         return "article"
     return ""
+
+
+def _read_docx_text(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
+    return _read_docx(source, data), {}
+
+
+#: ``{suffix: reader}``: one entry per file type. A new type is one entry here (or ``READERS[".x"] = reader``).
+READERS: dict[str, Reader] = {
+    ".md": _read_text,
+    ".markdown": _read_text,
+    ".txt": _read_text,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx_text,
+    ".html": _read_html,
+    ".htm": _read_html,
+}

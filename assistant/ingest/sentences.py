@@ -8,7 +8,8 @@ a download, and the corpus is clean prose).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from assistant.types import Unit
 
 #: "- item", "* item", "+ item", "• item", "– item", "1. item", "1) item"
 LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•–]|\d{1,3}[.)])[ \t]+")
@@ -48,13 +49,6 @@ _WRAPPING = ".!?\"'”’)](“‘("
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
-@dataclass(frozen=True)
-class TextUnit:
-    start: int
-    end: int
-    is_list_item: bool
-
-
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Sentence spans of one paragraph (no newlines expected), trimmed of surrounding whitespace."""
     spans: list[tuple[int, int]] = []
@@ -81,12 +75,12 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return result
 
 
-def split_units(text: str, offset: int = 0) -> list[TextUnit]:
+def split_units(text: str, offset: int = 0) -> list[Unit]:
     """Units of a block of Markdown-ish text: each list item whole, each paragraph line split into sentences.
 
     Heading lines and blank lines produce no units. Offsets are into ``text`` plus ``offset``.
     """
-    units: list[TextUnit] = []
+    units: list[Unit] = []
     pos = 0
     for line in text.splitlines(keepends=True):
         line_start = pos
@@ -98,8 +92,8 @@ def split_units(text: str, offset: int = 0) -> list[TextUnit]:
         if marker:
             s, e = marker.end(), len(body.rstrip())
             if e > s:
-                units.append(TextUnit(line_start + s + offset, line_start + e + offset, True))
+                units.append(Unit(line_start + s + offset, line_start + e + offset, True))
             continue
         for s, e in sentence_spans(body):
-            units.append(TextUnit(line_start + s + offset, line_start + e + offset, False))
+            units.append(Unit(line_start + s + offset, line_start + e + offset, False))
     return units

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant.search.glossary import Glossary
-from assistant.types import Chunk
+from assistant.types import Chunk, Filters
 
 
 @lru_cache(maxsize=1)
@@ -185,21 +185,22 @@ class LexicalIndex:
         lengths = np.array([len(w) for w in words], dtype=np.float64)
         return words, counts, lengths, np.array([w[:1] for w in words])
 
-    def search(
-        self, query: str, n: int, kind: str | None = None, doc_id: str | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """Top ``n`` chunks by BM25 score (zero-score chunks left out), optionally filtered."""
+    def search(self, corrected: str, n: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Top ``n`` chunks by BM25 score (zero-score chunks left out), optionally filtered.
+
+        :param corrected: the question with its spelling corrected (:meth:`correct_spelling`).
+        """
         if not self.chunks:
             return []
-        expanded = self.glossary.expand(self.correct_spelling(query))
+        expanded = self.glossary.expand(corrected)
         tokens = [t for t in analyze(expanded) if t in self.idf]
         if not tokens:
             return []
         scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
-        if kind:
-            scores = np.where(self._kinds == kind, scores, 0.0)
-        if doc_id:
-            scores = np.where(self._docs == doc_id, scores, 0.0)
+        if filters is not None and filters.kind:
+            scores = np.where(self._kinds == filters.kind, scores, 0.0)
+        if filters is not None and filters.doc_id:
+            scores = np.where(self._docs == filters.doc_id, scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -1,39 +1,25 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused into one ranking, with metadata filters.
+"""Hybrid retrieval: dense (the vector store) and BM25 (the corpus index) candidates fused into one ranking.
 
-Fusion is reciprocal rank fusion by default; a weighted convex combination of min-max normalised scores is the
-alternative (``fusion = "weighted"``). The eval suite's ablation compares them (see evals/README.md).
+Fusion is a weighted convex combination of min-max normalised scores by default (``fusion = "weighted"``);
+reciprocal rank fusion is the alternative. The eval suite's ablation compares them (see evals/README.md).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Protocol
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.ingest.manifest import Manifest
-from assistant.search.chroma import UNIT_CACHE_CHUNKS, ChromaStore, Where, where_filter
-from assistant.search.embeddings import Embedder
-from assistant.search.glossary import Glossary
-from assistant.search.lexical import LexicalIndex
-from assistant.types import Chunk, ScoredChunk
-
-Mode = Literal["hybrid", "dense", "bm25"]
+from assistant.config import RetrievalSettings
+from assistant.search.corpus_index import CorpusIndex
+from assistant.search.protocols import Mode, VectorStore
+from assistant.types import Chunk, Filters, Query, Retrieval, ScoredChunk
 
 
-@dataclass(frozen=True)
-class Retrieval:
-    """Passages for one question, plus the question vector the answerer reuses."""
-
-    query: str
-    query_vector: np.ndarray
-    passages: tuple[ScoredChunk, ...]
-    #: time spent embedding the question (part of the retrieval time)
-    embed_ms: float = 0.0
+class QueryEmbedder(Protocol):
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -64,83 +50,38 @@ def weighted_fusion(
 
 
 class HybridRetriever:
-    def __init__(
-        self,
-        settings: Settings,
-        embedder: Embedder,
-        store: ChromaStore,
-        glossary: Glossary,
-        manifest: Manifest | None = None,
-    ) -> None:
+    """Dense (the vector store) and BM25 (the corpus index) candidates, fused, at most a few per document."""
+
+    def __init__(self, settings: RetrievalSettings, embedder: QueryEmbedder, store: VectorStore) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.glossary = glossary
-        self.manifest = manifest
-        self._lexical: LexicalIndex | None = None
-        self._lexical_generation: object = None
-        self._lock = threading.Lock()
-
-    def lexical(self, generation: object = None) -> LexicalIndex:
-        """The BM25 index of the committed chunks, rebuilt from the store when the index generation changed.
-
-        An ingest writes a document's chunks to the store before the manifest records it; only chunks of
-        documents the manifest lists are indexed, and (see :meth:`retrieve`) only those are searchable, so no
-        answer is built from a document whose ingest has not finished. Without a manifest everything counts.
-        """
-        with self._lock:
-            if self._lexical is None or generation != self._lexical_generation:
-                chunks = self.store.all_chunks()
-                if self.manifest is not None:
-                    committed = {
-                        cid for record in self.manifest.documents().values() for cid in record.chunk_ids
-                    }
-                    chunks = [c for c in chunks if c.chunk_id in committed]
-                self._lexical = LexicalIndex(chunks, self.glossary)
-                if len(chunks) <= UNIT_CACHE_CHUNKS:
-                    # A small index's sentence vectors all fit the store's cache: read them in one go now
-                    # rather than a few per question (the answerer reads them for every passage).
-                    self.store.unit_vectors(chunks)
-                self._lexical_generation = generation
-            return self._lexical
 
     def retrieve(
-        self,
-        query: str,
-        top_k: int | None = None,
-        kind: str | None = None,
-        doc_id: str | None = None,
-        mode: Mode = "hybrid",
-        generation: object = None,
+        self, query: Query, index: CorpusIndex, top_k: int | None = None, mode: Mode = "hybrid"
     ) -> Retrieval:
         top_k = top_k or self.settings.top_k
         n = max(self.settings.candidates, top_k)
         # The glossary works on the BM25 side (question and passages); appending expansions to the dense query
         # measured worse (evals/README.md), so the model sees the spelling-corrected question as asked.
-        lexical_index = self.lexical(generation)
-        corrected = lexical_index.correct_spelling(query)
         started = time.perf_counter()
-        vector = self.embedder.encode_query(corrected)
+        vector = self.embedder.encode_query(query.corrected)
         embed_ms = (time.perf_counter() - started) * 1000
         dense: list[tuple[Chunk, float]] = []
         lexical: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self._dense(vector, n, where_filter(kind, doc_id), lexical_index)
+            dense = self._dense(vector, n, query.filters, index)
         if mode in ("hybrid", "bm25"):
-            lexical = lexical_index.search(query, n, kind=kind, doc_id=doc_id)
+            lexical = index.lexical.search(query.corrected, n, query.filters)
         ranked = _cap_per_document(self.fuse(dense, lexical), self.settings.max_per_document)
-        return Retrieval(corrected, vector, tuple(ranked[:top_k]), embed_ms)
+        return Retrieval(query, vector, tuple(ranked[:top_k]), embed_ms)
 
     def _dense(
-        self, vector: np.ndarray, n: int, where: Where | None, lexical_index: LexicalIndex
+        self, vector: np.ndarray, n: int, filters: Filters, index: CorpusIndex
     ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks; their text comes from the BM25 index, which holds every committed chunk. A hit it
-        lacks was written after it was built: uncommitted when there is a manifest (dropped), else read."""
-        hits = self.store.nearest(vector, n, where)
-        chunks = lexical_index.by_id
-        if self.manifest is None:
-            chunks = {**chunks, **self.store.get_chunks([cid for cid, _ in hits if cid not in chunks])}
-        return [(chunks[cid], score) for cid, score in hits if cid in chunks]
+        """Nearest passages that the corpus index holds: a hit it lacks is not committed (yet), and dropped."""
+        hits = self.store.nearest(vector, n, filters or None)
+        return [(index.by_id[cid], score) for cid, score in hits if cid in index.by_id]
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}

@@ -20,8 +20,9 @@ from typing import Any
 
 from starlette.middleware import Middleware
 
+from assistant.answer.query import unreadable_removed
 from assistant.errors import AssistantError, ConfigError
-from assistant.pipeline import Assistant, unreadable_removed
+from assistant.pipeline import Assistant
 from assistant.types import Answer
 from assistant.web import presentation
 

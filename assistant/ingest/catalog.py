@@ -1,0 +1,48 @@
+"""What is in the index, for people: the documents with their passages, and one document's text to read."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import DocumentError, QuestionError
+from assistant.ingest.manifest import Manifest
+from assistant.ingest.readers import SourceFile, load, read_bytes
+from assistant.search.protocols import VectorStore
+
+
+def document_text(settings: Settings, manifest: Manifest, doc_id: str) -> tuple[str, str]:
+    """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
+    record = manifest.documents().get(doc_id)
+    if record is None:
+        raise QuestionError(f"No indexed document has the id {doc_id!r}.")
+    source = SourceFile(Path(record.source_path), Path(record.source_path).parent, doc_id)
+    try:
+        doc = load(source, read_bytes(source, settings.max_file_bytes))
+    except DocumentError as exc:
+        raise QuestionError(f"{doc_id} cannot be shown: {exc.reason}.") from None
+    return doc.title, doc.text
+
+
+def index_stats(settings: Settings, manifest: Manifest, store: VectorStore, model_name: str) -> dict[str, Any]:
+    """What is in the index: documents, chunks, kinds, model, last ingest."""
+    docs = manifest.documents()
+    kinds: dict[str, int] = {}
+    for record in docs.values():
+        kinds[record.kind] = kinds.get(record.kind, 0) + 1
+    last = manifest.get_meta("last_ingest_at")
+    return {
+        "data_dir": str(settings.data_dir),
+        "store": settings.chroma_url or str(settings.chroma_dir),
+        "documents": len(docs),
+        "chunks": store.count() if docs else 0,
+        "kinds": kinds,
+        "embedding_model": manifest.get_meta("embedding_model") or model_name,
+        "last_ingest": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(last))) if last else None,
+        "per_document": [
+            {"doc_id": r.doc_id, "title": r.title, "kind": r.kind, "chunks": len(r.chunk_ids)}
+            for r in docs.values()
+        ],
+    }
