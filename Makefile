@@ -37,6 +37,7 @@ ingest: setup
 
 lint: setup
 	$(BIN)/ruff check assistant tests evals benchmarks app.py
+	$(BIN)/ruff format --check assistant tests evals benchmarks app.py
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
 

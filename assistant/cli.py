@@ -10,13 +10,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, QuestionError
 from assistant.ingest.readers import supported_suffixes
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
+
+
+if TYPE_CHECKING:
+    #: what add_subparsers() returns
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_ingest(sub)
+    _add_ask(sub)
+    stats = sub.add_parser("stats", help="what is in the index")
+    stats.add_argument("--json", action="store_true")
+    _add_eval(sub)
+    serve = sub.add_parser("serve", help="launch the web app")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    _add_feedback(sub)
+    return parser
 
+
+def _add_ingest(sub: Commands) -> None:
     ingest = sub.add_parser("ingest", help="build or update the index from the corpus and your folders")
     ingest.add_argument(
         "--source",
@@ -37,11 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         metavar="DIR",
-        help=f"another folder of {'/'.join(supported_suffixes())} documents (repeatable)",
+        help=f"another folder of {'/'.join(supported_suffixes())} documents (repeatable); remembered in the "
+        "data dir and indexed by every later ingest until --forget",
+    )
+    ingest.add_argument(
+        "--forget",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="stop indexing a remembered --source folder (its documents are removed; repeatable)",
     )
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
 
+
+def _add_ask(sub: Commands) -> None:
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -57,11 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--doc", metavar="DOC_ID", help="search only this document (ids: `cmo-assistant stats --json`)"
     )
 
-    stats = sub.add_parser("stats", help="what is in the index")
-    stats.add_argument("--json", action="store_true")
 
-    ev = sub.add_parser("eval", help="score answers on a golden set; exits 1 when a threshold is not met")
-    ev.add_argument("--dataset", type=Path, help="JSONL of cases (default evals/golden.jsonl)")
+def _add_eval(sub: Commands) -> None:
+    ev = sub.add_parser("eval", help="score answers on the eval sets; exits 1 when a threshold is not met")
+    ev.add_argument(
+        "--dataset",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="JSONL of cases, repeatable (default evals/golden.jsonl, users.jsonl and paraphrase.jsonl)",
+    )
     ev.add_argument(
         "--out", type=Path, help="folder for report.md/html, results.jsonl (default evals/runs/<time>)"
     )
@@ -70,14 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", type=Path, metavar="RUN_DIR", help="a previous run's --out folder: delta table"
     )
     ev.add_argument("--thresholds", type=Path, help="gate thresholds (default evals/thresholds.toml)")
-    ev.add_argument("--split", choices=["all", "dev", "test"], default="all", help="which cases to run")
+    ev.add_argument(
+        "--split",
+        default="all",
+        metavar="NAME",
+        help="which cases to run: a split of the datasets (dev, test, paraphrase) or all (default)",
+    )
     ev.add_argument("--no-ablation", action="store_true", help="skip the dense / BM25 / hybrid comparison")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    serve = sub.add_parser("serve", help="launch the web app")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
 
+def _add_feedback(sub: Commands) -> None:
     feedback = sub.add_parser("feedback", help="answer ratings from the app: list them or export eval cases")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
     fb_export = feedback_sub.add_parser(
@@ -92,7 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fb_list = feedback_sub.add_parser("list", help="recent ratings, newest first")
     fb_list.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,7 +161,9 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     for folder in args.source:
         if not folder.is_dir():
             raise QuestionError(f"--source {folder} is not a folder. Give a folder of documents.")
-    report = _assistant(settings).ingest(args.source, rebuild=args.rebuild, progress=not args.quiet)
+    report = _assistant(settings).ingest(
+        args.source, rebuild=args.rebuild, progress=not args.quiet, forget=args.forget
+    )
     print(report.summary())
     return EXIT_PARTIAL if report.partial else EXIT_OK
 
@@ -209,9 +246,13 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         out_dir=out,
         previous=args.compare,
     )
-    width = max(len(m) for m in run.summary.metrics)
-    for metric, value in run.summary.metrics.items():
-        print(f"{metric:<{width}}  {value:.3f}")
+    summary = run.summary
+    columns = {"all": summary.metrics, **summary.by_split}
+    width = max(len(m) for m in summary.metrics)
+    print(f"{'':<{width}}" + "".join(f"  {name:>10}" for name in columns))
+    for metric, value in summary.metrics.items():
+        cells = [value, *(split.get(metric) for split in summary.by_split.values())]
+        print(f"{metric:<{width}}" + "".join(f"  {'':>10}" if v is None else f"  {v:>10.3f}" for v in cells))
     print(f"report: {written.get('report.md', out)}")
     assert run.gate is not None
     if not run.gate.passed:

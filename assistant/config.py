@@ -32,6 +32,7 @@ def _default_prompts_dir() -> Path:
 QueryEncoderChoice = Literal["auto", "torch"]
 FusionChoice = Literal["rrf", "weighted"]
 LLMChoice = Literal["extractive", "openai", "ollama"]
+ExamplesChoice = Literal["auto", "always", "never"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class Settings:
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
     max_file_mb: float = 10.0
+    #: The example policies shipped in corpus/policies: "auto" indexes them only while the organization has no
+    #: documents of its own (no source folder, no upload); "always" or "never" decide it outright.
+    example_policies: ExamplesChoice = "auto"
     chunk_tokens: int = 160
     chunk_overlap_tokens: int = 32
     # -- server -------------------------------------------------------------------------------------------
@@ -140,19 +144,23 @@ class Settings:
         for name in ("data_dir", "corpus_dir", "prompts_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
         object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+        self._check_storage()
+        self._check_retrieval()
+        self._check_answering()
+        self._check_llm()
+
+    def _check_storage(self) -> None:
+        self._check(
+            self.example_policies in ("auto", "always", "never"),
+            "example_policies must be 'auto', 'always' or 'never'",
+            self.example_policies,
+        )
         self._check(
             self.query_encoder in ("auto", "torch"),
             "query_encoder must be 'auto' or 'torch'",
             self.query_encoder,
         )
         self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
-        self._check(self.top_k > 0, "top_k must be greater than 0", self.top_k)
-        self._check(self.candidates >= self.top_k, "candidates must be at least top_k", self.candidates)
-        self._check(self.fusion in ("rrf", "weighted"), "fusion must be 'rrf' or 'weighted'", self.fusion)
-        self._check(
-            self.max_per_document >= 0, "max_per_document must be 0 (no limit) or more", self.max_per_document
-        )
-        self._check(self.rrf_k > 0, "rrf_k must be greater than 0", self.rrf_k)
         self._check(
             32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
             f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (the embedding model reads "
@@ -169,6 +177,25 @@ class Settings:
             "max_file_mb must be a number above 0",
             self.max_file_mb,
         )
+        self._check(
+            self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
+        )
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
+                f"Currently, chroma_url is {self.chroma_url!r}."
+            )
+
+    def _check_retrieval(self) -> None:
+        self._check(self.top_k > 0, "top_k must be greater than 0", self.top_k)
+        self._check(self.candidates >= self.top_k, "candidates must be at least top_k", self.candidates)
+        self._check(self.fusion in ("rrf", "weighted"), "fusion must be 'rrf' or 'weighted'", self.fusion)
+        self._check(
+            self.max_per_document >= 0, "max_per_document must be 0 (no limit) or more", self.max_per_document
+        )
+        self._check(self.rrf_k > 0, "rrf_k must be greater than 0", self.rrf_k)
+
+    def _check_answering(self) -> None:
         for name in ("min_sentence_similarity", "min_term_coverage", "fusion_dense_weight"):
             value = getattr(self, name)
             self._check(
@@ -182,6 +209,8 @@ class Settings:
             "min_answer_units must be between 1 and max_answer_units",
             self.min_answer_units,
         )
+
+    def _check_llm(self) -> None:
         self._check(
             self.llm in ("extractive", "openai", "ollama"),
             "llm must be 'extractive', 'openai' or 'ollama'",
@@ -192,9 +221,6 @@ class Settings:
                 f"llm is {self.llm!r}, so llm_model must name the model (CMO_ASSISTANT_LLM_MODEL)."
             )
         self._check(self.llm_timeout_s > 0, "llm_timeout_s must be greater than 0", self.llm_timeout_s)
-        self._check(
-            self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
-        )
         self._check(
             0 <= self.llm_max_retries <= 10, "llm_max_retries must be between 0 and 10", self.llm_max_retries
         )
@@ -213,11 +239,6 @@ class Settings:
             "llm_answer_tokens must be above 0 and below half of llm_context_window",
             self.llm_answer_tokens,
         )
-        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
-                f"Currently, chroma_url is {self.chroma_url!r}."
-            )
 
     @staticmethod
     def _check(ok: bool, rule: str, value: Any) -> None:
@@ -297,7 +318,8 @@ class Settings:
         return int(self.max_file_mb * 1024 * 1024)
 
     def source_roots(self, extra: tuple[Path, ...] = ()) -> list[Path]:
-        """All folders the index mirrors: the corpus, the uploads folder, configured and extra sources."""
+        """All folders the index mirrors: the corpus, the uploads folder, configured and extra (remembered)
+        sources."""
         roots = [self.corpus_dir, self.uploads_dir, *self.sources, *extra]
         unique: list[Path] = []
         for root in roots:

@@ -74,7 +74,9 @@ ErrorFactory = Callable[[Exception], AssistantError]
 
 
 @contextmanager
-def map_exceptions(mapping: Mapping[type[Exception] | tuple[type[Exception], ...], ErrorFactory]) -> Iterator[None]:
+def map_exceptions(
+    mapping: Mapping[type[Exception] | tuple[type[Exception], ...], ErrorFactory],
+) -> Iterator[None]:
     """Translate library exceptions into assistant errors, by type, in the order the mapping lists them.
 
     ``AssistantError`` passes through untouched; an exception no entry matches is re-raised as it is. The

@@ -59,7 +59,7 @@ def sentence_vectors(pool: list[tuple[str, str, tuple[str, ...], str]], cache: P
     key = hashlib.sha256("\n".join(s for *_, s in pool).encode()).hexdigest()[:16]
     path = cache / f"sentences-{key}.npy"
     if path.exists():
-        return np.load(path)
+        return np.asarray(np.load(path), dtype=np.float32)
     from assistant.search.embeddings import Embedder
 
     embedder = Embedder("", cache / "models")

@@ -63,7 +63,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ass
     (corpus / "parking.md").write_text(
         "# Parking\n\nOn-call physicians park in Garage B on level two.\n", encoding="utf-8"
     )
-    assistant = Assistant.build(Settings(data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder)
+    assistant = Assistant.build(
+        Settings(data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder
+    )
     report = assistant.ingest()
     assert not report.skipped, report.summary()
     return assistant

@@ -408,7 +408,9 @@ Use = Callable[[Any], Assistant]
 
 @pytest.fixture(scope="module")
 def llm_assistant(shipped: Assistant) -> Assistant:
-    assistant = Assistant.build(shipped.settings.replace(llm="openai", llm_model="m", llm_api_key=SECRET), embedder=shipped.embedder)
+    assistant = Assistant.build(
+        shipped.settings.replace(llm="openai", llm_model="m", llm_api_key=SECRET), embedder=shipped.embedder
+    )
     return assistant
 
 

@@ -214,7 +214,9 @@ def test_markup_in_a_question_or_a_sent_history_comes_back_escaped(app: AppServe
         {"role": "user", "content": [{"type": "text", "text": HOSTILE_MESSAGE}]},
         {
             "role": "assistant",
-            "content": [{"type": "text", "text": '<script>alert(1)</script><a href="javascript:x()">[1]</a>'}],
+            "content": [
+                {"type": "text", "text": '<script>alert(1)</script><a href="javascript:x()">[1]</a>'}
+            ],
         },
     ]
     chat = client(app.url).predict(HOSTILE_MESSAGE, history, "All documents", api_name="/ask")[0]

@@ -26,7 +26,9 @@ def document_text(settings: Settings, manifest: Manifest, doc_id: str) -> tuple[
     return doc.title, doc.text
 
 
-def index_stats(settings: Settings, manifest: Manifest, store: VectorStore, model_name: str) -> dict[str, Any]:
+def index_stats(
+    settings: Settings, manifest: Manifest, store: VectorStore, model_name: str
+) -> dict[str, Any]:
     """What is in the index: documents, chunks, kinds, model, last ingest."""
     docs = manifest.documents()
     kinds: dict[str, int] = {}

@@ -76,7 +76,7 @@ class Embedder:
             import transformers.utils.logging
             from sentence_transformers import SentenceTransformer
 
-            transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on every start
+            transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar
             try:
                 return SentenceTransformer(self.model_path, device="cpu")
             except (OSError, ValueError) as exc:
@@ -106,7 +106,8 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode_queries([text])[0]
+        vector: np.ndarray = self.encode_queries([text])[0]
+        return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for text seen at question time: through the ONNX export when that avoids loading torch."""

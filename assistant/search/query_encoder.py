@@ -78,39 +78,11 @@ def export(model: SentenceTransformer, model_path: str, name: str, folder: Path)
     if pooling is None or len(model) > 3:
         log.info("query encoder: %s is not a plain transformer + pooling model; not exported", name)
         return None
-    import torch  # the exporter also needs the ``onnx`` package (a dependency)
-    transformer: Any = model[0].auto_model
-    tokenizer = model.tokenizer
-    sample = dict(tokenizer(["a probe"], return_tensors="pt"))
-    input_names = tuple(k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample)
-
-    class _Wrapped(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = transformer
-
-        def forward(self, *tensors: Any) -> Any:
-            return self.inner(**dict(zip(input_names, tensors, strict=True))).last_hidden_state
-
     folder.mkdir(parents=True, exist_ok=True)
     onnx_file = f"{_slug(name)}.onnx"
     partial = folder / f".{onnx_file}.{os.getpid()}.partial"
-    axes = {n: {0: "batch", 1: "tokens"} for n in (*input_names, "last_hidden_state")}
     try:
-        import warnings
-
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _Wrapped().eval(),
-                tuple(sample[n] for n in input_names),
-                str(partial),
-                input_names=list(input_names),
-                output_names=["last_hidden_state"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
+        input_names = _write_onnx(model, partial)
         info = ExportInfo(
             model=name,
             fingerprint=fingerprint(model_path),
@@ -139,6 +111,41 @@ def export(model: SentenceTransformer, model_path: str, name: str, folder: Path)
     sidecar.write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
     os.replace(sidecar, folder / "query-encoder.json")
     return info
+
+
+def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
+    """The model's transformer as an ONNX graph at ``path`` (token ids in, last hidden state out); returns the
+    graph's input names."""
+    import warnings
+
+    import torch  # the exporter also needs the ``onnx`` package (a dependency)
+
+    transformer: Any = model[0].auto_model
+    sample = dict(model.tokenizer(["a probe"], return_tensors="pt"))
+    input_names = tuple(k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample)
+
+    class _Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.inner(**dict(zip(input_names, tensors, strict=True))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*input_names, "last_hidden_state")}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Wrapped().eval(),
+            tuple(sample[n] for n in input_names),
+            str(path),
+            input_names=list(input_names),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    return input_names
 
 
 class OnnxQueryEncoder:

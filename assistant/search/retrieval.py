@@ -100,7 +100,12 @@ class HybridRetriever:
                 {c.chunk_id: s for c, s in lexical},
                 self.settings.fusion_dense_weight,
             )
-        ranked = sorted(scores, key=lambda key: (-scores[key], dense_rank.get(key, 10**9)))
+        # Ties broken by the dense rank, then the BM25 rank, then the id: the same ranking in every process
+        # (the candidate set is built from dict keys, whose order must not decide).
+        ranked = sorted(
+            scores,
+            key=lambda key: (-scores[key], dense_rank.get(key, 10**9), lexical_rank.get(key, 10**9), key),
+        )
         return [
             ScoredChunk(chunks[key], scores[key], dense_rank.get(key), lexical_rank.get(key))
             for key in ranked
