@@ -60,7 +60,14 @@ def quoted_units(answer: Answer) -> list[tuple[str, int]]:
 
 
 def source_text(path: str) -> str:
-    text = Path(path).read_text("utf-8")
+    """The document's text as a reader gives it (a PDF or DOCX is not text on disk)."""
+    from assistant.ingest.readers import SourceFile, load
+
+    file = Path(path)
+    if file.suffix.lower() in (".md", ".markdown", ".txt"):
+        text = file.read_text("utf-8")
+    else:
+        text = load(SourceFile(file, file.parent, file.name), file.read_bytes()).text
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
