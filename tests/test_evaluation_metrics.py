@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -9,19 +11,26 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.evaluation.dataset import load_cases
+from assistant.evaluation.dataset import DEFAULT_DATASETS, load_cases, load_datasets
 from assistant.evaluation.gate import check, load_thresholds, support_threshold
 from assistant.evaluation.metrics import (
+    DANGLING_OPENERS,
     SupportJudge,
     answer_sentences,
     citation_scores,
+    dangling_opener,
+    first_sentence,
     key_fact_coverage,
+    key_fact_first,
+    list_before_leadin,
+    off_document,
     percentile,
+    readability_scores,
     relevant,
     retrieval_scores,
 )
 from assistant.evaluation.results import CaseResult
-from assistant.evaluation.runner import aggregate, by_category
+from assistant.evaluation.runner import aggregate, by_category, by_dataset, by_split
 
 QUOTE_A = "The CMO chairs the QI/QA Committee."
 QUOTE_B = "Reappointment happens every 24 months."
@@ -181,3 +190,236 @@ def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "category": "x", "question": "q", "answerable": true}\n')
     with pytest.raises(ConfigError, match="expected quote"):
         load_cases(path)
+
+
+# --- readability -----------------------------------------------------------------------------------------
+
+
+def test_first_sentence_strips_markers_and_the_list_marker() -> None:
+    assert first_sentence("The CMO chairs it. [1] Second. [2]") == "The CMO chairs it."
+    assert (
+        first_sentence("- Reappointment every 24 months [1]\n- Second [2]") == "Reappointment every 24 months"
+    )
+    assert first_sentence("") == ""
+
+
+def test_key_fact_first_passes_when_the_first_sentence_holds_a_fact() -> None:
+    facts = ["two years|24 months", "board"]
+    assert key_fact_first("Reappointment is every 24 MONTHS. [1] The board decides. [1]", facts)
+    assert key_fact_first("- The Board acts on it [1]\n- More [1]", facts)  # any one fact, any alternative
+
+
+def test_key_fact_first_fails_when_the_fact_comes_later() -> None:
+    facts = ["24 months"]
+    assert not key_fact_first(
+        "Policies govern the medical staff. [1] Reappointment is every 24 months. [1]", facts
+    )
+    assert not key_fact_first("", facts)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "It's a huge job. [1]",
+        "This involves budgets. [1]",
+        "They also oversee risk. [1]",
+        "However, the role varies. [1]",
+        "As a result, CMOs lead change. [1]",
+        "In addition to this, they evaluate technology. [1]",
+        "The latter is rarer. [1]",
+        "- Additionally, they chair committees [1]",
+        '"Such leaders" matter. [1]',
+    ],
+)
+def test_a_first_sentence_that_refers_back_is_a_dangling_opener(answer: str) -> None:
+    assert dangling_opener(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The CMO chairs the QI/QA Committee. [1] It meets monthly. [1]",  # "It" later is fine
+        "Itemised budgets are reviewed. [1]",  # a word that only starts with "It"
+        "Theirs is not a listed opener; Health comes first. [1]",
+        "Thesis: the CMO leads. [1]",
+        "",
+    ],
+)
+def test_a_self_contained_first_sentence_is_not_a_dangling_opener(answer: str) -> None:
+    assert not dangling_opener(answer)
+
+
+def test_the_dangling_openers_are_one_list() -> None:
+    assert {"It", "This", "However", "As a result", "The former"} <= set(DANGLING_OPENERS)
+    for word in DANGLING_OPENERS:
+        assert dangling_opener(f"{word} x y z. [1]"), word
+
+
+def test_a_list_after_its_lead_in_passes() -> None:
+    assert not list_before_leadin("Skills include: [1]\n\n- Communication [1]\n- Strategy [1]")
+    assert not list_before_leadin(
+        "A CMO leads. [1] Skills include: [2]\n- One [2]\n\nDuties are: [3]\n- Two [3]"
+    )
+    assert not list_before_leadin("Prose only. [1] More prose. [2]")
+    assert not list_before_leadin("Prose. [1]\n- an item without a lead-in, and none later [1]")
+
+
+def test_a_list_before_its_lead_in_or_opening_the_answer_fails() -> None:
+    assert list_before_leadin("- Industry knowledge [1]")  # opens with a list item: no lead-in at all
+    assert list_before_leadin("- Industry knowledge [1]\n\nSkills include: [1]\n\n- Teamwork [1]")
+    assert list_before_leadin(
+        "A CMO leads. [1]\n- Teamwork [1]\n\nSkills to look for include: [1]\n- Time [1]"
+    )
+
+
+def test_off_document_counts_sentences_citing_only_unexpected_documents() -> None:
+    docs = {1: "expected.md", 2: "other.md", 3: "other2.md"}
+    assert off_document("A. [1] B. [1][2] C. [1]", docs, ["expected.md"]) == (0, 3)  # passes: all on document
+    assert off_document("A. [1] B. [2] C. [2][3] D.", docs, ["expected.md"]) == (2, 3)  # D cites nothing
+    assert off_document("A. [9]", docs, ["expected.md"]) == (0, 0)  # a marker without a passage cites nothing
+
+
+def test_readability_scores_apply_where_defined() -> None:
+    docs = {1: "expected.md", 2: "other.md", 3: "expected.md"}
+    answer = "This covers 24 months. [1] Other text. [2] More. [3]"
+    scores = readability_scores(answer, docs, ["24 months"], ["expected.md"], answerable=True)
+    assert scores == {
+        "key_fact_first": 1.0,
+        "dangling_opener_rate": 1.0,
+        "list_before_leadin_rate": 0.0,
+        "off_document_rate": pytest.approx(1 / 3),
+        "cited_sentences": 3.0,
+        "documents_per_answer": 2.0,  # distinct documents, not markers
+    }
+    refused_case = readability_scores(answer, docs, [], [], answerable=False)  # must refuse, but answered
+    assert refused_case["key_fact_first"] is None and refused_case["off_document_rate"] is None
+    assert refused_case["dangling_opener_rate"] == 1.0 and refused_case["documents_per_answer"] == 2.0
+    no_facts = readability_scores(answer, docs, [], ["expected.md"], answerable=True)
+    assert no_facts["key_fact_first"] is None
+
+
+def test_off_document_rate_is_a_share_of_sentences_not_of_cases() -> None:
+    results = [
+        result("a", "duties", True, True, off_document_rate=1.0, cited_sentences=1.0),
+        result("b", "duties", True, True, off_document_rate=0.0, cited_sentences=3.0),
+        result("c", "duties", True, True, documents_per_answer=2.0),
+    ]
+    metrics = aggregate(results)
+    assert metrics["off_document_rate"] == pytest.approx(1 / 4)  # 1 of 4 sentences, not the mean 0.5
+    assert "cited_sentences" not in metrics  # a weight, not a metric
+    assert metrics["documents_per_answer"] == 2.0
+
+
+def test_metrics_per_split_and_per_dataset() -> None:
+    rows = [
+        dataclasses.replace(
+            result("g1", "duties", True, True, **{"hit@5": 1.0}), split="dev", dataset="golden"
+        ),
+        dataclasses.replace(
+            result("g2", "duties", True, False, **{"hit@5": 0.0}), split="test", dataset="golden"
+        ),
+        dataclasses.replace(
+            result("u1", "policies", True, True, **{"hit@5": 1.0}), split="test", dataset="users"
+        ),
+        dataclasses.replace(result("p1", "duties", False, True), split="paraphrase", dataset="paraphrase"),
+    ]
+    splits = by_split(rows)
+    assert list(splits) == ["dev", "test", "paraphrase"]
+    assert splits["dev"]["hit@5"] == 1.0 and splits["test"]["hit@5"] == 0.5
+    assert splits["test"]["false_refusal_rate"] == 0.5
+    assert splits["paraphrase"]["refusal_rate"] == 0.0 and "hit@5" not in splits["paraphrase"]
+    datasets = by_dataset(rows)
+    assert list(datasets) == ["golden", "users", "paraphrase"]
+    assert datasets["golden"]["hit@5"] == 0.5 and datasets["users"]["hit@5"] == 1.0
+
+
+# --- several datasets ------------------------------------------------------------------------------------
+
+
+def write_cases(path: Path, *cases: tuple[str, str]) -> Path:
+    lines = [
+        json.dumps({"id": case_id, "split": split, "category": "x", "question": "q", "answerable": False})
+        for case_id, split in cases
+    ]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_several_datasets_load_in_order_each_case_keeping_its_split(tmp_path: Path) -> None:
+    first = write_cases(tmp_path / "golden.jsonl", ("a", "dev"), ("b", "test"))
+    second = write_cases(tmp_path / "reworded.jsonl", ("a-para", "paraphrase"))
+    cases = load_datasets([first, second])
+    assert [(c.id, c.split, c.dataset) for c in cases] == [
+        ("a", "dev", "golden"),
+        ("b", "test", "golden"),
+        ("a-para", "paraphrase", "reworded"),
+    ]
+    assert [c.dataset for c in load_cases(first)] == ["golden", "golden"]
+
+
+def test_an_id_used_in_two_datasets_is_refused_naming_both_files(tmp_path: Path) -> None:
+    first = write_cases(tmp_path / "one.jsonl", ("a", "dev"))
+    second = write_cases(tmp_path / "two.jsonl", ("b", "dev"), ("a", "test"))
+    with pytest.raises(ConfigError, match=r"'a'.*one\.jsonl.*two\.jsonl"):
+        load_datasets([first, second])
+
+
+def test_two_datasets_with_the_same_name_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    first = write_cases(tmp_path / "cases.jsonl", ("a", "dev"))
+    second = write_cases(tmp_path / "x" / "cases.jsonl", ("b", "dev"))
+    with pytest.raises(ConfigError, match="named 'cases'"):
+        load_datasets([first, second])
+    with pytest.raises(ConfigError, match="named 'cases'"):
+        load_datasets([first, first])
+
+
+def test_the_shipped_datasets_load_together() -> None:
+    cases = load_datasets()
+    assert [p.stem for p in DEFAULT_DATASETS] == ["golden", "users", "paraphrase"]
+    assert {c.dataset for c in cases} == {"golden", "users", "paraphrase"}
+    assert {c.split for c in cases} == {"dev", "test", "paraphrase"}
+    assert {c.split for c in cases if c.dataset == "paraphrase"} == {"paraphrase"}
+    assert len({c.id for c in cases}) == len(cases)
+
+
+# --- a gate per split ------------------------------------------------------------------------------------
+
+
+def test_split_bounds_are_checked_against_that_split(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[min]\n"hit@5" = 0.5\n[split.test.min]\n"hit@5" = 0.9\n[split.test.max]\nfalse_refusal_rate = 0.2\n'
+    )
+    limits = load_thresholds(path)
+    splits = {"dev": {"hit@5": 1.0}, "test": {"hit@5": 0.8, "false_refusal_rate": 0.1}}
+    gate = check({"hit@5": 0.9}, limits, splits)
+    assert [c[0] for c in gate.checks] == ["hit@5", "test/hit@5", "test/false_refusal_rate"]
+    assert not gate.passed
+    assert gate.failures() == ["test/hit@5 = 0.800 (below the minimum 0.900)"]
+    assert check(
+        {"hit@5": 0.9}, limits, {**splits, "test": {"hit@5": 0.95, "false_refusal_rate": 0.0}}
+    ).passed
+
+
+def test_split_bounds_are_skipped_for_a_split_the_run_does_not_have(tmp_path: Path) -> None:
+    limits = {"min": {"hit@5": 0.5}, "split": {"test": {"min": {"hit@5": 0.9}}}}
+    gate = check({"hit@5": 0.9}, limits, {"dev": {"hit@5": 0.9}})
+    assert gate.passed and [c[0] for c in gate.checks] == ["hit@5"]
+
+
+def test_malformed_split_sections_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[split.test]\nhit = 0.5\n")
+    with pytest.raises(ConfigError, match=r"\[split.test\] may hold only"):
+        load_thresholds(path)
+    path.write_text("[split.test.min]\nmrr = 'high'\n")
+    with pytest.raises(ConfigError, match=r"\[split.test.min\] mrr must be a number"):
+        load_thresholds(path)
+
+
+def test_the_shipped_gate_bounds_the_readability_metrics() -> None:
+    limits = load_thresholds()
+    assert "key_fact_first" in limits["min"]
+    for rate in ("dangling_opener_rate", "list_before_leadin_rate", "off_document_rate"):
+        assert rate in limits["max"], rate

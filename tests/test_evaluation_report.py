@@ -469,3 +469,118 @@ def test_the_comparison_says_when_the_runs_were_set_up_differently(tmp_path: Pat
     assert comparison["differences"] == ["top_k: 5 → 8"]
     same = write_run(make_run(ablation={}), tmp_path / "same", previous)["report.md"].read_text("utf-8")
     assert "set up differently" not in same
+
+
+# --- per split and per dataset ---------------------------------------------------------------------------
+
+SPLITS = {
+    "dev": {"hit@5": 0.95, "key_fact_first": 0.6, "dangling_opener_rate": 0.0, "latency_p50_ms": 30.0},
+    "test": {"hit@5": 0.85, "key_fact_first": 0.5, "dangling_opener_rate": 0.1},
+    "paraphrase": {"hit@5": 0.4, "refusal_rate": 1.0},
+}
+DATASETS = {"golden": {"hit@5": 0.9}, "users": {"hit@5": 0.8}, "paraphrase": {"hit@5": 0.4}}
+
+
+def split_run(gate: GateResult | None = PASSING) -> EvalRun:
+    run = make_run(ablation={}, gate=gate)
+    summary = dataclasses.replace(
+        run.summary,
+        metrics={**METRICS, "key_fact_first": 0.55, "dangling_opener_rate": 0.05},
+        by_split=SPLITS,
+        by_dataset=DATASETS,
+        split_cases={"dev": 2, "test": 2, "paraphrase": 1},
+        dataset_cases={"golden": 2, "users": 2, "paraphrase": 1},
+    )
+    results = [dataclasses.replace(r, dataset="golden") for r in RESULTS]
+    return dataclasses.replace(run, summary=summary, results=results)
+
+
+def md_table(md: str, section: str) -> dict[str, dict[str, str]]:
+    """A section's table as row name -> column -> cell."""
+    lines = [
+        line for line in md.split(f"## {section}")[1].split("\n## ")[0].splitlines() if line.startswith("|")
+    ]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return {
+        cells[0].strip(" `*"): dict(zip(header, (c.strip() for c in cells), strict=True))
+        for cells in (line.strip("|").split("|") for line in lines[2:])
+    }
+
+
+def test_the_report_has_a_table_per_split_with_metrics_as_rows(tmp_path: Path) -> None:
+    written = write_run(split_run(), tmp_path)
+    md = written["report.md"].read_text("utf-8")
+    table = md_table(md, "By split")
+    assert list(table["hit@5"]) == ["metric", "all", "dev (2)", "test (2)", "paraphrase (1)"]
+    assert table["hit@5"]["all"] == "0.900" and table["hit@5"]["paraphrase (1)"] == "0.400"
+    assert table["key_fact_first"]["dev (2)"] == "0.600" and table["key_fact_first"]["paraphrase (1)"] == ""
+    assert table["latency_p50_ms"]["dev (2)"] == "30.0"
+    assert md_table(md, "By dataset")["hit@5"] == {
+        "metric": "`hit@5`",
+        "all": "0.900",
+        "golden (2)": "0.900",
+        "users (2)": "0.800",
+        "paraphrase (1)": "0.400",
+    }
+    assert "- **Splits:** dev 2, test 2, paraphrase 1" in md
+    assert "**duties-02** (duties, dev, golden): answerable but refused" in md  # the case's dataset
+    page = written["report.html"].read_text("utf-8")
+    assert "<h2>By split</h2>" in page and "<th class='num'>paraphrase (1)</th>" in page
+    assert "<h2>By dataset</h2>" in page
+    data = json.loads(written["summary.json"].read_text("utf-8"))
+    assert data["by_split"] == SPLITS and data["by_dataset"] == DATASETS
+    assert data["split_cases"] == {"dev": 2, "test": 2, "paraphrase": 1}
+    assert data["metrics"]["key_fact_first"] == 0.55  # new metrics sit beside the old ones
+
+
+def test_a_run_without_splits_has_no_split_table(written: dict[str, Path]) -> None:
+    md = read(written, "report.md")
+    assert "## By split" not in md and "## By dataset" not in md
+
+
+def test_the_readability_metrics_are_defined_and_lower_rates_are_better(tmp_path: Path) -> None:
+    md = write_run(split_run(), tmp_path)["report.md"].read_text("utf-8")
+    overall = md_table(md, "Overall metrics")
+    assert "first sentence" in overall["key_fact_first"]["definition"]
+    assert "(lower is better)" in overall["dangling_opener_rate"]["definition"]
+    assert "(lower is better)" not in overall["key_fact_first"]["definition"]
+    d = deltas({"dangling_opener_rate": 0.05}, {"dangling_opener_rate": 0.10})["dangling_opener_rate"]
+    assert d.regressed
+
+
+def test_per_split_gate_checks_show_their_split(tmp_path: Path) -> None:
+    gate = GateResult([("hit@5", "min", 0.8, 0.9, True), ("paraphrase/hit@5", "min", 0.5, 0.4, False)])
+    md = write_run(split_run(gate=gate), tmp_path)["report.md"].read_text("utf-8")
+    assert "paraphrase/hit@5 = 0.400 (below the minimum 0.500)" in md
+    assert "FAIL" in md_table(md, "Gate")["paraphrase/hit@5"]["result"]
+
+
+def test_compare_works_against_an_old_run_folder(tmp_path: Path) -> None:
+    """A folder written before splits and readability metrics existed: only the old keys."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "summary.json").write_text(
+        json.dumps(
+            {
+                "name": "hybrid",
+                "backend": "extractive",
+                "dataset": "evals/golden.jsonl",
+                "cases": 102,
+                "created": "2025-01-01T00:00:00+00:00",
+                "metrics": METRICS,
+                "by_category": CATEGORIES,
+                "settings": {"top_k": 5, "fusion": "weighted", "support_threshold": 0.86, "data": "data"},
+                "ablation": ABLATION,
+                "gate": {"passed": True, "checks": [], "failures": []},
+            }
+        ),
+        "utf-8",
+    )
+    written = write_run(split_run(), tmp_path / "new", old)
+    comparison = json.loads(written["summary.json"].read_text("utf-8"))["comparison"]
+    rows = {d["metric"]: d for d in comparison["deltas"]}
+    assert rows["key_fact_first"]["previous"] is None and not rows["key_fact_first"]["regressed"]
+    assert rows["hit@5"]["change"] == 0.0
+    assert comparison["regressions"] == []
+    section = written["report.md"].read_text("utf-8").split("## Compared with the previous run")[1]
+    assert "new in this run" in section

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
+from assistant.errors import ConfigError
 from assistant.evaluation.suite import run_suite
 from assistant.pipeline import Assistant
 
@@ -123,3 +124,109 @@ def test_cli_rejects_an_unknown_backend_and_a_bad_compare_folder(
     assert "available: extractive" in capsys.readouterr().err
     assert main(["eval", "--dataset", str(dataset), "--compare", str(tmp_path / "nothing"), "--quiet"]) != 0
     assert "nothing" in capsys.readouterr().err
+
+
+@pytest.fixture()
+def two_datasets(tmp_path: Path) -> list[Path]:
+    """CASES over two files: first.jsonl (p1 dev, o1 test) and second.jsonl (f1, in a "paraphrase" split)."""
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(json.dumps(c) for c in (CASES[0], CASES[2])) + "\n", encoding="utf-8")
+    second.write_text(json.dumps({**CASES[1], "split": "paraphrase"}) + "\n", encoding="utf-8")
+    return [first, second]
+
+
+@pytest.mark.slow
+def test_several_datasets_report_per_split_and_per_dataset(
+    shipped: Assistant, two_datasets: list[Path], tmp_path: Path
+) -> None:
+    run, _ = run_suite(
+        shipped,
+        dataset=two_datasets,
+        thresholds=thresholds(tmp_path, 0.5),
+        ablation=False,
+        out_dir=tmp_path / "run",
+    )
+    assert [(r.case_id, r.split, r.dataset) for r in run.results] == [
+        ("p1", "dev", "first"),
+        ("o1", "test", "first"),
+        ("f1", "paraphrase", "second"),
+    ]
+    s = run.summary
+    assert list(s.by_split) == ["dev", "test", "paraphrase"] and list(s.by_dataset) == ["first", "second"]
+    assert s.split_cases == {"dev": 1, "test": 1, "paraphrase": 1}
+    assert s.by_split["test"]["refusal_rate"] == 1.0 and "hit@5" not in s.by_split["test"]
+    assert s.by_dataset["second"]["hit@5"] == s.by_split["paraphrase"]["hit@5"]
+    assert str(two_datasets[0]) in s.dataset and str(two_datasets[1]) in s.dataset
+    for r in run.results:  # the readability metrics, per case
+        if r.answered and r.answerable:
+            assert {"key_fact_first", "dangling_opener_rate", "list_before_leadin_rate"} <= set(r.scores)
+            assert {"off_document_rate", "documents_per_answer"} <= set(r.scores)
+    data = json.loads((tmp_path / "run" / "summary.json").read_text("utf-8"))
+    assert set(data["by_split"]) == {"dev", "test", "paraphrase"} and set(data["by_dataset"]) == {
+        "first",
+        "second",
+    }
+    assert "metrics" in data and "by_category" in data  # the old keys stay
+    lines = [
+        json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert [line["dataset"] for line in lines] == ["first", "first", "second"]
+    md = (tmp_path / "run" / "report.md").read_text("utf-8")
+    assert "## By split" in md and "| metric | all | dev (1) | test (1) | paraphrase (1) |" in md
+    assert "## By dataset" in md and "| metric | all | first (2) | second (1) |" in md
+
+
+@pytest.mark.slow
+def test_split_filtering_keeps_only_that_split(
+    shipped: Assistant, two_datasets: list[Path], tmp_path: Path
+) -> None:
+    run, _ = run_suite(
+        shipped,
+        dataset=two_datasets,
+        thresholds=thresholds(tmp_path, 0.5),
+        split="paraphrase",
+        ablation=False,
+    )
+    assert [r.case_id for r in run.results] == ["f1"]
+    assert list(run.summary.by_split) == ["paraphrase"] and run.summary.settings["split"] == "paraphrase"
+    with pytest.raises(
+        ConfigError, match=r"no cases in the 'holdout' split; its splits are dev, test, paraphrase"
+    ):
+        run_suite(shipped, dataset=two_datasets, split="holdout", ablation=False)
+
+
+@pytest.mark.slow
+def test_an_id_repeated_across_datasets_stops_the_run(
+    shipped: Assistant, two_datasets: list[Path], tmp_path: Path
+) -> None:
+    third = tmp_path / "third.jsonl"
+    third.write_text(json.dumps(CASES[0]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'p1' is used in both .*first\.jsonl and .*third\.jsonl"):
+        run_suite(shipped, dataset=[*two_datasets, third], ablation=False)
+
+
+@pytest.mark.slow
+def test_cli_takes_several_datasets_and_any_split_and_gates_per_split(
+    use_shipped_index: Assistant,
+    two_datasets: list[Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = [
+        "eval",
+        "--dataset",
+        str(two_datasets[0]),
+        "--dataset",
+        str(two_datasets[1]),
+        "--no-ablation",
+        "--quiet",
+    ]
+    limits = tmp_path / "split.toml"
+    limits.write_text('[split.paraphrase.min]\n"hit@5" = 1.01\n[split.test.min]\nrefusal_rate = 1.0\n')
+    assert main([*common, "--split", "test", "--out", str(tmp_path / "a"), "--thresholds", str(limits)]) == 0
+    out = capsys.readouterr().out
+    assert "gate passed" in out and "test" in out.splitlines()[0]  # the per-split column
+    assert main([*common, "--out", str(tmp_path / "b"), "--thresholds", str(limits)]) != 0
+    assert "paraphrase/hit@5" in capsys.readouterr().err
+    assert main([*common, "--split", "nope", "--out", str(tmp_path / "c")]) != 0
+    assert "'nope'" in capsys.readouterr().err

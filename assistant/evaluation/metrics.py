@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -94,6 +95,126 @@ def citation_scores(
         "citation_precision": precision,
         "citation_recall": recall,
         "faithfulness": sum(faithful) / len(faithful) if faithful else 0.0,
+    }
+
+
+#: Words and phrases that, opening an answer, refer back to something the reader has not been shown. The one
+#: list dangling_opener uses; evals/README.md lists it too. Matched case-insensitively, as whole words.
+DANGLING_OPENERS: tuple[str, ...] = (
+    "It",
+    "Its",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "They",
+    "Their",
+    "He",
+    "She",
+    "Also",
+    "Additionally",
+    "Moreover",
+    "Furthermore",
+    "Finally",
+    "Firstly",
+    "Secondly",
+    "Thirdly",
+    "However",
+    "As a result",
+    "In addition",
+    "Alongside this",
+    "Such",
+    "The latter",
+    "The former",
+)
+_DANGLING = re.compile(
+    r"^[\"'“‘(\[]*(?:"
+    + "|".join(
+        r"\s+".join(map(re.escape, w.split())) for w in sorted(DANGLING_OPENERS, key=len, reverse=True)
+    )
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence or list item, markers and list marker stripped ("" for an empty answer)."""
+    sentences = answer_sentences(answer)
+    return sentences[0][0] if sentences else ""
+
+
+def key_fact_first(answer: str, facts: Sequence[str]) -> bool:
+    """Whether the first sentence holds at least one key fact (alternatives split on "|", as key_fact_coverage)."""
+    first = first_sentence(answer)
+    return bool(first) and key_fact_coverage(first, facts) > 0
+
+
+def dangling_opener(answer: str) -> bool:
+    """Whether the first sentence opens with a word of DANGLING_OPENERS ("It", "This", "However", ...)."""
+    return bool(_DANGLING.match(first_sentence(answer)))
+
+
+def list_before_leadin(answer: str) -> bool:
+    """Whether the answer opens with a list item, or has a list that is not introduced while a lead-in comes later.
+
+    Units are those of the ingest splitter (sentences, and list items whole), markers stripped. A lead-in is a
+    sentence outside a list that ends with ":". A list (a run of consecutive list items) is introduced when the
+    unit just before it is a lead-in. The answer is flagged when its first unit is a list item (no lead-in at
+    all), or when a list that is not introduced comes before a lead-in: its items come before the sentence that
+    introduces them.
+    """
+    text = MARKER.sub("", answer)
+    units = [(text[u.start : u.end].strip(), u.is_list_item) for u in split_units(text)]
+    units = [(t, item) for t, item in units if re.search(r"\w", t)]
+    if not units:
+        return False
+    if units[0][1]:
+        return True
+    orphan_list = False
+    for i, (sentence, is_item) in enumerate(units):
+        if is_item:
+            new_list = not units[i - 1][1]
+            if new_list and not units[i - 1][0].endswith(":"):
+                orphan_list = True
+        elif orphan_list and sentence.endswith(":"):
+            return True
+    return False
+
+
+def off_document(
+    answer: str, cited_docs: Mapping[int, str], expected_docs: Collection[str]
+) -> tuple[int, int]:
+    """(sentences citing only documents outside ``expected_docs``, sentences citing at least one document).
+
+    :param cited_docs: marker -> doc id of the passage it stands for; a marker not in it cites nothing.
+    """
+    off = cited = 0
+    for _, numbers in answer_sentences(answer):
+        docs = {cited_docs[m] for m in numbers if m in cited_docs}
+        if docs:
+            cited += 1
+            off += docs.isdisjoint(expected_docs)
+    return off, cited
+
+
+def readability_scores(
+    answer: str,
+    cited_docs: Mapping[int, str],
+    key_facts: Sequence[str],
+    expected_docs: Collection[str],
+    answerable: bool,
+) -> dict[str, float | None]:
+    """key_fact_first, dangling_opener_rate, list_before_leadin_rate, off_document_rate (with its weight,
+    cited_sentences) and documents_per_answer of one answered case; None where a metric does not apply."""
+    off, cited = off_document(answer, cited_docs, expected_docs)
+    applies = answerable and bool(expected_docs) and cited > 0
+    return {
+        "key_fact_first": float(key_fact_first(answer, key_facts)) if answerable and key_facts else None,
+        "dangling_opener_rate": float(dangling_opener(answer)),
+        "list_before_leadin_rate": float(list_before_leadin(answer)),
+        "off_document_rate": off / cited if applies else None,
+        "cited_sentences": float(cited) if applies else None,
+        "documents_per_answer": float(len(set(cited_docs.values()))),
     }
 
 

@@ -78,6 +78,12 @@ class _Case:
     question: str
     answer: str
     cited: tuple[str, ...]
+    dataset: str = ""
+
+    @property
+    def where(self) -> tuple[str, ...]:
+        """Category, split, and the dataset when known."""
+        return tuple(p for p in (self.category, self.split, self.dataset) if p)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ def build_outline(run: EvalRun, comparison: Comparison | None, charts: Mapping[s
     look = _cases_to_look_at(run.results)
     sections = [
         _overall(s, charts),
+        *([_by_split(s)] if s.by_split else []),
+        *([_by_dataset(s)] if s.by_dataset else []),
         _gate(run.gate),
         *([_comparison(comparison)] if comparison is not None else []),
         _categories(s, run.results, charts),
@@ -137,6 +145,8 @@ def _intro(run: EvalRun, comparison: Comparison | None, to_look_at: int) -> tupl
             ("Dataset", s.dataset),
             ("Date", s.created),
             ("Cases", cases),
+            *((("Splits", _counts(s.split_cases)),) if s.split_cases else ()),
+            *((("Datasets", _counts(s.dataset_cases)),) if s.dataset_cases else ()),
         )
     )
     blocks: list[_Block] = [facts]
@@ -172,6 +182,35 @@ def _overall(s: RunSummary, charts: Mapping[str, bytes]) -> _Section:
     if METRICS_CHART in charts:
         blocks.append(_Chart(METRICS_CHART, "Overall quality metrics", charts[METRICS_CHART]))
     return _Section("Overall metrics", tuple(blocks))
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
+def _grouped(
+    overall: Mapping[str, float], groups: Mapping[str, Mapping[str, float]], counts: Mapping[str, int]
+) -> _Table:
+    """Rows = metrics, columns = all cases then each group (split or dataset), with its case count."""
+    names = metric_order({*overall, *(n for row in groups.values() for n in row)})
+    header = ("metric", "all", *(f"{g} ({counts[g]})" if g in counts else g for g in groups))
+    rows = tuple(
+        (m, format_value(m, overall.get(m)), *(format_value(m, row.get(m)) for row in groups.values()))
+        for m in names
+    )
+    return _Table(header, rows, numeric=frozenset(range(1, len(groups) + 2)))
+
+
+def _by_split(s: RunSummary) -> _Section:
+    intro = _Text(
+        "Each metric over all cases and per split: dev is for tuning; test and paraphrase are never tuned on. "
+        "A blank cell: the metric does not apply to any case of that split."
+    )
+    return _Section("By split", (intro, _grouped(s.metrics, s.by_split, s.split_cases)))
+
+
+def _by_dataset(s: RunSummary) -> _Section:
+    return _Section("By dataset", (_grouped(s.metrics, s.by_dataset, s.dataset_cases),))
 
 
 def _gate(gate: GateResult | None) -> _Section:
@@ -305,7 +344,16 @@ def _cases_to_look_at(results: Sequence[CaseResult]) -> list[_Case]:
         if reasons:
             cited = tuple(f"[{c.get('marker', '?')}] {c.get('doc_id', '')}" for c in r.citations)
             found.append(
-                _Case(r.case_id, r.category, r.split, tuple(reasons), r.question, _excerpt(r.answer), cited)
+                _Case(
+                    r.case_id,
+                    r.category,
+                    r.split,
+                    tuple(reasons),
+                    r.question,
+                    _excerpt(r.answer),
+                    cited,
+                    r.dataset,
+                )
             )
     return found
 
@@ -373,7 +421,7 @@ def _md_block(block: _Block) -> list[str]:
     lines = []
     for case in block.cases:
         lines.append(
-            f"- **{_md_text(case.case_id)}** ({_md_text(case.category)}, {_md_text(case.split)}): "
+            f"- **{_md_text(case.case_id)}** ({_md_text(', '.join(case.where))}): "
             + _md_text("; ".join(case.reasons))
         )
         lines.append(f"  - Question: {_md_text(case.question)}")
@@ -457,8 +505,8 @@ def _html_block(block: _Block) -> str:
     for case in block.cases:
         cited = f"<div class='meta'>Cited: {_e(', '.join(case.cited))}</div>" if case.cited else ""
         items.append(
-            f"<li><div><strong>{_e(case.case_id)}</strong> <span class='meta'>{_e(case.category)} · "
-            f"{_e(case.split)}</span> — {_e('; '.join(case.reasons))}</div>"
+            f"<li><div><strong>{_e(case.case_id)}</strong> <span class='meta'>{_e(' · '.join(case.where))}"
+            f"</span> — {_e('; '.join(case.reasons))}</div>"
             f"<div>Question: {_e(case.question)}</div>"
             f"<blockquote>{_e(case.answer) or '(empty)'}</blockquote>{cited}</li>"
         )

@@ -6,7 +6,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Metrics where a lower value is better; every other metric is better higher.
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "false_refusal_rate",
+        "dangling_opener_rate",
+        "list_before_leadin_rate",
+        "off_document_rate",
+        "documents_per_answer",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,8 @@ class CaseResult:
     retrieved: list[str]
     scores: dict[str, float | None]
     latency_ms: float
+    #: the dataset the case came from: its file's stem ("golden", "users", "paraphrase")
+    dataset: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +56,13 @@ class RunSummary:
     #: category -> metric name -> value
     by_category: dict[str, dict[str, float]]
     settings: dict[str, Any] = field(default_factory=dict)
+    #: split ("dev", "test", "paraphrase") -> metric name -> value, splits in order of first appearance
+    by_split: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: dataset (file stem) -> metric name -> value, in the order the datasets were given
+    by_dataset: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: split -> number of cases; dataset -> number of cases
+    split_cases: dict[str, int] = field(default_factory=dict)
+    dataset_cases: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

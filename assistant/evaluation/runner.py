@@ -1,10 +1,11 @@
-"""Run golden cases through the Assistant and score them: per case, per category, overall, per ablation."""
+"""Run golden cases through the Assistant and score them: per case, per category, split and dataset, overall,
+per ablation."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from assistant.evaluation.metrics import (
     citation_scores,
     key_fact_coverage,
     percentile,
+    readability_scores,
     retrieval_scores,
 )
 from assistant.evaluation.results import CaseResult, RunSummary
@@ -23,6 +25,11 @@ from assistant.search.protocols import Mode
 
 K = 5
 ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+#: per-case metrics averaged with a weight instead of plainly: metric -> the per-case score holding its weight.
+#: off_document_rate is a share of answer *sentences*, so each case counts by its number of cited sentences.
+WEIGHTED = {"off_document_rate": "cited_sentences"}
+#: per-case scores that are weights, not metrics: kept in results.jsonl, not averaged into the summary
+WEIGHTS = frozenset(WEIGHTED.values())
 
 
 def score_case(
@@ -42,6 +49,10 @@ def score_case(
     if answer.answered:
         cited = {c.marker: c.text for c in answer.citations}
         scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable))
+        docs = {c.marker: c.doc_id for c in answer.citations}
+        scores.update(
+            readability_scores(answer.answer, docs, case.key_facts, case.expected_docs, case.answerable)
+        )
     return CaseResult(
         case_id=case.id,
         category=case.category,
@@ -54,17 +65,24 @@ def score_case(
         retrieved=[p.chunk.doc_id for p in answer.retrieved],
         scores=scores,
         latency_ms=latency,
+        dataset=case.dataset,
     )
 
 
 def aggregate(results: Sequence[CaseResult]) -> dict[str, float]:
     """Mean of each per-case metric where it applies, refusal rates, and latency percentiles."""
     metrics: dict[str, float] = {}
-    names = sorted({name for r in results for name in r.scores if name != "refused"})
+    names = sorted({name for r in results for name in r.scores if name != "refused" and name not in WEIGHTS})
     for name in names:
+        weight = WEIGHTED.get(name)
         values = [v for r in results if (v := r.scores.get(name)) is not None]
-        if values:
-            metrics[name] = statistics.fmean(values)
+        if weight is None:
+            if values:
+                metrics[name] = statistics.fmean(values)
+            continue
+        weights = [r.scores.get(weight) or 0.0 for r in results if r.scores.get(name) is not None]
+        if sum(weights) > 0:
+            metrics[name] = statistics.fmean(values, weights)
     must_refuse = [r for r in results if not r.answerable]
     answerable = [r for r in results if r.answerable]
     if must_refuse:
@@ -77,11 +95,27 @@ def aggregate(results: Sequence[CaseResult]) -> dict[str, float]:
     return metrics
 
 
-def by_category(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+def group_by(results: Sequence[CaseResult], key: Callable[[CaseResult], str]) -> dict[str, list[CaseResult]]:
+    """Results grouped by ``key``, groups in order of first appearance."""
     groups: dict[str, list[CaseResult]] = {}
     for r in results:
-        groups.setdefault(r.category, []).append(r)
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
+def by_category(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+    groups = group_by(results, lambda r: r.category)
     return {name: aggregate(group) for name, group in sorted(groups.items())}
+
+
+def by_split(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+    """Metrics per split, in the order the splits first occur (dev, test, paraphrase for the default datasets)."""
+    return {name: aggregate(group) for name, group in group_by(results, lambda r: r.split).items()}
+
+
+def by_dataset(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+    """Metrics per dataset (file stem), in the order the datasets were given."""
+    return {name: aggregate(group) for name, group in group_by(results, lambda r: r.dataset).items()}
 
 
 def run_cases(
@@ -101,15 +135,25 @@ def run_cases(
 
 
 def summarise(
-    name: str, backend: str, dataset: Path, results: Sequence[CaseResult], settings: dict[str, Any]
+    name: str,
+    backend: str,
+    dataset: Path | Sequence[Path],
+    results: Sequence[CaseResult],
+    settings: dict[str, Any],
 ) -> RunSummary:
+    """The run's summary. ``dataset`` is shown as its path, or the paths joined with ", " for several."""
+    paths = [dataset] if isinstance(dataset, Path) else list(dataset)
     return RunSummary(
         name=name,
         backend=backend,
-        dataset=str(dataset),
+        dataset=", ".join(str(p) for p in paths),
         cases=len(results),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         metrics=aggregate(results),
         by_category=by_category(results),
         settings=settings,
+        by_split=by_split(results),
+        by_dataset=by_dataset(results),
+        split_cases={k: len(v) for k, v in group_by(results, lambda r: r.split).items()},
+        dataset_cases={k: len(v) for k, v in group_by(results, lambda r: r.dataset).items()},
     )

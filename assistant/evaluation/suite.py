@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.evaluation.dataset import DEFAULT_DATASET, load_cases
+from assistant.evaluation.dataset import DEFAULT_DATASETS, load_datasets
 from assistant.evaluation.gate import check, load_thresholds, support_threshold
 from assistant.evaluation.metrics import SupportJudge
 from assistant.evaluation.results import EvalRun
@@ -18,7 +19,7 @@ BACKENDS = ("extractive", "openai", "ollama")
 
 def run_suite(
     assistant: Assistant,
-    dataset: Path | None = None,
+    dataset: Path | Sequence[Path] | None = None,
     thresholds: Path | None = None,
     backend: str = "extractive",
     split: str = "all",
@@ -27,18 +28,30 @@ def run_suite(
     out_dir: Path | None = None,
     previous: Path | None = None,
 ) -> tuple[EvalRun, dict[str, Path]]:
-    """Run the suite; write the reports to ``out_dir`` when given. Returns the run and the files written."""
+    """Run the suite; write the reports to ``out_dir`` when given. Returns the run and the files written.
+
+    :param dataset: one JSONL file of cases or several (default DEFAULT_DATASETS: golden, users, paraphrase);
+        case ids must be unique across the files.
+    :param split: a split name present in the cases ("dev", "test", "paraphrase") or "all".
+    """
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown answer backend {backend!r}; available: {', '.join(BACKENDS)}.")
     if backend != assistant.settings.llm:
         # Score another backend with everything else as configured (its endpoint and model from the settings).
         assistant = Assistant(assistant.settings.replace(llm=backend))
     limits = load_thresholds(thresholds)
-    cases = load_cases(dataset)
+    if dataset is None:
+        paths = list(DEFAULT_DATASETS)
+    else:
+        paths = [dataset] if isinstance(dataset, Path) else list(dataset)
+    cases = load_datasets(paths)
     if split != "all":
+        present = list(dict.fromkeys(c.split for c in cases))
         cases = [c for c in cases if c.split == split]
         if not cases:
-            raise ConfigError(f"The dataset has no cases in the {split!r} split.")
+            raise ConfigError(
+                f"The dataset has no cases in the {split!r} split; its splits are {', '.join(present)} (or all)."
+            )
     if previous is not None:
         from assistant.evaluation.report import load_summary
 
@@ -60,14 +73,15 @@ def run_suite(
         "split": split,
         "embedding_model": assistant.embedder.name,
     }
-    summary = summarise("hybrid", backend, dataset or DEFAULT_DATASET, results, settings)
+    summary = summarise("hybrid", backend, paths, results, settings)
     table: dict[str, dict[str, float]] = {}
     if ablation:
         modes: tuple[Mode, ...] = tuple(m for m in ABLATION_MODES if m != "hybrid")
         for mode in modes:
             table[mode] = aggregate(run_cases(assistant, cases, judge, mode, progress, label=mode))
         table["hybrid"] = summary.metrics
-    run = EvalRun(summary=summary, results=results, ablation=table, gate=check(summary.metrics, limits))
+    gate = check(summary.metrics, limits, summary.by_split)
+    run = EvalRun(summary=summary, results=results, ablation=table, gate=gate)
     written: dict[str, Path] = {}
     if out_dir is not None:
         from assistant.evaluation.report import write_run
