@@ -121,12 +121,23 @@ class Assistant:
 
     # -- documents --------------------------------------------------------------------------------------------
     def ingest(
-        self, sources: Sequence[Path] = (), rebuild: bool = False, progress: bool = False
+        self,
+        sources: Sequence[Path] = (),
+        rebuild: bool = False,
+        progress: bool = False,
+        forget: Sequence[Path] = (),
     ) -> IngestReport:
-        """Bring the index in line with the source folders (see :class:`~assistant.ingest.indexing.Indexer`)."""
+        """Bring the index in line with the source folders (see :class:`~assistant.ingest.indexing.Indexer`).
+
+        :param sources: folders to add; remembered in the data dir and indexed by every later ingest.
+        :param forget: remembered folders to stop indexing.
+        """
         with self._ingest_lock:  # one ingest at a time; questions are answered meanwhile
             report = self.stages.indexer.ingest(
-                tuple(Path(s) for s in sources), rebuild=rebuild, progress=progress
+                tuple(Path(s) for s in sources),
+                rebuild=rebuild,
+                progress=progress,
+                forget=tuple(Path(f) for f in forget),
             )
         if rebuild:
             self._indexes.forget()  # a rebuild may use another model: cached vectors of the same text change
@@ -223,6 +234,12 @@ class Assistant:
         """Only the retrieval (and reranking) of :meth:`ask`: the passages an answer would be made from."""
         return self._prepare(question, history, kind, top_k, mode, doc_id).retrieval
 
+    def request(
+        self, question: str, history: History = None, kind: str | None = None, doc_id: str | None = None
+    ) -> AnswerRequest:
+        """The AnswerRequest the answerer would get for ``question`` (for calibration and debugging)."""
+        return self._prepare(question, history, kind, None, "hybrid", doc_id).request
+
     def _prepare(
         self,
         question: str,
@@ -295,9 +312,7 @@ class Assistant:
     def _analyze(self, text: str, turns: tuple[Turn, ...], filters: Filters, index: CorpusIndex) -> Query:
         answerer = self.answerer
         condensed = (
-            answerer.condense(text, turns)
-            if answerer.condenses and turns and is_followup(text)
-            else None
+            answerer.condense(text, turns) if answerer.condenses and turns and is_followup(text) else None
         )
         return self.stages.analyzer.analyze(text, index, turns, filters, condensed)
 

@@ -39,6 +39,9 @@ def make_settings(tmp_path: Path):
     """Settings over an empty corpus folder and data dir in tmp_path (pass overrides as keywords)."""
 
     def make(**overrides) -> Settings:
+        # A tmp corpus's policies/ folder holds the test's own documents, not shipped examples: indexed always,
+        # unless a test sets example_policies itself.
+        overrides.setdefault("example_policies", "always")
         corpus = overrides.pop("corpus_dir", tmp_path / "corpus")
         Path(corpus).mkdir(parents=True, exist_ok=True)
         return Settings(data_dir=overrides.pop("data_dir", tmp_path / "data"), corpus_dir=corpus, **overrides)

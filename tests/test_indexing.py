@@ -10,6 +10,7 @@ import pytest
 from corpus_files import write_files
 from killed_ingest import kill_ingest_when
 
+from assistant.errors import ConfigError
 from assistant.ingest.readers import discover, load, read_bytes
 from assistant.pipeline import Assistant
 
@@ -212,7 +213,7 @@ def test_a_copy_added_later_does_not_leave_the_content_indexed_twice(assistant: 
     assert_consistent(assistant)
 
 
-def test_extra_sources_get_prefixed_ids_and_are_removed_when_not_given(
+def test_extra_sources_get_prefixed_ids_and_stay_until_forgotten(
     assistant: Assistant, tmp_path: Path
 ) -> None:
     extra = tmp_path / "my-policies"
@@ -224,12 +225,45 @@ def test_extra_sources_get_prefixed_ids_and_are_removed_when_not_given(
 
     again = assistant.ingest(sources=[extra])
     assert again.chunks_embedded == 0 and not again.removed
+    # Given once, remembered: a later ingest (or an upload) without it keeps its documents.
+    later = assistant.ingest()
+    assert later.chunks_embedded == 0 and not later.removed
+    assert "my-policies/travel.md" in assistant.manifest.documents()
 
-    dropped = assistant.ingest()
+    dropped = assistant.ingest(forget=[extra])
     assert dropped.removed == ["my-policies/travel.md"]
+    assert "removed my-policies/travel.md" in dropped.summary()
     assert assistant.store.ids("my-policies/travel.md") == set()
     assert "my-policies/travel.md" not in assistant.manifest.documents()
     assert_consistent(assistant)
+
+
+def test_forgetting_a_folder_that_is_not_remembered_says_which_are(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="not a remembered source folder"):
+        assistant.ingest(forget=[tmp_path / "never-added"])
+
+
+def test_example_policies_make_way_for_the_organizations_own(make_assistant, tmp_path: Path) -> None:
+    assistant = make_assistant(example_policies="auto")
+    write_files(assistant.settings.corpus_dir, FILES)
+    first = assistant.ingest()
+    assert "policies/parking.md" in first.added, "with no documents of its own, the examples are indexed"
+
+    own = tmp_path / "riverbend"
+    write_files(own, {"travel.md": "# Travel\n\nConference travel needs approval from the CMO.\n"})
+    report = assistant.ingest(sources=[own])
+    assert "riverbend/travel.md" in report.added
+    assert {d for d in report.removed if d.startswith("policies/")} == {
+        d for d in DOC_IDS if d.startswith("policies/")
+    }
+    assert "removed policies/parking.md" in report.summary()
+    assert not any(d.startswith("policies/") for d in assistant.manifest.documents())
+    assert_consistent(assistant)
+
+    back = assistant.ingest(forget=[own])
+    assert "policies/parking.md" in back.added, "without documents of its own, the examples come back"
 
 
 def test_a_crash_between_chunk_and_unit_writes_is_repaired(assistant: Assistant) -> None:

@@ -50,6 +50,8 @@ def app_environment(data_dir: Path, port: int, users_file: Path | None = None) -
         GRADIO_ANALYTICS_ENABLED="False",
         ANONYMIZED_TELEMETRY="False",
         PYTHONUNBUFFERED="1",
+        # The tests upload policies of their own and still ask about the shipped examples.
+        CMO_ASSISTANT_EXAMPLE_POLICIES="always",
     )
     if users_file is not None:
         env["CMO_ASSISTANT_USERS_FILE"] = str(users_file)

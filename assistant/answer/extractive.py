@@ -19,9 +19,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answer.answerability import (
+    AnswerabilityModel,
+    Evidence,
+    Sentence,
+    asks_figure,
+    figure_fit,
+    gather,
+    states_figure,
+)
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
-from assistant.answer.query import QueryAnalyzer, generic_terms
+from assistant.answer.query import QueryAnalyzer
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze
@@ -30,26 +39,9 @@ from assistant.types import Chunk, Citation, FocusTerms, Turn, Unit
 _COMPARISON = re.compile(
     r"\b(differ\w*|difference\w*|compare\w*|comparison|versus|vs|contrast\w*|distinguish\w*|unlike)\b", re.I
 )
-#: Questions that ask for a figure: an answer without a number does not address them.
-_QUANTITY = re.compile(
-    r"\b(how many|how much (do|does|did|is|are|will|would|can)\b|what (percentage|percent|proportion|number|amount)|"
-    r"salary|salaries|paid|earn\w*|compensation|wages?|statistics?|average|rates?)\b",
-    re.I,
-)
-#: A figure: a number that is not part of an identifier ("MS-101", "Level 3" counts, "HC-601" does not).
-_NUMBER = re.compile(
-    r"(?<![A-Za-z]-)(?<![A-Za-z])\b\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|"
-    r"hundred|thousand|million|percent|half|quarter)\b",
-    re.I,
-)
-#: Questions about money ("how much does a CMO make?") need a money figure, not just any number.
-_MONEY_QUESTION = re.compile(
-    r"\b(salary|salaries|earn\w*|paid|pay|compensation|wages?|income|bonus\w*|cost|costs|price|"
-    r"make (per|a|an|each) (year|month|hour)|make annually)\b",
-    re.I,
-)
-_MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(dollars|usd|k)\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
+#: Documents one answer quotes at most, unless the question compares (then each side needs its own).
+MAX_DOCUMENTS = 3
 #: Sentences that lean on the one before them make a poor first sentence.
 _LEANS_BACK = re.compile(
     r"^(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
@@ -61,6 +53,21 @@ _META = re.compile(
     r"\b(this article|in this article|keep reading|read on|hey guys|let's break it down|hope this gives you|"
     r"bye, for now|we will explore)\b",
     re.I,
+)
+#: Sentences about the document itself rather than its subject ("This policy describes ...").
+_SELF_DESCRIPTION = re.compile(
+    r"^(this|the) (policy|procedure|document|article|guide|guideline|plan)\b.{0,40}\b(describes|establishes|"
+    r"applies|sets out|outlines|defines|explains|covers|provides|is intended)\b|^the purpose of this\b|"
+    r"\billustrative example policy\b|\breplace it with your organization",
+    re.I,
+)
+#: Questions that ask about the document itself (its purpose, scope): then such sentences are the answer.
+_ABOUT_DOCUMENT = re.compile(
+    r"\b(purpose|scope|apply|applies|cover|covers|who does (it|this|the policy))\b", re.I
+)
+#: First-person marketing by the article's publisher ("At Allied Executive Solutions, we ...").
+_VENDOR = re.compile(
+    r"^(at [\w&.' -]+, )?(we|our)\b|\b(our (team|firm|company|clients|services|experts))\b", re.I
 )
 #: Sentences that talk to the reader about the article rather than about the subject.
 _CHATTER = re.compile(
@@ -94,38 +101,51 @@ class ExtractiveAnswerer:
     streams = False
     condenses = False
 
-    def __init__(self, settings: AnsweringSettings, analyzer: QueryAnalyzer, prompts: Prompts) -> None:
+    def __init__(
+        self,
+        settings: AnsweringSettings,
+        analyzer: QueryAnalyzer,
+        prompts: Prompts,
+        model: AnswerabilityModel | None = None,
+    ) -> None:
         self.settings = settings
         self.analyzer = analyzer
         self.glossary = analyzer.glossary
         self.prompts = prompts
+        self.model = model or AnswerabilityModel.load()
+        self._spelled_out = {t.acronym.lower(): tuple(t.expansions) for t in self.glossary.terms}
         self._terms: dict[str, frozenset[str]] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def answer(self, request: AnswerRequest) -> Composition:
-        index = _index_of(request)
         other = self.glossary.other_meaning_in(request.question)
         if other is not None:
             return self._refuse("refusal_other_meaning", meaning=other[1])
-        unknown_name = self._unknown_name(request.question, index)
-        if unknown_name:
-            return self._refuse("refusal_unknown_name", name=unknown_name)
+        evidence, chosen = self.assess(request)
+        if evidence is None or not self.model.answerable(evidence):
+            return self._refusal_for(evidence)
+        return self._compose(self._arrange(chosen, request))
+
+    def assess(self, request: AnswerRequest) -> tuple[Evidence | None, list[Candidate]]:
+        """The sentences that would answer, and the evidence that they do (None: no sentence to quote)."""
+        index = _index_of(request)
         focus = request.query.focus
         candidates = self._candidates(request, focus)
         if not candidates:
-            return self._refuse("refusal")
-        best = max(c.similarity for c in candidates)
-        if best < self.settings.min_sentence_similarity:
-            return self._refuse("refusal")
+            return None, []
         chosen = self._select(candidates, request, focus)
-        covered = set().union(*(c.terms for c in chosen))
-        if focus.coverage(covered) < self.settings.min_term_coverage:
-            return self._refuse("refusal")
-        if _MONEY_QUESTION.search(request.question) and not any(_MONEY.search(c.text) for c in chosen):
-            return self._refuse("refusal_missing_number")
-        if _QUANTITY.search(request.question) and not self._states_figure(request, focus, chosen):
-            return self._refuse("refusal_missing_number")
-        return self._compose(chosen)
+        evidence = gather(
+            question=request.question,
+            resolved=request.standalone,
+            similarities=[c.similarity for c in candidates],
+            chosen=[Sentence(c.text, c.terms) for c in chosen],
+            index=index,
+            subject_covered=states_figure(
+                request.question, request.standalone, [Sentence(c.text, c.terms) for c in chosen], index
+            ),
+            spelled_out=self._spelled_out,
+        )
+        return evidence, chosen
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
         composition = self.answer(request)
@@ -135,43 +155,15 @@ class ExtractiveAnswerer:
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         return None
 
-    def _states_figure(self, request: AnswerRequest, focus: FocusTerms, chosen: Sequence[Candidate]) -> bool:
-        """For "how many / what percentage / what salary" questions: one chosen unit holds a number *and* is
-        about the question's subject (its specific terms other than the quantity words themselves)."""
-        index = _index_of(request)
-        quantity_terms = {
-            t
-            for m in _QUANTITY.finditer(request.question)
-            for t in self.analyzer.terms(m.group(0), index).weights
-        }
-        subject = FocusTerms(
-            {t: w for t, w in focus.weights.items() if t not in quantity_terms}, focus.unknown
-        )
-        return any(
-            _NUMBER.search(c.text) and subject.coverage(set(c.terms)) >= self.settings.min_term_coverage
-            for c in chosen
-        )
-
-    def _unknown_name(self, question: str, index: CorpusIndex) -> str:
-        """A capitalised name (not the first word, not an acronym we know) that no source mentions."""
-        known = {t.acronym.lower() for t in self.glossary.terms}
-        words = re.findall(r"[A-Za-z][A-Za-z'’.-]*", question)
-        for i, word in enumerate(words):
-            bare = word.strip("'’.-")
-            lower = bare.lower()
-            if (
-                i == 0
-                or not bare[:1].isupper()
-                or bare.isupper()
-                or lower in known
-                or lower in generic_terms()
-            ):
-                continue
-            if lower not in index.lexical.surface_vocabulary and not all(
-                t in index.lexical.idf for t in analyze(lower)
-            ):
-                return bare
-        return ""
+    def _refusal_for(self, evidence: Evidence | None) -> Composition:
+        """A refusal whose reason is true: a name only when the question names something the sources lack, a
+        figure only when it asks for one; otherwise that the sources do not cover it."""
+        if evidence is not None and evidence.missing_name and not evidence.missing_name.isupper():
+            # Named back only when written as a name: an all-capitals word may be an injected payload ("PWNED").
+            return self._refuse("refusal_unknown_name", name=evidence.missing_name)
+        if evidence is not None and (evidence.figure_missing or evidence.money_missing):
+            return self._refuse("refusal_missing_number")
+        return self._refuse("refusal")
 
     # -- steps --------------------------------------------------------------------------------------------
     def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
@@ -184,11 +176,25 @@ class ExtractiveAnswerer:
             sims = vectors @ request.query_vector
             for i, unit in enumerate(chunk.units):
                 text = chunk.unit_text(unit)
-                if not _quotable(text, unit):
+                if not _quotable(text, unit) or not self._on_topic(text, chunk, request):
                     continue
                 terms = self._unit_terms(text, chunk)
                 found.append(Candidate(rank, chunk, unit, i, vectors[i], float(sims[i]), terms))
         return found
+
+    @staticmethod
+    def _on_topic(text: str, chunk: Chunk, request: AnswerRequest) -> bool:
+        """Not a sentence about the document itself (unless asked about), not the publisher's own marketing
+        (unless asked about the publisher), not a sentence the conversation has shown already."""
+        question = request.standalone
+        if _SELF_DESCRIPTION.search(text) and not _ABOUT_DOCUMENT.search(question):
+            return False
+        if chunk.kind == "article" and _VENDOR.search(text):
+            return False
+        folded = " ".join(text.split())
+        return not any(
+            turn.role == "assistant" and folded in " ".join(turn.content.split()) for turn in request.history
+        )
 
     def _unit_terms(self, text: str, chunk: Chunk) -> frozenset[str]:
         # The heading path counts: a list item under "Leadership Skills" covers a question about skills.
@@ -258,7 +264,7 @@ class ExtractiveAnswerer:
         if len(list_items) < 2 or (not chosen[0].unit.is_list_item and not chosen[1].unit.is_list_item):
             return chosen
         section = max(
-            {c.chunk.section for c in list_items},
+            sorted({c.chunk.section for c in list_items}),
             key=lambda sec: sum(c.chunk.section == sec for c in list_items),
         )
         same = [
@@ -312,27 +318,40 @@ class ExtractiveAnswerer:
             chosen = [*chosen, best]
         return chosen
 
-    def _compose(self, chosen: Sequence[Candidate]) -> Composition:
-        chosen = _dedupe(list(chosen))
-        # The first sentence must stand on its own: not lean on a previous one, not introduce a list.
-        lead = next(
+    def _arrange(self, chosen: list[Candidate], request: AnswerRequest) -> list[Candidate]:
+        """The chosen sentences in the order they are read: the most direct first, then by passage in document
+        order; from at most three documents unless the question compares; each with what it leans on."""
+        chosen = _dedupe(chosen)
+        if not (_COMPARISON.search(request.question) or _COMPARISON.search(request.standalone)):
+            documents = list(dict.fromkeys(c.chunk.doc_id for c in chosen))[:MAX_DOCUMENTS]
+            chosen = [c for c in chosen if c.chunk.doc_id in documents]
+        lead = self._lead(chosen, request)
+        # Passages in the order they are first used (the lead's first); inside a passage, document order.
+        order = list(dict.fromkeys(_place(c) for c in [lead, *chosen]))
+        rest = sorted(
+            (c for c in chosen if c is not lead),
+            key=lambda c: (order.index(_place(c)), c.chunk.start + c.unit.start),
+        )
+        return _with_context([lead, *rest], request)
+
+    def _lead(self, chosen: list[Candidate], request: AnswerRequest) -> Candidate:
+        """The sentence that answers most directly: for a figure question, the one stating the asked figure
+        about the asked subject; otherwise the most relevant one that stands on its own."""
+        if asks_figure(request.question):
+            index = _index_of(request)
+            fits = [
+                (figure_fit(request.standalone, Sentence(c.text, c.terms), index), -i)
+                for i, c in enumerate(chosen)
+            ]
+            best, position = max(fits)
+            if best > 0:
+                return chosen[-position]
+        return next(
             (c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")),
             chosen[0],
         )
-        chosen = [lead, *(c for c in chosen if c is not lead)]
-        # Passages in the order they are first used (the lead's first); inside a passage, document order.
-        order: list[str] = []
-        for c in chosen:
-            if c.chunk.doc_id + ":" + str(c.chunk.section) not in order:
-                order.append(c.chunk.doc_id + ":" + str(c.chunk.section))
-        rest = sorted(
-            chosen[1:],
-            key=lambda c: (
-                order.index(c.chunk.doc_id + ":" + str(c.chunk.section)),
-                c.chunk.start + c.unit.start,
-            ),
-        )
-        sequence = [lead, *rest]
+
+    def _compose(self, sequence: list[Candidate]) -> Composition:
         numbers: dict[str, int] = {}
         for c in sequence:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
@@ -340,7 +359,8 @@ class ExtractiveAnswerer:
         prose: list[str] = []
         for c in sequence:
             piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
-            if c.unit.is_list_item and _in_list_run(c, sequence):
+            # An answer never opens with a bullet: a list item without its lead-in reads as a sentence.
+            if c.unit.is_list_item and _in_list_run(c, sequence) and (lines or prose):
                 if prose:
                     lines.append(" ".join(prose))
                     prose = []
@@ -388,11 +408,13 @@ def _index_of(request: AnswerRequest) -> CorpusIndex:
 
 
 def _quotable(text: str, unit: Unit) -> bool:
-    """Questions, fragments and talk about the article itself are not answer material."""
+    """Questions, fragments, bare titles and talk about the article itself are not answer material."""
     stripped = text.strip()
     if stripped.endswith("?") or _META.search(stripped):
         return False
     words = stripped.split()
+    if not unit.is_list_item and stripped[-1:] not in '.!:;)"”’' and len(words) <= 12:
+        return False  # a title or heading line ("LD-501 New Physician Leader Onboarding")
     return len(words) >= (3 if unit.is_list_item else 5)
 
 
@@ -422,6 +444,50 @@ def _dedupe(items: list[Candidate]) -> list[Candidate]:
             seen.add(key)
             out.append(c)
     return out
+
+
+def _place(c: Candidate) -> str:
+    return f"{c.chunk.doc_id}:{c.chunk.section}"
+
+
+def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Candidate]:
+    """Each sentence with what it needs to be read: a sentence that leans on the one before it ("It", "This",
+    "Finally") gets that one before it, and a list item its lead-in (the sentence ending with ":" that opens the
+    list), when they are in the same passage and not in the answer already."""
+    have = {c.key for c in sequence}
+    out: list[Candidate] = []
+    for c in sequence:
+        before = _antecedent(c) if _LEANS_BACK.match(c.text) else _lead_in(c) if c.unit.is_list_item else None
+        if before is not None and (c.chunk.chunk_id, before) not in have:
+            extra = _unit_candidate(c, before, request)
+            if extra is not None:
+                out.append(extra)
+                have.add(extra.key)
+        out.append(c)
+    return out
+
+
+def _antecedent(c: Candidate) -> int | None:
+    return c.index - 1 if c.index > 0 else None
+
+
+def _lead_in(c: Candidate) -> int | None:
+    """The unit that opens the list ``c`` belongs to: the last non-list unit before it, when it ends with ":"."""
+    for i in range(c.index - 1, -1, -1):
+        unit = c.chunk.units[i]
+        if not unit.is_list_item:
+            return i if c.chunk.unit_text(unit).rstrip().endswith(":") else None
+    return None
+
+
+def _unit_candidate(c: Candidate, index: int, request: AnswerRequest) -> Candidate | None:
+    vectors = request.unit_vectors.get(c.chunk.chunk_id)
+    unit = c.chunk.units[index]
+    text = c.chunk.unit_text(unit)
+    if vectors is None or len(text.split()) < 3 or text.rstrip()[-1:] not in '.!:;)"”’':
+        return None
+    similarity = float(vectors[index] @ request.query_vector)
+    return Candidate(c.passage_rank, c.chunk, unit, index, vectors[index], similarity, c.terms)
 
 
 def _in_list_run(c: Candidate, sequence: Sequence[Candidate]) -> bool:

@@ -20,7 +20,8 @@ from assistant.config import Settings
 from assistant.errors import DocumentError
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.manifest import DocumentRecord, Manifest
-from assistant.ingest.readers import SourceFile, discover, load, read_bytes
+from assistant.ingest.readers import SourceFile, discover, is_example, load, read_bytes
+from assistant.ingest.sources import SourceList
 from assistant.search.embeddings import Embedder
 from assistant.search.protocols import VectorStore
 from assistant.types import Chunk, Document
@@ -60,6 +61,7 @@ class IngestReport:
         ]
         if self.repaired:
             lines.append("The previous ingest had been interrupted: the index was checked and repaired.")
+        lines += [f"removed {doc_id}" for doc_id in self.removed]
         lines += [f"skipped {path}: {reason}" for path, reason in (*self.skipped, *self.duplicates)]
         return "\n".join(lines)
 
@@ -84,11 +86,21 @@ class Indexer:
         return f"{self.embedder.name}|{s.chunk_tokens}|{s.chunk_overlap_tokens}|chunker-{CHUNKER_VERSION}"
 
     def ingest(
-        self, extra_sources: tuple[Path, ...] = (), rebuild: bool = False, progress: bool = False
+        self,
+        extra_sources: tuple[Path, ...] = (),
+        rebuild: bool = False,
+        progress: bool = False,
+        forget: tuple[Path, ...] = (),
     ) -> IngestReport:
-        """Make the index mirror the source folders. Safe to run again at any time, including after a crash."""
+        """Make the index mirror the source folders. Safe to run again at any time, including after a crash.
+
+        :param extra_sources: folders to add; they are remembered (:class:`~assistant.ingest.sources.SourceList`)
+            and indexed by every later ingest until forgotten.
+        :param forget: remembered folders to stop indexing (their documents are removed).
+        """
         started = time.perf_counter()
         report = IngestReport()
+        remembered = SourceList(self.settings.data_dir).update(add=extra_sources, remove=forget)
         if rebuild:
             self.store.reset()
             self.manifest.clear()
@@ -100,33 +112,9 @@ class Indexer:
         if interrupted:
             # Before anything else: drop what a killed run left half-written, so the diff below redoes it.
             report.repaired = self._sweep(report)
-        files, report.skipped, report.duplicates = self._scan(extra_sources, records)
-        todo: list[tuple[SourceFile, bytes]] = []
-        unchanged: list[DocumentRecord] = []
-        for source, data in files.values():
-            record = records.get(source.doc_id)
-            sha = hashlib.sha256(data).hexdigest()
-            if record and same_settings and record.sha256 == sha:
-                unchanged.append(record)
-            else:
-                todo.append((source, data))
-        # An unchanged file whose chunks are not all in the store (store wiped, crash) is redone.
-        present = self.store.present([cid for r in unchanged for cid in r.chunk_ids]) if unchanged else set()
-        for record in unchanged:
-            if set(record.chunk_ids) <= present:
-                report.unchanged.append(record.doc_id)
-            else:
-                todo.append(files[record.doc_id])
-
-        documents: list[tuple[Document, list[Chunk]]] = []
-        for source, data in todo:
-            try:
-                doc = load(source, data, default_kind=self._default_kind(source))
-            except DocumentError as exc:
-                report.skipped.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
-                continue
-            documents.append((doc, self.chunker.split(doc)))
-        self._write(documents, records, report, progress)
+        files, report.skipped, report.duplicates = self._scan(remembered, records)
+        todo = self._todo(files, records, same_settings, report)
+        self._write(self._chunked(todo, records, report), records, report, progress)
 
         failed = {path for path, _ in report.skipped}
         for doc_id, record in records.items():
@@ -148,6 +136,46 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _todo(
+        self,
+        files: dict[str, tuple[SourceFile, bytes]],
+        records: dict[str, DocumentRecord],
+        same_settings: bool,
+        report: IngestReport,
+    ) -> list[tuple[SourceFile, bytes]]:
+        """The files to (re)index: new or changed ones, and unchanged ones whose chunks are not all in the
+        store (store wiped, crash); the others are reported unchanged."""
+        todo: list[tuple[SourceFile, bytes]] = []
+        unchanged: list[DocumentRecord] = []
+        for source, data in files.values():
+            record = records.get(source.doc_id)
+            sha = hashlib.sha256(data).hexdigest()
+            if record and same_settings and record.sha256 == sha:
+                unchanged.append(record)
+            else:
+                todo.append((source, data))
+        present = self.store.present([cid for r in unchanged for cid in r.chunk_ids]) if unchanged else set()
+        for record in unchanged:
+            if set(record.chunk_ids) <= present:
+                report.unchanged.append(record.doc_id)
+            else:
+                todo.append(files[record.doc_id])
+        return todo
+
+    def _chunked(
+        self, todo: list[tuple[SourceFile, bytes]], records: dict[str, DocumentRecord], report: IngestReport
+    ) -> list[tuple[Document, list[Chunk]]]:
+        """Each file read and chunked; one that cannot be read is reported by name and skipped."""
+        documents: list[tuple[Document, list[Chunk]]] = []
+        for source, data in todo:
+            try:
+                doc = load(source, data, default_kind=self._default_kind(source))
+            except DocumentError as exc:
+                report.skipped.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
+                continue
+            documents.append((doc, self.chunker.split(doc)))
+        return documents
+
     def _scan(
         self, extra: tuple[Path, ...], records: dict[str, DocumentRecord]
     ) -> tuple[dict[str, tuple[SourceFile, bytes]], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -159,7 +187,10 @@ class Indexer:
         found: list[tuple[SourceFile, bytes, str]] = []
         failed: list[tuple[str, str]] = []
         ids: set[str] = set()
+        examples = self._examples_indexed(extra)
         for source in discover(self.settings.source_roots(extra), self.settings.corpus_dir):
+            if not examples and is_example(source.doc_id):
+                continue
             try:
                 data = read_bytes(source, self.settings.max_file_bytes)
             except DocumentError as exc:
@@ -186,6 +217,17 @@ class Indexer:
             else:
                 duplicates.append((str(source.path), f"same content as {keep[sha].path} (indexed once)"))
         return files, failed, duplicates
+
+    def _examples_indexed(self, extra: tuple[Path, ...]) -> bool:
+        """Whether the shipped example policies are indexed: always, never, or ("auto") only while the
+        organization has no documents of its own (no source folder configured or remembered, no upload)."""
+        if self.settings.example_policies != "auto":
+            return self.settings.example_policies == "always"
+        uploads = self.settings.uploads_dir
+        has_uploads = uploads.is_dir() and any(
+            p.is_file() and not p.name.startswith(".") for p in uploads.iterdir()
+        )
+        return not (self.settings.sources or extra or has_uploads)
 
     def _write(
         self,

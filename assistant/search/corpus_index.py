@@ -8,6 +8,7 @@ to the store before the manifest records it, so a question never sees a half-wri
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ class CorpusIndex:
         self.lexical = LexicalIndex(chunks, glossary)
         self._store = store
         self._lock = threading.Lock()
+        self._text: str | None = None
         #: unit vectors by passage id; ids are content hashes, so entries carried over from the previous
         #: generation are still right
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
@@ -51,6 +53,19 @@ class CorpusIndex:
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)
+
+    def contains_phrase(self, phrase: str) -> bool:
+        """Whether ``phrase`` occurs as written (case and whitespace folded) in some passage, title or heading."""
+        return self.mentions(phrase)
+
+    def mentions(self, phrase: str) -> bool:
+        """Whether the sources themselves use ``phrase`` as whole words (case and whitespace folded); unlike the
+        BM25 vocabulary, this leaves out what the glossary adds."""
+        if self._text is None:
+            parts = [f"{c.title} {c.section_label} {c.text}" for c in self.lexical.chunks]
+            self._text = " ".join(" ".join(parts).lower().split())
+        folded = " ".join(phrase.lower().split())
+        return bool(folded) and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", self._text) is not None
 
     def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """Per passage id, its unit vectors in unit order: from memory, else read from the store (and kept)."""

@@ -1,0 +1,360 @@
+"""Whether the chosen sentences answer the question: a calibrated decision over meaning, not a word count.
+
+A question that names something the sources never mention is refused by rule (``missing_name``: a
+capitalised phrase such as "Mayo Clinic" or "Certified Physician Executive", or an acronym such as "EMTALA"), and so is one that asks for money (a salary, a fee)
+when no chosen sentence states an amount.
+Otherwise four signals (:class:`Evidence`) are combined by a small logistic model fitted on the dev split
+(``evals/calibrate_answerability.py`` writes ``assistant/data/answerability.json``: weights, the operating
+threshold chosen on dev, and the dev precision/recall curve the eval report shows):
+
+- ``best``: cosine similarity of the best sentence to the question (the best one alone: how many others match
+  depends on how much the corpus says about the subject, and one short policy may say it once);
+- ``coverage``: the share of the (resolved) question's content words the chosen sentences contain, each word
+  weighed by how specific it is in general English (``wordfreq``), so "honestly", "best" or "really" weigh
+  little and "credentialing" a lot; the corpus's own rarity (IDF) would count every everyday word the sources
+  happen to lack as the most specific of all;
+- ``unknown``: the share of that weight on words the corpus never uses (a topic the sources lack);
+- ``figure_missing``: the question asks for a figure (how much, how many, how long, what percentage...) and no
+  chosen sentence states one about the question's subject (for money, a money figure).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from assistant.answer.query import generic_terms
+from assistant.search.corpus_index import CorpusIndex
+from assistant.search.lexical import analyze, stopwords
+from assistant.types import TERM_PREFIX
+
+#: Share of the question's subject (specificity-weighted) a sentence stating a figure must cover.
+SUBJECT_COVERAGE = 1 / 3
+FEATURES = ("best", "coverage", "unknown", "figure_missing")
+MODEL_FILE = "answerability.json"
+
+#: Questions that ask for a figure: an answer without one about the question's subject does not address them.
+FIGURE_QUESTION = re.compile(
+    r"\b(how (many|long|soon|often|quickly|fast|late|early|old|far ahead|far in advance)|how much (time|notice)|"
+    r"what (percentage|percent|proportion|number|amount|share|fraction|rate|fee|score|discount|age|salary|limit|"
+    r"deadline|timeline)|salary|salaries|compensation|wages?|statistics?|average|stipends?|per (year|month|hour))\b",
+    re.I,
+)
+#: A figure: a number that is not part of an identifier ("MS-101" is not one), or a number word.
+FIGURE = re.compile(
+    r"(?<![A-Za-z]-)(?<![A-Za-z])\b\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand|million|percent|half|quarter|"
+    r"annual\w*|monthly|weekly|daily|quarterly|immediately)\b",
+    re.I,
+)
+#: Questions about money ("how much does a CMO make?", "what do reviewers get paid?") need a money figure.
+MONEY_QUESTION = re.compile(
+    r"\b(salar(y|ies)|earn(s|ings)?|compensation|wages?|stipends?|make (per|a|an|each) (year|month|hour)|"
+    r"how much\b(?:\W+\w+){0,6}?\W+(cost|costs|pay|paid|charge|charged|fees?|dues|make|earn|get)\b)",
+    re.I,
+)
+MONEY = re.compile(
+    r"[$€£]\s?\d|\b\d[\d,.]*\s?(dollars|usd|k)\b|\bno (stipend|pay|payment|compensation)\b", re.I
+)
+_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+#: The words that ask for a figure rather than name its subject ("how long", "make per year").
+ASKING_WORDS = frozenset(
+    [
+        "how",
+        "many",
+        "much",
+        "long",
+        "soon",
+        "often",
+        "quickly",
+        "fast",
+        "late",
+        "early",
+        "old",
+        "far",
+        "ahead",
+        "advance",
+        "time",
+        "notice",
+        "what",
+        "percentage",
+        "percent",
+        "proportion",
+        "number",
+        "amount",
+        "share",
+        "fraction",
+        "rate",
+        "fee",
+        "fees",
+        "score",
+        "discount",
+        "age",
+        "salary",
+        "salaries",
+        "limit",
+        "deadline",
+        "timeline",
+        "make",
+        "makes",
+        "earn",
+        "earns",
+        "earning",
+        "earnings",
+        "paid",
+        "pay",
+        "pays",
+        "cost",
+        "costs",
+        "price",
+        "charge",
+        "charged",
+        "compensation",
+        "wage",
+        "wages",
+        "income",
+        "stipend",
+        "stipends",
+        "per",
+        "year",
+        "years",
+        "month",
+        "months",
+        "hour",
+        "hours",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "annually",
+        "average",
+        "statistics",
+        "get",
+        "gets",
+    ]
+)
+#: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
+_NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
+
+
+@lru_cache(maxsize=1)
+def _zipf() -> Any:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency
+
+
+@lru_cache(maxsize=20_000)
+def specificity(word: str) -> float:
+    """How specific a word is in general English: 0 for the commonest words, up to 6.5 for rare ones (Zipf
+    frequency from ``wordfreq``: 7 is "the", 3 a word seen once per million words)."""
+    return max(0.0, min(6.5, 6.5 - float(_zipf()(word, "en"))))
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """What the evidence needs of a chosen sentence: its text and its (stemmed) terms."""
+
+    text: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    best: float
+    coverage: float
+    unknown: float
+    figure_missing: float
+    #: a name the question uses that the sources never mention: refused by rule, before the model is asked
+    missing_name: str = ""
+    #: the question asks for money (a salary, a fee, a cost) and no chosen sentence states an amount: refused by
+    #: rule as well
+    money_missing: bool = False
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """A logistic model over :data:`FEATURES` (standardised), with the threshold chosen on dev."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+    features: tuple[str, ...] = FEATURES
+    #: how it was fitted (cases, split) and the dev precision/recall curve, for the eval report
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def probability(self, evidence: Evidence) -> float:
+        z = (evidence.vector() - np.array(self.mean)) / np.array(self.scale)
+        return 1.0 / (1.0 + math.exp(-(float(z @ np.array(self.weights)) + self.bias)))
+
+    def answerable(self, evidence: Evidence) -> bool:
+        if evidence.missing_name or evidence.money_missing:
+            return False
+        return self.probability(evidence) >= self.threshold
+
+    @classmethod
+    def load(cls) -> AnswerabilityModel:
+        raw: dict[str, Any] = json.loads(
+            resources.files("assistant").joinpath("data", MODEL_FILE).read_text("utf-8")
+        )
+        return cls(
+            weights=tuple(raw["weights"]),
+            bias=float(raw["bias"]),
+            mean=tuple(raw["mean"]),
+            scale=tuple(raw["scale"]),
+            threshold=float(raw["threshold"]),
+            features=tuple(raw.get("features", FEATURES)),
+            fitted=dict(raw.get("fitted", {})),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def gather(
+    question: str,
+    resolved: str,
+    similarities: Sequence[float],
+    chosen: Sequence[Sentence],
+    index: CorpusIndex,
+    subject_covered: bool,
+    spelled_out: Mapping[str, Sequence[str]] | None = None,
+) -> Evidence:
+    """The evidence for one question and the sentences chosen to answer it.
+
+    :param question: as asked (names are looked for here); ``resolved``: against the conversation (its words
+        are what the sentences must cover).
+    :param similarities: each candidate sentence's cosine similarity to the question.
+    :param subject_covered: a chosen sentence that states a figure also covers the question's subject
+        (:func:`states_figure`).
+    """
+    top = sorted(similarities, reverse=True)[:1]
+    coverage, unknown = _coverage(resolved, chosen, index)
+    asks_figure = bool(FIGURE_QUESTION.search(question)) or bool(MONEY_QUESTION.search(question))
+    states_figure = subject_covered and (
+        not MONEY_QUESTION.search(question) or any(MONEY.search(s.text) for s in chosen)
+    )
+    name = missing_name(question, index, spelled_out)
+    return Evidence(
+        best=top[0] if top else 0.0,
+        coverage=coverage,
+        unknown=unknown,
+        figure_missing=1.0 if asks_figure and not states_figure else 0.0,
+        missing_name=name,
+        money_missing=bool(MONEY_QUESTION.search(question)) and not _states_money(resolved, chosen, index),
+    )
+
+
+def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
+    """How well a sentence states the asked figure: 0 without a figure, else the share of the question's
+    subject (its content words other than those asking for the figure, weighed by specificity) it covers."""
+    if not FIGURE.search(sentence.text):
+        return 0.0
+    subject = " ".join(w for w in re.findall(r"[\w'’-]+", resolved) if w.lower() not in ASKING_WORDS)
+    return _coverage(subject, [sentence], index, keep_generic=True)[0]
+
+
+def _states_money(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> bool:
+    """Some chosen sentence states an amount of money about the question's subject (not just any amount)."""
+    return any(MONEY.search(s.text) and figure_fit(resolved, s, index) >= SUBJECT_COVERAGE for s in chosen)
+
+
+def asks_figure(question: str) -> bool:
+    return bool(FIGURE_QUESTION.search(question) or MONEY_QUESTION.search(question))
+
+
+def states_figure(question: str, resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> bool:
+    """Some chosen sentence states a figure and covers a third of the question's subject: its content
+    words other than those asking for the figure ("how long", "what percentage"), weighed by specificity."""
+    return any(figure_fit(resolved, s, index) >= SUBJECT_COVERAGE for s in chosen)
+
+
+def _coverage(
+    text: str, chosen: Sequence[Sentence], index: CorpusIndex, keep_generic: bool = False
+) -> tuple[float, float]:
+    """Specificity-weighted share of ``text``'s content words found in the chosen sentences, and the share of
+    that weight on words the corpus does not use at all.
+
+    :param keep_generic: count the domain's generic words too ("chief medical officer"): when the subject of a
+        figure is the role itself, a sentence about something else does not state it.
+    """
+    covered = frozenset().union(*(s.terms for s in chosen)) if chosen else frozenset()
+    prefixes = {t[:TERM_PREFIX] for t in covered if len(t) >= TERM_PREFIX}
+    generic = stopwords() if keep_generic else generic_terms()
+    total = found = unknown = 0.0
+    vocabulary = index.lexical.surface_vocabulary
+    for written in _WORD.findall(text.lower()):
+        if len(written) <= 3 and written not in vocabulary:
+            continue  # "wat", "yrs", "u": chat shorthand, too short to correct or to count
+        word = index.lexical.correct_word(written)  # a typo weighs what the word it stands for weighs
+        if word in generic or len(word) < 3:
+            continue
+        terms = [t for t in analyze(word) if t not in generic]
+        if not terms:
+            continue
+        weight = specificity(word)
+        total += weight
+        if all(t in covered or t[:TERM_PREFIX] in prefixes for t in terms):
+            found += weight
+        if not any(t in index.lexical.idf for t in terms):
+            unknown += weight
+    if total == 0:
+        return 1.0, 0.0
+    return found / total, unknown / total
+
+
+def missing_name(
+    question: str, index: CorpusIndex, spelled_out: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """A name in the question that the sources never mention: an acronym the sources use neither as written nor
+    spelled out ("JCAHO"; ``spelled_out`` maps a lower-cased acronym to its glossary expansions), a capitalised
+    phrase of several words not found in the sources ("Certified Physician Executive"), or a word capitalised
+    inside a sentence (so written as a name) that the sources lack. The first word of each sentence is
+    capitalised as a matter of course and is never taken for a name, nor is "I"."""
+    forms = spelled_out or {}
+
+    def known(word: str) -> bool:
+        lower = word.lower()
+        return index.mentions(lower) or any(index.mentions(e) for e in forms.get(lower, ()))
+
+    for match in _NAME.finditer(question):
+        words = [w.strip(".'’-&") for w in match.group(1).split()]
+        before = question[: match.start()].rstrip(" \"'“‘(¿¡")
+        if not before or before[-1] in ".?!:;":
+            words = words[1:]  # a sentence's first word
+        words = [w for w in words if w and w.lower() not in ("of", "the", "for", "and", "de", "i", "i'm")]
+        words = [re.sub(r"['’](s|m|ve|ll|d|re)$", "", w) for w in words]
+        if not words:
+            continue
+        if len(words) > 1:
+            # Acronyms the sources know are names they use ("FQHC CMO"); the rest must occur as written.
+            rest = [w for w in words if not (w.isupper() and known(w))]
+            if len(rest) > 1 and not index.mentions(" ".join(w.lower() for w in rest)):
+                return " ".join(words)
+            if len(rest) != 1:
+                continue
+            words = rest
+        word = words[0]
+        if known(word):
+            continue
+        if word.isupper() or not _common(word) or len(word) > 3:
+            return word
+    return ""
+
+
+def _common(word: str) -> bool:
+    """An ordinary English word ("Honestly", "Aren't", "California"), whatever its capital letter."""
+    return float(_zipf()(word.lower(), "en")) >= 3.5

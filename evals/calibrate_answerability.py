@@ -1,0 +1,135 @@
+"""Fit the answerability model on the dev split and choose its threshold there.
+
+    python evals/calibrate_answerability.py [--data-dir DIR]
+
+Reads the dev cases of evals/golden.jsonl and evals/users.jsonl (never test or paraphrase), runs each question
+through the assistant up to the sentences it would quote, and records the evidence (assistant/answer/
+answerability.py). A logistic model (standardised features, L2) is fitted on all dev cases; its threshold is the
+one that maximises balanced accuracy (answerable answered, must-refuse refused) over 5-fold cross-validated
+probabilities on dev, so the threshold is not chosen on the same predictions it was fitted to. Writes
+assistant/data/answerability.json with the weights, the threshold and the dev curve (the eval report draws it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant import Assistant, Settings
+from assistant.answer.answerability import FEATURES, MODEL_FILE, AnswerabilityModel
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.config import PROJECT_ROOT
+
+DATASETS = ("golden.jsonl", "users.jsonl")
+L2 = 1.0
+FOLDS = 5
+
+
+def dev_cases() -> list[dict[str, Any]]:
+    cases = []
+    for name in DATASETS:
+        for line in (PROJECT_ROOT / "evals" / name).read_text("utf-8").splitlines():
+            if line.strip() and (case := json.loads(line))["split"] == "dev":
+                cases.append(case)
+    return cases
+
+
+def evidence_table(assistant: Assistant, cases: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    answerer = assistant.answerer
+    assert isinstance(answerer, ExtractiveAnswerer), "calibrate with the extractive answerer"
+    rows, labels = [], []
+    for case in cases:
+        if answerer.glossary.other_meaning_in(case["question"]) is not None:
+            continue  # refused by rule before any evidence is weighed
+        request = assistant.request(case["question"], history=case.get("history") or [])
+        evidence, _ = answerer.assess(request)
+        if evidence is None or evidence.missing_name or evidence.money_missing:
+            continue  # nothing to quote, or a name the sources lack: refused by rule
+        rows.append(evidence.vector())
+        labels.append(1.0 if case["answerable"] else 0.0)
+    return np.array(rows), np.array(labels)
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(5000):
+        p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + L2 * w / len(y))
+        b -= 0.5 * float(np.mean(p - y))
+    return w, b, mean, scale
+
+
+def predict(model: tuple[np.ndarray, float, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    w, b, mean, scale = model
+    return np.asarray(1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b))))
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray, repeats: int = 5) -> np.ndarray:
+    """Each case's probability from models fitted without it (5 folds), averaged over differently seeded
+    splits so the chosen threshold does not hinge on one random split of a small set."""
+    out = np.zeros(len(y))
+    for seed in range(repeats):
+        order = np.random.default_rng(seed).permutation(len(y))
+        for fold in np.array_split(order, FOLDS):
+            train = np.setdiff1d(order, fold)
+            out[fold] += predict(fit(x[train], y[train]), x[fold]) / repeats
+    return out
+
+
+def curve(p: np.ndarray, y: np.ndarray) -> list[dict[str, float]]:
+    points = []
+    for t in np.round(np.arange(0.05, 0.96, 0.025), 3):
+        answered = p >= t
+        points.append(
+            {
+                "threshold": float(t),
+                "false_refusal_rate": float(np.mean(~answered[y == 1])),
+                "refusal_rate": float(np.mean(~answered[y == 0])),
+                "precision": float(np.mean(y[answered] == 1)) if answered.any() else 1.0,
+                "recall": float(np.mean(answered[y == 1])),
+            }
+        )
+    return points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    assistant = Assistant(Settings.from_env(data_dir=args.data_dir))
+    assistant.ensure_index()
+    x, y = evidence_table(assistant, dev_cases())
+    points = curve(cross_validated(x, y), y)
+    best = max(points, key=lambda q: (1 - q["false_refusal_rate"] + q["refusal_rate"], q["threshold"]))
+    w, b, mean, scale = fit(x, y)
+    model = AnswerabilityModel(
+        weights=tuple(round(float(v), 6) for v in w),
+        bias=round(b, 6),
+        mean=tuple(round(float(v), 6) for v in mean),
+        scale=tuple(round(float(v), 6) for v in scale),
+        threshold=best["threshold"],
+        features=FEATURES,
+        fitted={
+            "split": "dev",
+            "datasets": list(DATASETS),
+            "cases": len(y),
+            "answerable": int(y.sum()),
+            "must_refuse": int(len(y) - y.sum()),
+            "operating_point": best,
+            "curve": points,
+        },
+    )
+    out = PROJECT_ROOT / "assistant" / "data" / MODEL_FILE
+    out.write_text(model.to_json() + "\n", encoding="utf-8")
+    print(f"{len(y)} dev cases; threshold {best['threshold']}: {best}")
+    print(dict(zip(FEATURES, model.weights, strict=True)), "bias", model.bias)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The answerability decision: the evidence it weighs, its rules, and refusal reasons that are true."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.answerability import (
+    FEATURES,
+    AnswerabilityModel,
+    Evidence,
+    Sentence,
+    asks_figure,
+    missing_name,
+    specificity,
+    states_figure,
+)
+from assistant.pipeline import Assistant
+from assistant.search.lexical import analyze
+
+
+def sentence(text: str) -> Sentence:
+    return Sentence(text, frozenset(analyze(text)))
+
+
+def test_everyday_words_weigh_little_and_domain_words_a_lot() -> None:
+    assert specificity("honestly") < specificity("credentialing")
+    assert specificity("the") == 0.0
+    assert specificity("best") < 1.0 < specificity("privileging")
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("How long does the CMO have to report an SSE?", True),
+        ("how soon do i have to file a safety report?", True),
+        ("How much does a chief medical officer make per year?", True),
+        ("how much business and financial knowledge does a CMO need?", False),
+        ("do I still pay medical staff dues while on leave?", False),
+        ("What does a CMO do?", False),
+    ],
+)
+def test_figure_questions_are_those_that_ask_for_a_figure(question: str, figure: bool) -> None:
+    assert asks_figure(question) is figure
+
+
+def test_the_model_file_is_fitted_on_dev_with_its_curve() -> None:
+    model = AnswerabilityModel.load()
+    assert model.features == FEATURES and len(model.weights) == len(FEATURES)
+    assert model.fitted["split"] == "dev" and model.fitted["curve"]
+    assert 0.0 < model.threshold < 1.0
+    strong = Evidence(best=0.8, coverage=1.0, unknown=0.0, figure_missing=0.0)
+    weak = Evidence(best=0.3, coverage=0.1, unknown=0.8, figure_missing=1.0)
+    assert model.answerable(strong) and not model.answerable(weak)
+    assert model.probability(strong) > model.probability(weak)
+
+
+def test_a_missing_name_or_money_is_refused_whatever_the_similarity() -> None:
+    model = AnswerabilityModel.load()
+    strong = dict(best=0.9, coverage=1.0, unknown=0.0, figure_missing=0.0)
+    assert not model.answerable(Evidence(**strong, missing_name="Mayo Clinic"))
+    assert not model.answerable(Evidence(**strong, money_missing=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("Honestly, what does a CMO do all day?", ""),
+        ("Aren't CMOs just senior doctors?", ""),
+        ("I'm 62. Do I still have to take call?", ""),
+        ("How is a hospital CMO's job different from an FQHC CMO's?", ""),
+        ("What are the CMO's duties under the HRSA Health Center Program?", ""),
+        (
+            "is the Certified Physician Executive credential required to be a CMO?",
+            "Certified Physician Executive",
+        ),
+        ("what does JCAHO require of a hospital CMO?", "JCAHO"),
+        ("Do CMOs get a say in switching EHR systems?", ""),
+    ],
+)
+def test_only_real_names_the_sources_lack_are_taken_for_names(
+    shipped: Assistant, question: str, name: str
+) -> None:
+    spelled_out = {t.acronym.lower(): tuple(t.expansions) for t in shipped.stages.glossary.terms}
+    assert missing_name(question, shipped.corpus_index(), spelled_out) == name
+
+
+@pytest.mark.slow
+def test_a_figure_must_be_about_the_asked_subject(shipped: Assistant) -> None:
+    index = shipped.corpus_index()
+    question = "How long does a new CMO have to present the leadership plan?"
+    on_subject = sentence("A new CMO presents the approved leadership plan to the board within 90 days.")
+    other = sentence("Near misses must be reported within 24 hours.")
+    assert states_figure(question, question, [on_subject], index)
+    assert not states_figure(question, question, [other], index)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("How much does a chief medical officer make per year?", "don't give that figure"),
+        ("Who is the current chief medical officer of the Cleveland Clinic?", "Cleveland Clinic"),
+        ("Honestly, what is the best pizza topping?", "can't answer that"),
+    ],
+)
+def test_refusal_reasons_are_true(shipped: Assistant, question: str, reason: str) -> None:
+    answer = shipped.ask(question)
+    assert not answer.answered
+    assert reason in answer.answer
+    assert "Honestly" not in answer.answer
