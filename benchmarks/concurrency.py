@@ -73,7 +73,7 @@ def run_level(url: str, users: int, per_user: int, cases: list[dict[str, Any]]) 
 def main(
     data: Path, levels: tuple[int, ...] = LEVELS, per_user: int = 6, out: Path | None = None
 ) -> dict[str, Any]:
-    from ui_server import running_app
+    from app_process import running_app
 
     cases = questions()
     with tempfile.TemporaryDirectory(prefix="cmo-bench-users-") as tmp:

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from ui_server import free_port
+from app_process import free_port
 
 CHROMA = Path(sys.executable).with_name("chroma")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from app_process import PROJECT_ROOT, AppServer, serve
 from gradio_client import Client, handle_file
-from ui_server import PROJECT_ROOT, AppServer, serve
 
 pytestmark = pytest.mark.slow
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from app_process import app_environment, free_port
 from chroma_server import ChromaServer
 from corpus_files import POLICIES, write_files
 from killed_ingest import kill_ingest_when
-from ui_server import app_environment, free_port
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import StoreError

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_process import AppServer, serve
 from corpus_files import POLICIES, write_files
 from gradio_client import Client, handle_file
-from ui_server import AppServer, serve
 
 from assistant.ingest.manifest import DocumentRecord
 from assistant.pipeline import Assistant

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_process import free_port
 from chroma_server import ChromaServer
-from ui_server import free_port
 
 from assistant.errors import StoreError
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_process import AppServer, serve
 from gradio_client import Client, handle_file
-from ui_server import AppServer, serve
 
 pytestmark = pytest.mark.slow
 

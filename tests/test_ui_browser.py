@@ -20,7 +20,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from ui_server import PROJECT_ROOT, AppServer, serve
+from app_process import PROJECT_ROOT, AppServer, serve
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
