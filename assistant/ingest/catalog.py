@@ -10,15 +10,28 @@ from assistant.config import Settings
 from assistant.errors import DocumentError, QuestionError
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.readers import SourceFile, load, read_bytes
+from assistant.ingest.sources import SourceList
 from assistant.search.protocols import VectorStore
 
 
 def document_text(settings: Settings, manifest: Manifest, doc_id: str) -> tuple[str, str]:
-    """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
+    """Title and text of an indexed document, read through the manifest (never an arbitrary path): only a file
+    whose real location (links followed) is inside one of the folders the index mirrors is read."""
     record = manifest.documents().get(doc_id)
     if record is None:
         raise QuestionError(f"No indexed document has the id {doc_id!r}.")
-    source = SourceFile(Path(record.source_path), Path(record.source_path).parent, doc_id)
+    path = Path(record.source_path)
+    roots = settings.source_roots(SourceList(settings.data_dir).folders())
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a looping link
+        real = None
+    if real is None or not any(real.is_relative_to(root) for root in roots):
+        raise QuestionError(
+            f"{doc_id} cannot be shown: its file is outside the folders the index mirrors "
+            "(it was moved, or is a link to somewhere else)."
+        )
+    source = SourceFile(path, path.parent, doc_id)
     try:
         doc = load(source, read_bytes(source, settings.max_file_bytes))
     except DocumentError as exc:

@@ -18,7 +18,14 @@ from assistant.ingest.sentences import split_units
 from assistant.types import Chunk, Document, Unit, context_header
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
-_HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# The title's closing spaces and #s are stripped in Python: "(.+?)[ \t#]*$" backtracks quadratically on a long
+# heading line of spaces ("# a", a megabyte of spaces, "b").
+_HEADING_LINE = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+)$", re.MULTILINE)
+
+
+def _heading_title(raw: str) -> str:
+    """The title of a heading line: its text without the closing spaces and #s (the first character stays)."""
+    return (raw[0] + raw[1:].rstrip(" \t#")).strip()
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def sections(text: str) -> list[Section]:
         level = len(match.group(1))
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, match.group(2).strip()))
+        stack.append((level, _heading_title(match.group(2))))
         path = tuple(title for _, title in stack)
         body_start = match.end()
     found.append(Section(path, body_start, len(text)))
@@ -127,32 +134,61 @@ class Chunker:
         return ranges
 
     def _fit_units(self, text: str, units: list[Unit], budget: int) -> list[Unit]:
-        """Cut any unit longer than the budget into word-aligned pieces (rare: run-on sentences, tables)."""
+        """Cut any unit longer than the budget into word-aligned pieces (rare: run-on sentences, tables).
+
+        Linear in the unit's length: every word is counted once (in one batch) and a piece grows by adding its
+        words' counts (word pieces never span whitespace); only each finished piece is counted again as a whole,
+        and cut shorter in the rare case where its words tokenize differently together.
+        """
         costs = self.count_tokens([text[u.start : u.end] for u in units])
         fitted: list[Unit] = []
         for unit, cost in zip(units, costs, strict=True):
             if cost <= budget:
                 fitted.append(unit)
                 continue
-            words = self._pieces(text, unit, budget)
-            piece_start, piece_end = words[0]
-            for ws, we in words[1:]:
-                if self.count_tokens([text[piece_start:we]])[0] > budget:
-                    fitted.append(Unit(piece_start, piece_end, unit.is_list_item))
-                    piece_start = ws
-                piece_end = we
-            fitted.append(Unit(piece_start, piece_end, unit.is_list_item))
+            words, word_costs = self._pieces(text, unit, budget)
+            first = 0
+            while first < len(words):
+                last, used = first, word_costs[first]
+                while last + 1 < len(words) and used + word_costs[last + 1] <= budget:
+                    last += 1
+                    used += word_costs[last]
+                last = self._shrink(text, words, first, last, budget)
+                fitted.append(Unit(words[first][0], words[last][1], unit.is_list_item))
+                first = last + 1
         return fitted
 
-    def _pieces(self, text: str, unit: Unit, budget: int) -> list[tuple[int, int]]:
-        """Word spans of a unit; a single word longer than the budget (a URL, text without spaces) is cut too."""
+    def _shrink(self, text: str, words: list[tuple[int, int]], first: int, last: int, budget: int) -> int:
+        """The last word of the longest piece from ``words[first]`` to at most ``words[last]`` within the budget
+        as counted whole (at least one word)."""
+        if last == first or self.count_tokens([text[words[first][0] : words[last][1]]])[0] <= budget:
+            return last
+        low, high = first, last - 1  # binary search: the piece up to ``low`` fits (one word always does)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.count_tokens([text[words[first][0] : words[mid][1]]])[0] <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def _pieces(self, text: str, unit: Unit, budget: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """Word spans of a unit and their token counts; a single word longer than the budget (a URL, text without
+        spaces) is cut too."""
+        found = [
+            (m.start() + unit.start, m.end() + unit.start)
+            for m in re.finditer(r"\S+", text[unit.start : unit.end])
+        ]
+        found_costs = self.count_tokens([text[start:end] for start, end in found])
         spans: list[tuple[int, int]] = []
-        for m in re.finditer(r"\S+", text[unit.start : unit.end]):
-            start, end = m.start() + unit.start, m.end() + unit.start
-            cost = self.count_tokens([text[start:end]])[0]
+        costs: list[int] = []
+        for (start, end), cost in zip(found, found_costs, strict=True):
             if cost <= budget:
                 spans.append((start, end))
+                costs.append(cost)
                 continue
             step = max(4, (end - start) * budget // (2 * cost))
-            spans.extend((s, min(s + step, end)) for s in range(start, end, step))
-        return spans
+            cut = [(s, min(s + step, end)) for s in range(start, end, step)]
+            spans.extend(cut)
+            costs.extend(self.count_tokens([text[s:e] for s, e in cut]))
+        return spans, costs

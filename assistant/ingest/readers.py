@@ -70,12 +70,23 @@ def discover(roots: list[Path], corpus_dir: Path) -> Iterator[SourceFile]:
     for root in roots:
         if not root.is_dir():
             continue
+        real_root = root.resolve()
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            if any(part.startswith(".") for part in rel.parts) or not _inside(path, real_root):
                 continue
-            prefix = "" if root.resolve() == corpus else f"{root.name}/"
+            prefix = "" if real_root == corpus else f"{root.name}/"
             yield SourceFile(path=path, root=root, doc_id=prefix + rel.as_posix())
+
+
+def _inside(path: Path, real_root: Path) -> bool:
+    """A regular file whose real location (symlinks followed) is under ``real_root``: a link to a file or folder
+    elsewhere (``/etc/passwd``) or to a device, pipe or socket is never read."""
+    try:
+        real = path.resolve()
+        return real.is_relative_to(real_root) and real.is_file()
+    except (OSError, RuntimeError):  # a broken or looping link
+        return False
 
 
 def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
@@ -110,7 +121,12 @@ def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Docum
             str(source.path),
             f"unsupported file type {source.path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}",
         )
-    text, meta = reader(source, data)
+    try:
+        text, meta = reader(source, data)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a hostile or broken file must not stop an ingest: every failure is a reason
+        raise DocumentError(str(source.path), f"could not be read ({_describe(exc)})") from None
     text = _clean(text)
     if not text.strip():
         raise DocumentError(str(source.path), "no text could be extracted (a scanned PDF needs OCR first)")
@@ -147,12 +163,32 @@ def _decode_text(source: SourceFile, data: bytes) -> str:
         ) from None
 
 
+class _AliasRefused(yaml.YAMLError):
+    """Front matter with an anchor or alias: refused before anything is built (a few hundred bytes of nested
+    aliases, a "billion laughs", would expand into gigabytes)."""
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """yaml's SafeLoader, without anchors and aliases: front matter is a few plain fields."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused("anchors and aliases are not allowed")
+        return super().compose_node(parent, index)
+
+
 def _split_front_matter(source: SourceFile, text: str) -> tuple[str, dict[str, Any]]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return text, {}
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(match.group(1), Loader=_FrontMatterLoader) or {}  # a SafeLoader
+    except _AliasRefused:
+        raise DocumentError(
+            str(source.path),
+            "front matter uses YAML aliases or anchors (&name, *name), which are not allowed",
+        ) from None
     except yaml.YAMLError as exc:
         raise DocumentError(
             str(source.path), f"front matter is not valid YAML ({exc.__class__.__name__})"
@@ -826,10 +862,57 @@ def _read_docx(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    _check_docx_archive(source, data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(str(source.path), f"not a valid .docx file ({exc.__class__.__name__})") from None
+    except (
+        Exception
+    ) as exc:  # malformed XML inside (lxml's XMLSyntaxError) and whatever else a broken file does
+        raise DocumentError(str(source.path), f"not a valid .docx file ({_describe(exc)})") from None
+    try:
+        return _docx_text(source, document)
+    except Exception as exc:
+        raise DocumentError(str(source.path), f"not a valid .docx file ({_describe(exc)})") from None
+
+
+#: A .docx is a zip: refused unread when it would unpack to more than this, or one member is compressed more
+#: than DOCX_MAX_RATIO times (a zip bomb; real documents compress 3 to 20 times).
+DOCX_MAX_UNCOMPRESSED = 50 * 1024 * 1024
+DOCX_MAX_RATIO = 100
+_RATIO_MIN_SIZE = 1024 * 1024  # below this, a member's ratio does not matter (it cannot amount to much)
+
+
+def _check_docx_archive(source: SourceFile, data: bytes) -> None:
+    """DocumentError for a .docx that would unpack to too much (checked from the zip's directory, nothing is
+    decompressed)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise DocumentError(str(source.path), f"not a valid .docx file ({exc.__class__.__name__})") from None
+    total = sum(m.file_size for m in members)
+    if total > DOCX_MAX_UNCOMPRESSED:
+        raise DocumentError(
+            str(source.path),
+            f"not a valid .docx file: it would unpack to {total / 1048576:.0f} MB, above the "
+            f"{DOCX_MAX_UNCOMPRESSED / 1048576:.0f} MB limit (a zip bomb, or far more than a document holds)",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_MIN_SIZE and ratio > DOCX_MAX_RATIO:
+            raise DocumentError(
+                str(source.path),
+                f"not a valid .docx file: {member.filename} is compressed {ratio:.0f} times, above the "
+                f"{DOCX_MAX_RATIO} times limit (a zip bomb)",
+            )
+
+
+def _docx_text(source: SourceFile, document: Any) -> tuple[str, dict[str, Any]]:
     from docx.table import Table
 
     blocks: list[str] = []

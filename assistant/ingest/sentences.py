@@ -57,8 +57,7 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
         end = match.start() + 1
         while end < len(text) and text[end] in "\"'”’)]":
             end += 1
-        piece = text[start:end].strip()
-        word = piece.rsplit(None, 1)[-1].strip(_WRAPPING).lower() if piece else ""
+        word = _last_word(text, start, end).strip(_WRAPPING).lower()
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         spans.append((start, end))
@@ -73,6 +72,17 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
         if e > s:
             result.append((s + offset, e + offset))
     return result
+
+
+def _last_word(text: str, start: int, end: int) -> str:
+    """The last whitespace-separated word of ``text[start:end]``, found by scanning back from ``end`` (copying
+    the growing sentence each time an abbreviation is skipped made one long line quadratic)."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    begin = end
+    while begin > start and not text[begin - 1].isspace():
+        begin -= 1
+    return text[begin:end]
 
 
 def split_units(text: str, offset: int = 0) -> list[Unit]:
