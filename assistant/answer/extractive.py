@@ -48,10 +48,12 @@ _LEANS_BACK = re.compile(
     r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
     re.I,
 )
-#: Sentences about the article rather than its subject ("keep reading to discover ...").
+#: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
+#: announces a subject without saying anything about it ("Understanding the role ... is essential.").
 _META = re.compile(
     r"\b(this article|in this article|keep reading|read on|hey guys|let's break it down|hope this gives you|"
-    r"bye, for now|we will explore)\b",
+    r"bye, for now|we will explore)\b|"
+    r"^([\w ,]+, )?understanding\b.{0,160}\b(is|are) (important|essential|crucial|key|vital)\b",
     re.I,
 )
 #: Sentences about the document itself rather than its subject ("This policy describes ...").
@@ -332,6 +334,11 @@ class ExtractiveAnswerer:
             (c for c in chosen if c is not lead),
             key=lambda c: (order.index(_place(c)), c.chunk.start + c.unit.start),
         )
+        if lead.text.rstrip().endswith(":"):  # a lead-in opens: its items follow it at once
+            items = [
+                c for c in rest if c.chunk is lead.chunk and c.index > lead.index and c.unit.is_list_item
+            ]
+            rest = items + [c for c in rest if c not in items]
         return _with_context([lead, *rest], request)
 
     def _lead(self, chosen: list[Candidate], request: AnswerRequest) -> Candidate:
@@ -346,10 +353,14 @@ class ExtractiveAnswerer:
             best, position = max(fits)
             if best > 0:
                 return chosen[-position]
-        return next(
+        lead = next(
             (c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")),
             chosen[0],
         )
+        if lead.unit.is_list_item:  # a list item chosen first: its lead-in, when chosen too, opens instead
+            opener = _lead_in(lead)
+            return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)
+        return lead
 
     def _compose(self, sequence: list[Candidate]) -> Composition:
         numbers: dict[str, int] = {}
