@@ -6,7 +6,6 @@ as text. Highlights are the citation's supporting-sentence spans, wrapped in ``<
 
 from __future__ import annotations
 
-import html
 import re
 
 from assistant.answer.citations import MARKER
@@ -36,10 +35,10 @@ def highlighted(citation: Citation) -> str:
         start, end = max(start, pos), min(end, len(text))
         if start >= end:
             continue
-        out.append(html.escape(text[pos:start]))
-        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        out.append(inert(text[pos:start], links_as_text=False))
+        out.append(f"<mark>{inert(text[start:end], links_as_text=False)}</mark>")
         pos = end
-    out.append(html.escape(text[pos:]))
+    out.append(inert(text[pos:], links_as_text=False))
     return "".join(out).replace("\n", "<br>")
 
 
@@ -51,14 +50,18 @@ def sources_html(answer: Answer | None) -> str:
         return "<p class='cmo-empty'>No passages cited: the sources do not cover this question.</p>"
     cards = []
     for c in answer.citations:
-        where = " &rsaquo; ".join(html.escape(part) for part in c.section.split(" > ")) if c.section else ""
+        where = (
+            " &rsaquo; ".join(inert(part, links_as_text=False) for part in c.section.split(" > "))
+            if c.section
+            else ""
+        )
         cards.append(
             f"<div class='cmo-source' id='source-{c.marker}'>"
             f"<div class='cmo-source-head'><span class='cmo-marker'>[{c.marker}]</span> "
-            f"<strong>{html.escape(c.title)}</strong> <span class='cmo-kind'>{html.escape(c.kind)}</span></div>"
+            f"<strong>{inert(c.title, links_as_text=False)}</strong> <span class='cmo-kind'>{inert(c.kind)}</span></div>"
             + (f"<div class='cmo-section'>{where}</div>" if where else "")
             + f"<div class='cmo-passage'>{highlighted(c)}</div>"
-            f"<div class='cmo-doc'>{html.escape(c.doc_id)}</div></div>"
+            f"<div class='cmo-doc'>{inert(c.doc_id, links_as_text=False)}</div></div>"
         )
     return "".join(cards)
 
@@ -66,29 +69,32 @@ def sources_html(answer: Answer | None) -> str:
 def answer_markdown(answer: Answer) -> str:
     """The chat message: escaped text, inert Markdown links/images, ``[n]`` as clickable ``.cmo-cite`` links to
     the source cards; a refusal is set apart with ``.cmo-refusal``."""
-    body = _inert(answer.answer)
     if not answer.answered:
-        return f'<span class="cmo-refusal">Not covered by the sources.</span> {body}'
-    return MARKER.sub(
-        lambda m: (
-            f'<a class="cmo-cite" data-marker="{m.group(1)}" href="#source-{m.group(1)}">[{m.group(1)}]</a>'
-        ),
-        body,
-    )
+        return f'<span class="cmo-refusal">Not covered by the sources.</span> {inert(answer.answer)}'
+    # The text between markers is made inert piece by piece; the markers' links are the app's own markup.
+    parts: list[str] = []
+    pos = 0
+    for m in MARKER.finditer(answer.answer):
+        parts.append(inert(answer.answer[pos : m.start()]))
+        n = m.group(1)
+        parts.append(f'<a class="cmo-cite" data-marker="{n}" href="#source-{n}">[{n}]</a>')
+        pos = m.end()
+    parts.append(inert(answer.answer[pos:]))
+    return "".join(parts)
 
 
 def user_markdown(text: str) -> str:
     """A user's question as the chat shows it: escaped and inert, like document text (the chat renders HTML)."""
-    return _inert(text)
+    return inert(text)
 
 
 def draft_markdown(text: str) -> str:
     """Text still being written (or a notice): escaped and inert, markers not yet linked."""
-    return _inert(text)
+    return inert(text)
 
 
 def error_markdown(message: str) -> str:
-    return f'<span class="cmo-error">Error:</span> {_inert(message)}'
+    return f'<span class="cmo-error">Error:</span> {inert(message)}'
 
 
 def conversation_markdown(turns: list[tuple[str, Answer]]) -> str:
@@ -113,7 +119,7 @@ def document_rows(stats: dict[str, object]) -> list[list[object]]:
 
 def document_html(title: str, text: str) -> str:
     """A whole document for reading: escaped, line breaks kept, nothing live."""
-    return f"<div class='cmo-document'><h3>{html.escape(title)}</h3><div>{html.escape(text).replace(chr(10), '<br>')}</div></div>"
+    return f"<div class='cmo-document'><h3>{inert(title, links_as_text=False)}</h3><div>{inert(text, links_as_text=False).replace(chr(10), '<br>')}</div></div>"
 
 
 def timings_line(answer: Answer) -> str:
@@ -121,13 +127,36 @@ def timings_line(answer: Answer) -> str:
     return f"retrieval {t['retrieve']:.0f} ms · answer {t['generate']:.0f} ms · total {t['total']:.0f} ms"
 
 
-def _inert(text: str) -> str:
-    """Escape HTML and break Markdown image/link syntax, so document text can never load or link anything.
+#: Characters Markdown (CommonMark, GitHub's autolinks, the chat's renderer) could turn into a link, an image,
+#: a reference definition or raw HTML, as character references: shown the same, never markup.
+_MARKUP_CHARS = str.maketrans(
+    {"[": "&#91;", "]": "&#93;", "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x27;"}
+)
+#: An inline link or image, ``[text](url)``: shown as ``text (url)``, what it said and where it pointed.
+_INLINE_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\(([^()\n]*)\)")
+#: A URL scheme (``https:``), ``www.``, ``//`` (a protocol-relative address) and ``@`` (an e-mail address): what a
+#: renderer that links bare addresses looks for. ``:``, ``.``, ``/`` and ``@`` become character references there.
+_SCHEME = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|file|vbscript|blob|ws|wss|sftp|tel)\s*:")
+_WWW = re.compile(r"(?i)\bwww\.")
+_SLASHES = re.compile(r"//")
+_AT = re.compile(r"@")
 
-    A URL's ``:`` (and ``www.``'s dot) become character references: shown the same, but the chat's Markdown
-    renderer no longer turns the address into a live link.
+
+def inert(text: str, *, links_as_text: bool = True) -> str:
+    """The one sanitiser for text the app shows (a user's question, a model's answer or draft, a document):
+    HTML escaped and every Markdown link, image, reference definition and autolink broken.
+
+    In the chat (Markdown), an inline link or image is shown as ``text (url)``; ``links_as_text=False`` keeps it
+    as written (the source cards and the document view: HTML that is never read as Markdown). Then every ``[``,
+    ``]``, ``<``, ``>``, ``&`` and quote becomes a character reference, so no ``[text](url)``, ``![alt][ref]``,
+    ``[ref]: url`` or ``<https://...>`` can form however it is nested; a URL scheme's ``:``, ``www.``'s dot,
+    ``//`` and an e-mail address's ``@`` become character references too, so a bare address is not linked.
+    The app's own markup (the ``[n]`` citation links) is added after this.
     """
-    text = html.escape(text, quote=False)
-    text = re.sub(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)", lambda m: f"{m.group(1)} ({m.group(2)})", text)
-    text = re.sub(r"(?i)\b(https?|ftp|mailto|javascript|data|file|vbscript)\s*:", r"\1&#58;", text)
-    return re.sub(r"(?i)\bwww\.", "www&#46;", text)
+    if links_as_text:
+        text = _INLINE_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = text.translate(_MARKUP_CHARS)
+    text = _SCHEME.sub(r"\1&#58;", text)
+    text = _WWW.sub("www&#46;", text)
+    text = _SLASHES.sub("/&#47;", text)
+    return _AT.sub("&#64;", text)

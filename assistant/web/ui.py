@@ -18,6 +18,7 @@ handler's docstring as the description of its API endpoint.
 
 import contextlib
 import html
+import ipaddress
 import os
 import re
 import tempfile
@@ -32,7 +33,7 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 
 from assistant.answer.query import unreadable_removed
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 from assistant.ingest.readers import supported_suffixes
 from assistant.pipeline import Assistant
 from assistant.types import Answer
@@ -48,9 +49,12 @@ __all__ = [
     "EXPORT_MAX_AGE_S",
     "JS",
     "KINDS",
+    "MAX_HISTORY_CHARS",
+    "MAX_HISTORY_TURNS",
     "ChatHandlers",
     "DocumentHandlers",
     "NoDeepLinks",
+    "SecurityHeaders",
     "Users",
     "build_app",
     "launch",
@@ -87,6 +91,11 @@ CACHE_CLEANUP_S = (3600, 86400)
 #: Conversation files for the download button are deleted after this long (Gradio serves its own copy).
 EXPORT_MAX_AGE_S = 3600
 
+#: The most chat history one question may come with: messages, and characters in all of them. The history comes
+#: from the browser (or any API caller); a longer one is refused before anything else is done with it.
+MAX_HISTORY_TURNS = 50
+MAX_HISTORY_CHARS = 100_000
+
 #: A chat message as the app shows it: ``{"role": "user" | "assistant", "content": markdown}``.
 Message = dict[str, str]
 #: What the Chat tab's outputs get: the chat, the question box, sources, timings, the answers by chat position
@@ -115,6 +124,10 @@ class ChatHandlers:
     def respond(
         self, message: str, history: list[dict[str, Any]], kind_label: str, answers: dict[int, Answer]
     ) -> Iterator[ChatUpdate]:
+        too_long = _history_too_long(history)
+        if too_long:
+            yield _failed([_user_message(message)], too_long, {})
+            return
         turns = [
             {"role": m["role"], "content": _plain(m["content"])}
             for m in history
@@ -172,6 +185,24 @@ class ChatHandlers:
     @staticmethod
     def new_conversation() -> ChatUpdate:
         return [], "", presentation.sources_html(None), "", {}, None
+
+
+def _history_too_long(history: Any) -> str:
+    """Why the chat history sent with a question is refused (too many messages or characters); "" if it is not."""
+    if not isinstance(history, list):
+        return "The conversation sent with the question is not a list of messages. Start a new conversation."
+    if len(history) > MAX_HISTORY_TURNS:
+        return (
+            f"The conversation is too long ({len(history)} messages; at most {MAX_HISTORY_TURNS}). "
+            "Start a new conversation."
+        )
+    chars = sum(len(_plain(m.get("content", ""))) if isinstance(m, dict) else len(str(m)) for m in history)
+    if chars > MAX_HISTORY_CHARS:
+        return (
+            f"The conversation is too long ({chars:,} characters; at most {MAX_HISTORY_CHARS:,}). "
+            "Start a new conversation."
+        )
+    return ""
 
 
 def _drafting(shown: list[Message], draft: str, answers: dict[int, Answer]) -> ChatUpdate:
@@ -457,7 +488,16 @@ def _export(answers: dict[int, Answer], history: list[dict[str, Any]], folder: P
 
 
 def launch(assistant: Assistant, host: str, port: int) -> None:
-    """Build the index if there is none, then serve the app (blocking)."""
+    """Build the index if there is none, then serve the app (blocking).
+
+    Refuses (ConfigError) to listen on anything but a loopback address without a users file: anyone who can
+    reach the port could then ask, upload and remove documents.
+    """
+    if not assistant.settings.users_file and not _is_loopback(host):
+        raise ConfigError(
+            f"listening on {host} without a users file would let anyone on the network use it; "
+            "set CMO_ASSISTANT_USERS_FILE to a users file (sign-in), or serve on 127.0.0.1."
+        )
     # Gradio serves any file in its upload folder; by default that is /tmp/gradio, shared by every Gradio app on
     # the machine. Ours lives in the data dir (set before gradio is imported: some modules read it then).
     os.environ.setdefault("GRADIO_TEMP_DIR", str(assistant.settings.data_dir.resolve() / "gradio"))
@@ -476,8 +516,68 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         max_file_size=f"{assistant.settings.max_file_mb:g}mb",
         auth=users.check if users else None,
         auth_message="Sign in to CMO Assistant." if users else None,
-        app_kwargs={"middleware": [Middleware(NoDeepLinks)]},
+        app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks)]},
     )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+#: Sent with every HTTP response. The page loads nothing from elsewhere (no remote image, script, frame or font),
+#: cannot be framed, and sends no Referer. Gradio's page needs inline scripts and styles (and eval for its
+#: bundles), blob: and data: for its workers, uploads and icons, and its own origin for the API and queue.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'self'; "
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
+        "style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; "
+        "media-src 'self' data: blob:; "
+        "font-src 'self' data:; "
+        "connect-src 'self'; "
+        "worker-src 'self' blob:; "
+        "frame-src 'self'; "
+        "object-src 'none'; "
+        "base-uri 'self'; "
+        "form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every HTTP response, replacing any the app set itself."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()
+        ]
+        self.names = {name for name, _ in self.headers}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
+                message = {**message, "headers": [*kept, *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class NoDeepLinks:
