@@ -26,6 +26,7 @@ from assistant.errors import IndexMissingError, QuestionError
 from assistant.factory import Stages, build_stages
 from assistant.ingest.catalog import document_text, index_stats
 from assistant.ingest.indexing import IngestReport
+from assistant.ingest.lock import writer_lock
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.uploads import UploadFolder
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
@@ -132,7 +133,9 @@ class Assistant:
         :param sources: folders to add; remembered in the data dir and indexed by every later ingest.
         :param forget: remembered folders to stop indexing.
         """
-        with self._ingest_lock:  # one ingest at a time; questions are answered meanwhile
+        # One ingest at a time in this process, and one writer per data dir across processes (the CLI and the
+        # app); questions are answered meanwhile.
+        with self._ingest_lock, writer_lock(self.settings.data_dir):
             report = self.stages.indexer.ingest(
                 tuple(Path(s) for s in sources),
                 rebuild=rebuild,
@@ -145,6 +148,10 @@ class Assistant:
 
     def add_document(self, filename: str, data: bytes) -> IngestReport:
         """Save an uploaded document into the uploads folder and index it at once (incremental ingest)."""
+        with writer_lock(
+            self.settings.data_dir
+        ):  # refused before anything is saved if another process writes
+            pass
         self.uploads.save(filename, data)
         return self.ingest()
 
