@@ -52,7 +52,6 @@ class AnsweringSettings:
     """What the extractive answerer reads (``settings.answering``)."""
 
     min_sentence_similarity: float
-    min_term_coverage: float
     min_answer_units: int
     max_answer_units: int
 
@@ -133,10 +132,9 @@ class Settings:
     max_per_document: int = 2
     # -- answering ----------------------------------------------------------------------------------------
     max_question_chars: int = 2000
-    #: Below this cosine similarity between the question and the best sentence, the assistant declines.
+    #: Sentences below 0.8x this similarity to the question join an answer only to reach min_answer_units
+    #: (whether to answer at all is the answerability model's call: assistant/answer/answerability.py).
     min_sentence_similarity: float = 0.35
-    #: Share of the question's specific terms the selected sentences must cover (see answering/extractive.py).
-    min_term_coverage: float = 0.5
     min_answer_units: int = 3
     max_answer_units: int = 6
 
@@ -196,7 +194,7 @@ class Settings:
         self._check(self.rrf_k > 0, "rrf_k must be greater than 0", self.rrf_k)
 
     def _check_answering(self) -> None:
-        for name in ("min_sentence_similarity", "min_term_coverage", "fusion_dense_weight"):
+        for name in ("min_sentence_similarity", "fusion_dense_weight"):
             value = getattr(self, name)
             self._check(
                 math.isfinite(value) and 0.0 <= value <= 1.0, f"{name} must be between 0 and 1", value
@@ -277,9 +275,7 @@ class Settings:
 
     @property
     def answering(self) -> AnsweringSettings:
-        return AnsweringSettings(
-            self.min_sentence_similarity, self.min_term_coverage, self.min_answer_units, self.max_answer_units
-        )
+        return AnsweringSettings(self.min_sentence_similarity, self.min_answer_units, self.max_answer_units)
 
     @property
     def llm_endpoint(self) -> LLMSettings:

@@ -1,6 +1,6 @@
-"""Calibrate retrieval fusion and the refusal thresholds on the golden set's dev split; report dev and test.
+"""Calibrate retrieval fusion on the golden set's dev split and report where the refusal decision stands; report dev and test.
 
-Usage: python evals/calibrate.py [--data-dir DIR] [--skip-retrieval] [--quick]
+Usage: python evals/calibrate.py [--data-dir DIR] [--skip-retrieval]
 Settings are chosen on dev; test is printed next to it and never used to choose. Metric definitions are the
 eval suite's (assistant/evaluation/metrics.py, evals/README.md).
 """
@@ -8,7 +8,6 @@ eval suite's (assistant/evaluation/metrics.py, evals/README.md).
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=Path("data/calibration"))
     parser.add_argument("--skip-retrieval", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="skip the threshold grid")
     args = parser.parse_args()
     base = Assistant(Settings.from_env(data_dir=args.data_dir))
     base.ensure_index()
@@ -83,14 +81,7 @@ def main() -> None:
                 f"  {name:22s} "
                 + "  ".join(f"{s}: " + " ".join(f"{k}={v:.3f}" for k, v in m.items()) for s, m in row.items())
             )
-    grid = [] if args.quick else list(itertools.product((0.25, 0.3, 0.35, 0.4), (0.3, 0.4, 0.5, 0.6)))
-    print("refusal (dev):")
-    for sim, cov in grid:
-        r = refusal_rates(variant(min_sentence_similarity=sim, min_term_coverage=cov), splits["dev"])
-        print(
-            f"  sim>={sim} coverage>={cov}: false refusal {r['false_refusal']:.3f}, "
-            f"false answer {r['false_answer']:.3f}"
-        )
+    # The refusal decision is fitted by evals/calibrate_answerability.py; this reports where it stands.
     default = variant()
     for name, split_cases in splits.items():
         r = refusal_rates(default, split_cases)

@@ -39,7 +39,6 @@ from assistant.types import Chunk, Citation, FocusTerms, Turn, Unit
 _COMPARISON = re.compile(
     r"\b(differ\w*|difference\w*|compare\w*|comparison|versus|vs|contrast\w*|distinguish\w*|unlike)\b", re.I
 )
-_WORD = re.compile(r"[a-z0-9]+")
 #: Documents one answer quotes at most, unless the question compares (then each side needs its own).
 MAX_DOCUMENTS = 3
 #: Sentences that lean on the one before them make a poor first sentence.
@@ -136,15 +135,14 @@ class ExtractiveAnswerer:
         if not candidates:
             return None, []
         chosen = self._select(candidates, request, focus)
+        sentences = [Sentence(c.text, c.terms) for c in chosen]
         evidence = gather(
             question=request.question,
             resolved=request.standalone,
             similarities=[c.similarity for c in candidates],
-            chosen=[Sentence(c.text, c.terms) for c in chosen],
+            chosen=sentences,
             index=index,
-            subject_covered=states_figure(
-                request.question, request.standalone, [Sentence(c.text, c.terms) for c in chosen], index
-            ),
+            subject_covered=states_figure(request.question, request.standalone, sentences, index),
             spelled_out=self._spelled_out,
         )
         return evidence, chosen

@@ -68,7 +68,6 @@ def run_suite(
         "fusion_dense_weight": s.fusion_dense_weight,
         "max_per_document": s.max_per_document,
         "chunk_tokens": s.chunk_tokens,
-        "min_term_coverage": s.min_term_coverage,
         "support_threshold": judge.threshold,
         "split": split,
         "embedding_model": assistant.embedder.name,

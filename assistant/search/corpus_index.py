@@ -20,6 +20,7 @@ from assistant.search.lexical import LexicalIndex
 from assistant.search.protocols import VectorStore
 from assistant.types import Chunk
 
+_SINGLE_WORD = re.compile(r"\w+")
 #: Passages whose unit vectors are kept in memory (about 10 KB each with the bundled model). An index this
 #: small has all of them read when it is built; a larger one reads them as passages are retrieved.
 UNIT_CACHE_CHUNKS = 4096
@@ -41,6 +42,7 @@ class CorpusIndex:
         self._store = store
         self._lock = threading.Lock()
         self._text: str | None = None
+        self._words: frozenset[str] = frozenset()
         #: unit vectors by passage id; ids are content hashes, so entries carried over from the previous
         #: generation are still right
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
@@ -54,18 +56,25 @@ class CorpusIndex:
     def __len__(self) -> int:
         return len(self.lexical.chunks)
 
-    def contains_phrase(self, phrase: str) -> bool:
-        """Whether ``phrase`` occurs as written (case and whitespace folded) in some passage, title or heading."""
-        return self.mentions(phrase)
-
     def mentions(self, phrase: str) -> bool:
-        """Whether the sources themselves use ``phrase`` as whole words (case and whitespace folded); unlike the
-        BM25 vocabulary, this leaves out what the glossary adds."""
+        """Whether the sources themselves use ``phrase`` as whole words (case and whitespace folded) in some
+        passage, title or heading; unlike the BM25 vocabulary, this leaves out what the glossary adds.
+
+        A single word is a set lookup (asked on every question); only a longer phrase scans the text."""
+        text, words = self._own_text()
+        folded = " ".join(phrase.lower().split())
+        if _SINGLE_WORD.fullmatch(folded):
+            return folded in words
+        return bool(folded) and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", text) is not None
+
+    def _own_text(self) -> tuple[str, frozenset[str]]:
+        """The sources' own text, lower-cased and whitespace-folded, and its set of words (built once)."""
         if self._text is None:
             parts = [f"{c.title} {c.section_label} {c.text}" for c in self.lexical.chunks]
-            self._text = " ".join(" ".join(parts).lower().split())
-        folded = " ".join(phrase.lower().split())
-        return bool(folded) and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", self._text) is not None
+            text = " ".join(" ".join(parts).lower().split())
+            self._words = frozenset(_SINGLE_WORD.findall(text))
+            self._text = text
+        return self._text, self._words
 
     def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """Per passage id, its unit vectors in unit order: from memory, else read from the store (and kept)."""
