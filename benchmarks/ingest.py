@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import write_result
@@ -44,6 +45,34 @@ def _rebuild_with_model_loaded(data: Path, corpus: Path | None) -> tuple[float, 
     return elapsed, sum(len(c.units) for c in assistant.corpus_index().by_id.values())
 
 
+def chunking_seconds_per_mb() -> dict[str, dict[str, float]]:
+    """Seconds to chunk one line of 256 KB and of 1 MB (words with no sentence break; a heading of spaces): a
+    linear cutter takes about 4x as long for 4x the text, a quadratic one 16x."""
+    from assistant.ingest.chunking import Chunker
+    from assistant.search.embeddings import Embedder
+    from assistant.types import Document
+
+    embedder = Embedder("")
+    shapes: dict[str, Callable[[int], str]] = {
+        "words_no_sentence_break": lambda n: ("policy leave badge visitor " * (n // 27 + 1))[:n],
+        "heading_of_spaces": lambda n: "# a" + " " * n + "b\n\nBody text.",
+    }
+    figures: dict[str, dict[str, float]] = {}
+    for name, make in shapes.items():
+        seconds = {}
+        for size in (64 * 1024, 256 * 1024, 1024 * 1024):
+            doc = Document("long.md", "Long", "policy", "long.md", make(size), "x")
+            started = time.perf_counter()
+            Chunker(embedder.count_tokens, 160, 32).split(doc)
+            seconds[size] = time.perf_counter() - started
+        figures[name] = {
+            "s_256kb": round(seconds[256 * 1024], 3),
+            "s_1mb": round(seconds[1024 * 1024], 3),
+            "growth_4x_text": round(seconds[1024 * 1024] / seconds[256 * 1024], 1),
+        }
+    return figures
+
+
 def main(corpus: Path | None = None, repeats: int = 3, out: Path | None = None) -> dict[str, object]:
     data = Path(tempfile.mkdtemp(prefix="cmo-bench-ingest-"))
     env = {**os.environ, "CMO_ASSISTANT_DATA_DIR": str(data)}
@@ -73,6 +102,7 @@ def main(corpus: Path | None = None, repeats: int = 3, out: Path | None = None) 
         "startup_s": round(min(startup), 2),
         "noop_beyond_startup_s": round(min(noop) - min(startup), 2),
         "summary": summary.splitlines()[0],
+        "chunking_one_line": chunking_seconds_per_mb(),
     }
     return write_result("ingest", result, out)
 
