@@ -292,5 +292,7 @@ def test_sentence_splitting_time_grows_linearly_on_one_line_of_abbreviations() -
         sentence_spans("e.g. Word " * repeats)
         return time.perf_counter() - started
 
-    small, large = cost(25_000), cost(100_000)
-    assert large < 8 * max(small, 0.005), (small, large)
+    # the best of three runs each, so that a busy machine does not decide it; linear ~4x, the old copy 16x
+    small = min(cost(25_000) for _ in range(3))
+    large = min(cost(100_000) for _ in range(3))
+    assert large < 10 * max(small, 0.005), (small, large)
