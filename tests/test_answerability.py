@@ -43,22 +43,25 @@ def test_figure_questions_are_those_that_ask_for_a_figure(question: str, figure:
     assert asks_figure(question) is figure
 
 
+STRONG = dict(best=0.8, coverage=1.0, unknown=0.0, figure_missing=0.0)
+WEAK = dict(best=0.3, coverage=0.1, unknown=0.8, figure_missing=1.0)
+
+
 def test_the_model_file_is_fitted_on_dev_with_its_curve() -> None:
     model = AnswerabilityModel.load()
     assert model.features == FEATURES and len(model.weights) == len(FEATURES)
     assert model.fitted["split"] == "dev" and model.fitted["curve"]
     assert 0.0 < model.threshold < 1.0
-    strong = Evidence(best=0.8, coverage=1.0, unknown=0.0, figure_missing=0.0)
-    weak = Evidence(best=0.3, coverage=0.1, unknown=0.8, figure_missing=1.0)
+    strong = Evidence(**STRONG)
+    weak = Evidence(**WEAK)
     assert model.answerable(strong) and not model.answerable(weak)
     assert model.probability(strong) > model.probability(weak)
 
 
 def test_a_missing_name_or_money_is_refused_whatever_the_similarity() -> None:
     model = AnswerabilityModel.load()
-    strong = dict(best=0.9, coverage=1.0, unknown=0.0, figure_missing=0.0)
-    assert not model.answerable(Evidence(**strong, missing_name="Mayo Clinic"))
-    assert not model.answerable(Evidence(**strong, money_missing=True))
+    assert not model.answerable(Evidence(**STRONG, missing_name="Mayo Clinic"))
+    assert not model.answerable(Evidence(**STRONG, money_missing=True))
 
 
 @pytest.mark.slow
@@ -69,6 +72,8 @@ def test_a_missing_name_or_money_is_refused_whatever_the_similarity() -> None:
         ("Aren't CMOs just senior doctors?", ""),
         ("I'm 62. Do I still have to take call?", ""),
         ("How is a hospital CMO's job different from an FQHC CMO's?", ""),
+        ("ok and what about for FQHCs? same thing?", ""),
+        ("Do MHCs have a CMO?", "MHCs"),
         ("What are the CMO's duties under the HRSA Health Center Program?", ""),
         (
             "is the Certified Physician Executive credential required to be a CMO?",

@@ -205,3 +205,42 @@ def test_real_words_the_sources_lack_are_not_turned_into_other_words(shipped: As
     'weather' 'whether' or 'stuff' 'staff' (English words are left as written)."""
     question = f"What about {word} for a CMO?"
     assert lexical_index(shipped).correct_spelling(question) == question
+
+
+# -- a passage found by its best sentence -------------------------------------------------------------------
+def long_passage_and_a_middle_sentence(shipped: Assistant) -> tuple[str, str]:
+    """A passage of five or more sentences, and one from its middle (which its own vector dilutes)."""
+    index = shipped.corpus_index()
+    for chunk in index.lexical.chunks:
+        units = [chunk.text[u.start : u.end] for u in chunk.units]
+        if len(units) >= 5 and len(units[2]) > 60:
+            return chunk.chunk_id, units[2]
+    raise AssertionError("the shipped corpus has no passage of five sentences")
+
+
+@pytest.mark.slow
+def test_a_sentence_asked_verbatim_ranks_its_passage_first_by_best_sentence(shipped: Assistant) -> None:
+    chunk_id, sentence = long_passage_and_a_middle_sentence(shipped)
+    index = shipped.corpus_index()
+    ranking = index.best_sentence_ranking(shipped.embedder.encode_query(sentence))
+    assert ranking is not None and len(ranking) == len(index)
+    assert ranking[0][0] == chunk_id
+    assert ranking[0][1] > 0.99  # the sentence's own vector
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cache_chunks", [4096, 1], ids=["all-in-memory", "candidates-only"])
+def test_dense_retrieval_scores_passages_by_their_best_sentence_too(
+    shipped: Assistant, monkeypatch: pytest.MonkeyPatch, cache_chunks: int
+) -> None:
+    """Whether every unit vector fits in memory or only the candidates' are read, the passage holding the asked
+    sentence comes first."""
+    from assistant.search import corpus_index
+
+    monkeypatch.setattr(corpus_index, "UNIT_CACHE_CHUNKS", cache_chunks)
+    chunk_id, sentence = long_passage_and_a_middle_sentence(shipped)
+    mixed = Assistant.build(shipped.settings.replace(sentence_weight=0.3), embedder=shipped.embedder)
+    found = mixed.retrieve(sentence, mode="dense")
+    assert found.passages[0].chunk.chunk_id == chunk_id
+    whole = mixed.corpus_index().best_sentence_ranking(found.query_vector)
+    assert (whole is None) == (cache_chunks == 1)

@@ -328,7 +328,10 @@ def missing_name(
 
     def known(word: str) -> bool:
         lower = word.lower()
-        return index.mentions(lower) or any(index.mentions(e) for e in forms.get(lower, ()))
+        if index.mentions(lower) or any(index.mentions(e) for e in forms.get(lower, ())):
+            return True
+        # an acronym's plural ("FQHCs", "CMOs") is known when the acronym is
+        return len(word) > 2 and word.endswith("s") and word[:-1].isupper() and known(word[:-1])
 
     for match in _NAME.finditer(question):
         words = [w.strip(".'’-&") for w in match.group(1).split()]

@@ -17,6 +17,7 @@ DEFAULT_DATASET = PROJECT_ROOT / "evals" / "golden.jsonl"
 DEFAULT_DATASETS = (
     DEFAULT_DATASET,
     PROJECT_ROOT / "evals" / "users.jsonl",
+    PROJECT_ROOT / "evals" / "more_users.jsonl",
     PROJECT_ROOT / "evals" / "paraphrase.jsonl",
 )
 _REQUIRED = ("id", "category", "question", "answerable")

@@ -46,6 +46,7 @@ class CorpusIndex:
         #: unit vectors by passage id; ids are content hashes, so entries carried over from the previous
         #: generation are still right
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
+        self._sentences: tuple[np.ndarray, np.ndarray] | None = None
         if len(chunks) <= UNIT_CACHE_CHUNKS:
             self.unit_vectors(chunks)
 
@@ -94,6 +95,39 @@ class CorpusIndex:
             while len(self._units) > UNIT_CACHE_CHUNKS:
                 self._units.popitem(last=False)
         return found
+
+    def best_sentence_scores(self, vector: np.ndarray, chunks: Sequence[Chunk]) -> dict[str, float]:
+        """Per passage id, the highest similarity of one of its units (sentences, list items) to ``vector``."""
+        vectors = self.unit_vectors(chunks)
+        return {cid: float(np.max(v @ vector)) for cid, v in vectors.items() if len(v)}
+
+    def best_sentence_ranking(self, vector: np.ndarray) -> list[tuple[str, float]] | None:
+        """Every passage by how near its best unit is to ``vector``, nearest first; None when the index is
+        too large to hold every unit vector in memory (the caller then scores its candidates only)."""
+        matrix = self._sentence_matrix()
+        if matrix is None:
+            return None
+        units, starts = matrix
+        best = np.maximum.reduceat(units @ vector, starts)
+        order = np.argsort(-best, kind="stable")
+        chunks = self.lexical.chunks
+        return [(chunks[i].chunk_id, float(best[i])) for i in order]
+
+    def _sentence_matrix(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every unit vector stacked in passage order, with the row where each passage's units start."""
+        if self._sentences is None:
+            chunks = self.lexical.chunks
+            if not chunks or len(chunks) > UNIT_CACHE_CHUNKS:
+                return None
+            vectors = self.unit_vectors(chunks)
+            blocks = [vectors.get(c.chunk_id) for c in chunks]
+            if any(b is None or not len(b) for b in blocks):
+                return None
+            sizes = np.array([len(b) for b in blocks if b is not None])
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            stacked = np.vstack([b for b in blocks if b is not None]).astype(np.float32)
+            self._sentences = (stacked, starts)
+        return self._sentences
 
     def carried(self) -> OrderedDict[str, np.ndarray]:
         with self._lock:

@@ -79,9 +79,28 @@ class HybridRetriever:
     def _dense(
         self, vector: np.ndarray, n: int, filters: Filters, index: CorpusIndex
     ) -> list[tuple[Chunk, float]]:
-        """Nearest passages that the corpus index holds: a hit it lacks is not committed (yet), and dropped."""
+        """Nearest passages that the corpus index holds (a hit it lacks is not committed yet, and dropped),
+        each scored by its own vector and its best sentence (``sentence_weight``)."""
         hits = self.store.nearest(vector, n, filters or None)
-        return [(index.by_id[cid], score) for cid, score in hits if cid in index.by_id]
+        passages = {cid: score for cid, score in hits if cid in index.by_id}
+        weight = self.settings.sentence_weight
+        if weight <= 0 or not passages:
+            return [(index.by_id[cid], score) for cid, score in passages.items()]
+        candidates = set(passages)
+        ranking = index.best_sentence_ranking(vector)
+        if ranking is not None:  # every passage scored: the best by sentence join the candidates
+            admitted = [cid for cid, _ in ranking if filters.admits(index.by_id[cid])]
+            candidates.update(admitted[:n])
+            best = dict(ranking)
+        else:
+            best = index.best_sentence_scores(vector, [index.by_id[cid] for cid in candidates])
+        # A passage found only by its sentence lacks its own score: it gets the lowest of the found ones.
+        floor = min(passages.values())
+        scored = {
+            cid: (1 - weight) * passages.get(cid, floor) + weight * best.get(cid, floor) for cid in candidates
+        }
+        ranked = sorted(scored, key=lambda cid: (-scored[cid], cid))[:n]
+        return [(index.by_id[cid], scored[cid]) for cid in ranked]
 
     def fuse(self, dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[ScoredChunk]:
         chunks = {c.chunk_id: c for c, _ in (*dense, *lexical)}
