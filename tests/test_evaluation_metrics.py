@@ -82,6 +82,17 @@ def test_answer_sentences_attach_markers_to_the_text_before_them() -> None:
     ]
 
 
+def test_a_table_cell_is_read_on_its_own_and_its_header_claims_nothing() -> None:
+    text = "Both differ. [1]\n\n| Hospital | FQHC |\n| --- | --- |\n| Acute care. [1] | Primary care. [2] Sites. [2] |\n|  | More. [3] |"
+    assert answer_sentences(text) == [
+        ("Both differ.", [1]),
+        ("Acute care.", [1]),
+        ("Primary care.", [2]),
+        ("Sites.", [2]),
+        ("More.", [3]),
+    ]
+
+
 def test_a_list_item_is_one_unit_with_its_marker() -> None:
     assert answer_sentences("- Develops strategy. This includes quality work. [1]\n- Second item [2]") == [
         ("Develops strategy. This includes quality work.", [1]),
@@ -376,8 +387,8 @@ def test_two_datasets_with_the_same_name_are_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_datasets_load_together() -> None:
     cases = load_datasets()
-    assert [p.stem for p in DEFAULT_DATASETS] == ["golden", "users", "paraphrase"]
-    assert {c.dataset for c in cases} == {"golden", "users", "paraphrase"}
+    assert [p.stem for p in DEFAULT_DATASETS] == ["golden", "users", "more_users", "paraphrase"]
+    assert {c.dataset for c in cases} == {"golden", "users", "more_users", "paraphrase"}
     assert {c.split for c in cases} == {"dev", "test", "paraphrase"}
     assert {c.split for c in cases if c.dataset == "paraphrase"} == {"paraphrase"}
     assert len({c.id for c in cases}) == len(cases)

@@ -191,6 +191,47 @@ def test_charts_are_png_files(written: dict[str, Path]) -> None:
         assert written[name].read_bytes().startswith(PNG), name
 
 
+CURVE = [
+    {
+        "threshold": t,
+        "false_refusal_rate": t / 4,
+        "refusal_rate": t,
+        "precision": 0.8 + t / 5,
+        "recall": 1 - t / 4,
+    }
+    for t in (0.1, 0.5, 0.9)
+]
+ANSWERABILITY = {
+    "threshold": 0.5,
+    "features": ["best", "coverage"],
+    "split": "dev",
+    "datasets": ["golden.jsonl"],
+    "cases": 40,
+    "answerable": 30,
+    "must_refuse": 10,
+    "operating_point": CURVE[1],
+    "curve": CURVE,
+}
+
+
+def test_the_refusal_decision_is_shown_with_its_curve_and_threshold(tmp_path: Path) -> None:
+    run = dataclasses.replace(make_run(), answerability=ANSWERABILITY)
+    written = write_run(run, tmp_path)
+    assert written["answerability.png"].read_bytes().startswith(PNG)
+    md = written["report.md"].read_text("utf-8")
+    section = md[md.index("## The refusal decision") :]
+    assert "**Threshold:** 0.5" in section
+    assert "**Dev false refusals at the threshold:** 0.125" in section
+    assert "![Answer or refuse](answerability.png)" in section
+    html = written["report.html"].read_text("utf-8")
+    assert "The refusal decision" in html and "data:image/png;base64," in html
+
+
+def test_no_refusal_section_for_a_backend_without_the_model(written: dict[str, Path]) -> None:
+    assert "The refusal decision" not in read(written, "report.md")
+    assert "answerability.png" not in written
+
+
 def test_no_ablation_chart_without_ablation_and_a_stale_one_is_removed(tmp_path: Path) -> None:
     first = write_run(make_run(), tmp_path)
     assert first["ablation.png"].exists()

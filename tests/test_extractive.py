@@ -45,18 +45,25 @@ def ask(shipped: Assistant) -> Ask:
 def quoted_units(answer: Answer) -> list[tuple[str, int]]:
     """(quoted text, marker) for every sentence or bullet of the answer, in order."""
     units: list[tuple[str, int]] = []
-    for raw in answer.answer.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("- "):
-            line = line[2:]
-        parts = re.split(r"\s*\[(\d+)\]", line)
-        assert parts[-1].strip() == "", f"text after the last marker is not cited: {parts[-1]!r}"
-        for piece, marker in zip(parts[0::2], parts[1::2], strict=False):
-            assert piece.strip(), f"a marker cites nothing in line {raw!r}"
-            units.append((piece.strip(), int(marker)))
+    lines = [line.strip() for line in answer.answer.splitlines() if line.strip()]
+    for number, line in enumerate(lines):
+        pieces = [line[2:] if line.startswith("- ") else line]
+        if line.startswith("|"):  # a table: the header row (above the |---| rule) and the rule claim nothing
+            if TABLE_RULE.match(line) or TABLE_RULE.match(
+                lines[number + 1] if number + 1 < len(lines) else ""
+            ):
+                continue
+            pieces = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
+        for piece in pieces:
+            parts = re.split(r"\s*\[(\d+)\]", piece)
+            assert parts[-1].strip() == "", f"text after the last marker is not cited: {parts[-1]!r}"
+            for text, marker in zip(parts[0::2], parts[1::2], strict=False):
+                assert text.strip(), f"a marker cites nothing in line {line!r}"
+                units.append((text.strip(), int(marker)))
     return units
+
+
+TABLE_RULE = re.compile(r"^\|(\s*-{3,}\s*\|)+$")
 
 
 def source_text(path: str) -> str:
@@ -200,6 +207,32 @@ def test_comparison_describes_each_side_on_its_own(ask: Ask) -> None:
     assert any(_health_center(t) and "hospital" not in t for t in texts), (
         "no sentence about the health-center CMO"
     )
+
+
+@pytest.mark.slow
+def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: Ask) -> None:
+    answer = ask(COMPARISON)
+    lines = answer.answer.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    assert lines[header] == "| Hospital | FQHC |", answer.answer
+    assert lines[header + 1] == "| --- | --- |"
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2 :]]
+    assert rows and all(len(row) == 2 for row in rows), answer.answer
+    left = " ".join(row[0] for row in rows).lower()
+    right = " ".join(row[1] for row in rows).lower()
+    assert "hospital" in left and not _health_center(left)
+    assert _health_center(right) and "hospital" not in right
+    for cell in (cell for row in rows for cell in row if cell):
+        assert re.search(r"\[\d+\]$", cell), f"a cell without its citation: {cell!r}"
+    assert_only_quotes(answer)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", ["What does a hospital CMO focus on?", "What are the key challenges for CMOs?"]
+)
+def test_a_question_that_does_not_compare_gets_no_table(ask: Ask, question: str) -> None:
+    assert "| --- |" not in ask(question).answer
 
 
 @pytest.mark.slow

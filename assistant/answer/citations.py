@@ -86,17 +86,38 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     after the last marker has none.
     """
     pieces: list[tuple[str, list[int]]] = []
-    for line in answer.splitlines():
+    lines = answer.splitlines()
+    for number, line in enumerate(lines):
+        if _TABLE_ROW.match(line):
+            # a table: its header row (the one above the |---| rule) names the columns and claims nothing;
+            # each cell of a body row is read on its own
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            if _TABLE_RULE.match(line) or _TABLE_RULE.match(following):
+                continue
+            for body in line.strip().strip("|").split("|"):
+                pieces.extend(_units_of(body, is_item=False))
+            continue
         body = re.sub(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", line)
         is_item = body != line  # a list item is one unit, however many sentences it holds
-        for match in _CITED_SEGMENT.finditer(body):
-            text = match.group(1) if match.group(2) is not None else match.group(3)
-            if text is None:
-                continue
-            markers = [int(m) for m in MARKER.findall(match.group(2) or "")]
-            flat = " ".join(text.split())
-            found = [flat] if is_item else [flat[u.start : u.end] for u in split_units(flat)]
-            found = [sentence for sentence in found if re.search(r"\w", sentence)]
-            for i, sentence in enumerate(found):
-                pieces.append((sentence, list(markers) if i == len(found) - 1 else []))
+        pieces.extend(_units_of(body, is_item))
+    return pieces
+
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|(\s*:?-{3,}:?\s*\|)+\s*$")
+
+
+def _units_of(body: str, is_item: bool) -> list[tuple[str, list[int]]]:
+    """One line's (or table cell's) sentences, each with the markers that follow it."""
+    pieces: list[tuple[str, list[int]]] = []
+    for match in _CITED_SEGMENT.finditer(body):
+        text = match.group(1) if match.group(2) is not None else match.group(3)
+        if text is None:
+            continue
+        markers = [int(m) for m in MARKER.findall(match.group(2) or "")]
+        flat = " ".join(text.split())
+        found = [flat] if is_item else [flat[u.start : u.end] for u in split_units(flat)]
+        found = [sentence for sentence in found if re.search(r"\w", sentence)]
+        for i, sentence in enumerate(found):
+            pieces.append((sentence, list(markers) if i == len(found) - 1 else []))
     return pieces

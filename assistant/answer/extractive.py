@@ -2,13 +2,12 @@
 
 Offline and deterministic. It scores each unit (sentence or list item) by cosine similarity to the question plus
 how many of the question's specific terms it contains, picks units by maximal marginal relevance, keeps list
-structure, draws from both sides of a comparison, orders the result so the most direct unit comes first, and
-cites every unit with the ``[n]`` of its passage.
+structure, draws from both sides of a comparison (and shows a comparison as a two-column table of quotes, one
+column per side, every cell cited), orders the result so the most direct unit comes first, and cites every
+unit with the ``[n]`` of its passage.
 
-It declines (``answered=False``) when the best unit is not similar enough to the question, or when the chosen
-units leave the question's specific terms uncovered (the check that tells "what does a CMO earn?" from "what
-does a CMO do?", which a similarity threshold alone cannot), or when the question asks for a figure and no
-chosen unit holds a number.
+Whether it answers at all is the answerability model's call (:mod:`assistant.answer.answerability`): a
+calibrated decision over the evidence, plus rules for names and money the sources lack.
 """
 
 from __future__ import annotations
@@ -125,7 +124,8 @@ class ExtractiveAnswerer:
         evidence, chosen = self.assess(request)
         if evidence is None or not self.model.answerable(evidence):
             return self._refusal_for(evidence)
-        return self._compose(self._arrange(chosen, request))
+        sequence = self._arrange(chosen, request)
+        return self._side_by_side(sequence, request) or self._compose(sequence)
 
     def assess(self, request: AnswerRequest) -> tuple[Evidence | None, list[Candidate]]:
         """The sentences that would answer, and the evidence that they do (None: no sentence to quote)."""
@@ -290,33 +290,70 @@ class ExtractiveAnswerer:
         request: AnswerRequest,
     ) -> list[Candidate]:
         """For a comparison, make sure each compared side (its most specific terms) has a unit in the answer."""
-        # The sides are the question's own most specific words ("hospital", "FQHC"), not their expansions.
-        own = self.analyzer.terms(request.question, _index_of(request), expand=False).weights
-        sides = [
-            t
-            for t, _ in sorted(own.items(), key=lambda kv: -kv[1])
-            if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))
-        ][:2]
+        sides = self._sides(request)
         for term in sides:
             others = [t for t in sides if t != term]
-
-            def about_this_side(c: Candidate, term: str = term, others: list[str] = others) -> bool:
-                # a sentence that itself compares ("differences between ...") speaks for neither side alone
-                return (
-                    term in c.terms
-                    and not any(o in c.terms for o in others)
-                    and not _COMPARISON.search(c.text)
-                )
-
-            if any(about_this_side(c) for c in chosen):
+            if any(_about_side(c.terms, c.text, term, others) for c in chosen):
                 continue
-            best = next((c for c in ranked if about_this_side(c) and c not in chosen), None)
+            best = next(
+                (c for c in ranked if _about_side(c.terms, c.text, term, others) and c not in chosen), None
+            )
             if best is None:
                 continue
             if len(chosen) >= self.settings.max_answer_units:
                 chosen = chosen[:-1]
             chosen = [*chosen, best]
         return chosen
+
+    def _sides(self, request: AnswerRequest) -> list[str]:
+        """The two things a comparison compares: the question's own most specific terms ("hospital", "FQHC"),
+        not their expansions, nor the words that ask for the comparison."""
+        own = self.analyzer.terms(request.question, _index_of(request), expand=False).weights
+        return [
+            t
+            for t, _ in sorted(own.items(), key=lambda kv: -kv[1])
+            if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))
+        ][:2]
+
+    def _side_by_side(self, sequence: list[Candidate], request: AnswerRequest) -> Composition | None:
+        """A comparison answered as a two-column table of quotes, one column per side, each cell cited; what
+        speaks of both sides (or neither) opens the answer above the table. None when the question does not
+        compare, or the quotes do not speak to each side on its own."""
+        if not _COMPARISON.search(request.question) or len(sides := self._sides(request)) != 2:
+            return None
+        columns: dict[str, list[list[Candidate]]] = {side: [] for side in sides}
+        above: list[Candidate] = []
+        for run in _runs(sequence):
+            terms = frozenset().union(*(c.terms for c in run))
+            text = " ".join(c.text for c in run)
+            side = next((t for t in sides if _about_side(terms, text, t, [o for o in sides if o != t])), None)
+            if side is None:
+                above.extend(run)
+            else:
+                columns[side].append(run)
+        if not all(columns.values()) or any("|" in c.text or "\n" in c.text for c in sequence):
+            return None
+        numbers: dict[str, int] = {}
+        for c in [*above, *(c for side in sides for run in columns[side] for c in run)]:
+            numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
+
+        def cell(run: list[Candidate]) -> str:
+            return " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in run)
+
+        labels = [_side_label(side, request.question) for side in sides]
+        rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
+        left, right = columns[sides[0]], columns[sides[1]]
+        for i in range(max(len(left), len(right))):
+            rows.append(
+                f"| {cell(left[i]) if i < len(left) else ''} | {cell(right[i]) if i < len(right) else ''} |"
+            )
+        lead = " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in above)
+        text = "\n\n".join(part for part in (lead, "\n".join(rows)) if part)
+        ordered = [
+            *above,
+            *(c for i in range(len(rows)) for col in (left, right) if i < len(col) for c in col[i]),
+        ]
+        return Composition(text=text, answered=True, citations=self._citations(ordered, numbers))
 
     def _arrange(self, chosen: list[Candidate], request: AnswerRequest) -> list[Candidate]:
         """The chosen sentences in the order they are read: the most direct first, then by passage in document
@@ -453,6 +490,33 @@ def _dedupe(items: list[Candidate]) -> list[Candidate]:
             seen.add(key)
             out.append(c)
     return out
+
+
+def _about_side(terms: frozenset[str], text: str, term: str, others: Sequence[str]) -> bool:
+    """Whether a quote speaks of one compared side alone: it has the side's term and none of the others'; a
+    sentence that itself compares ("differences between ...") speaks for neither side alone."""
+    return term in terms and not any(o in terms for o in others) and not _COMPARISON.search(text)
+
+
+def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
+    """The sequence cut into runs of consecutive units of one passage (a sentence with the one it leans on, a
+    lead-in with its items): each run is read as one piece."""
+    runs: list[list[Candidate]] = []
+    for c in sequence:
+        if runs and runs[-1][-1].chunk is c.chunk and runs[-1][-1].index + 1 == c.index:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
+
+
+def _side_label(term: str, question: str) -> str:
+    """The question's own word for a compared side ("hospital" -> "Hospital", "FQHC" kept as written)."""
+    words: list[str] = re.findall(r"[\w'’-]+", question)
+    for word in words:
+        if term in analyze(word):
+            return word if word.isupper() else word[:1].upper() + word[1:]
+    return term
 
 
 def _place(c: Candidate) -> str:

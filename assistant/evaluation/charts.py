@@ -1,4 +1,5 @@
-"""PNG charts of an evaluation run: overall quality metrics, key metrics per category, and the ablation.
+"""PNG charts of an evaluation run: overall quality metrics, key metrics per category, the ablation, and the
+refusal decision's precision/recall curve.
 
 matplotlib is imported only when a chart is drawn, and draws on its Agg canvas, so importing this module
 costs nothing and needs no display. Timings (``*_ms``) are not drawn.
@@ -12,10 +13,18 @@ from collections.abc import Mapping, Sequence
 from assistant.evaluation.comparison import is_timing, metric_order
 from assistant.evaluation.results import LOWER_IS_BETTER, EvalRun
 
-__all__ = ["ABLATION_CHART", "CATEGORIES_CHART", "CHARTS", "METRICS_CHART", "render_charts"]
+__all__ = [
+    "ABLATION_CHART",
+    "ANSWERABILITY_CHART",
+    "CATEGORIES_CHART",
+    "CHARTS",
+    "METRICS_CHART",
+    "render_charts",
+]
 
 METRICS_CHART, CATEGORIES_CHART, ABLATION_CHART = "metrics.png", "categories.png", "ablation.png"
-CHARTS = (METRICS_CHART, CATEGORIES_CHART, ABLATION_CHART)
+ANSWERABILITY_CHART = "answerability.png"
+CHARTS = (METRICS_CHART, CATEGORIES_CHART, ABLATION_CHART, ANSWERABILITY_CHART)
 
 #: the metrics drawn per category, when the run has them ("hit@" matches any k)
 CATEGORY_CHART_METRICS = ("hit@", "key_fact_coverage", "faithfulness", "refusal_rate")
@@ -40,7 +49,40 @@ def render_charts(run: EvalRun) -> dict[str, bytes]:
             series = [(config, [row.get(m) for m in names]) for config, row in run.ablation.items()]
             labels = [_chart_label(m) for m in names]
             charts[ABLATION_CHART] = _bars("Ablation: the same cases per configuration", labels, series)
+    curve = run.answerability.get("curve") or []
+    if curve:
+        charts[ANSWERABILITY_CHART] = _precision_recall(curve, float(run.answerability["threshold"]))
     return charts
+
+
+def _precision_recall(curve: Sequence[Mapping[str, float]], threshold: float) -> bytes:
+    """The refusal decision's precision/recall curve (answering = the positive class), its operating point
+    marked, and the two error rates against the threshold."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    left.plot([p["recall"] for p in curve], [p["precision"] for p in curve], marker=".", linewidth=1)
+    here = min(curve, key=lambda p: abs(p["threshold"] - threshold))
+    left.plot([here["recall"]], [here["precision"]], "o", color="crimson", label=f"threshold {threshold:g}")
+    left.set_xlabel("recall (answerable questions answered)")
+    left.set_ylabel("precision (answers that were answerable)")
+    left.set_title("Answer or refuse: precision / recall (dev)")
+    left.legend(loc="lower left", frameon=False)
+    thresholds = [p["threshold"] for p in curve]
+    right.plot(thresholds, [p["false_refusal_rate"] for p in curve], label="answerable refused")
+    right.plot(thresholds, [p["refusal_rate"] for p in curve], label="must-refuse refused")
+    right.axvline(threshold, color="crimson", linestyle="--", linewidth=1)
+    right.set_xlabel("threshold on the answerability probability")
+    right.set_title("Refusals by threshold (dev)")
+    right.legend(loc="center left", frameon=False)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def _chart_label(metric: str) -> str:

@@ -13,9 +13,9 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
-from assistant.evaluation.charts import ABLATION_CHART, CATEGORIES_CHART, METRICS_CHART
+from assistant.evaluation.charts import ABLATION_CHART, ANSWERABILITY_CHART, CATEGORIES_CHART, METRICS_CHART
 from assistant.evaluation.comparison import (
     EPS,
     LATENCY_TOLERANCE,
@@ -124,6 +124,7 @@ def build_outline(run: EvalRun, comparison: Comparison | None, charts: Mapping[s
         *([_comparison(comparison)] if comparison is not None else []),
         _categories(s, run.results, charts),
         *([_ablation(run.ablation, charts)] if run.ablation else []),
+        *([_answerability(run.answerability, charts)] if run.answerability.get("curve") else []),
         _look_at(look, len(run.results)),
     ]
     if s.settings:
@@ -182,6 +183,44 @@ def _overall(s: RunSummary, charts: Mapping[str, bytes]) -> _Section:
     if METRICS_CHART in charts:
         blocks.append(_Chart(METRICS_CHART, "Overall quality metrics", charts[METRICS_CHART]))
     return _Section("Overall metrics", tuple(blocks))
+
+
+def _answerability(fitted: Mapping[str, Any], charts: Mapping[str, bytes]) -> _Section:
+    """Where the refusal decision's threshold sits on its dev curve."""
+    point = fitted.get("operating_point") or {}
+    facts = _Facts(
+        (
+            ("Threshold", f"{fitted['threshold']:g} (answer when the probability is at least this)"),
+            ("Features", ", ".join(fitted.get("features", ()))),
+            ("Fitted on", f"{fitted.get('split', '?')} of {', '.join(fitted.get('datasets', ()))}"),
+            (
+                "Cases",
+                f"{fitted.get('cases', '?')} ({fitted.get('answerable', '?')} answerable, "
+                f"{fitted.get('must_refuse', '?')} must refuse; refused by rule before the model: not counted)",
+            ),
+            *(
+                (name, f"{point[key]:.3f}")
+                for name, key in (
+                    ("Dev precision at the threshold", "precision"),
+                    ("Dev recall at the threshold", "recall"),
+                    ("Dev false refusals at the threshold", "false_refusal_rate"),
+                    ("Dev must-refuse refused at the threshold", "refusal_rate"),
+                )
+                if key in point
+            ),
+        )
+    )
+    blocks: list[_Block] = [
+        _Text(
+            "Whether to answer is a logistic model over the evidence (assistant/answer/answerability.py), fitted "
+            "on dev by evals/calibrate_answerability.py; the threshold maximises balanced accuracy over "
+            "cross-validated dev probabilities. The curve is that dev curve; the figures above are this run's."
+        ),
+        facts,
+    ]
+    if ANSWERABILITY_CHART in charts:
+        blocks.append(_Chart(ANSWERABILITY_CHART, "Answer or refuse", charts[ANSWERABILITY_CHART]))
+    return _Section("The refusal decision", tuple(blocks))
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -96,3 +96,6 @@ class EvalRun:
     #: configuration name ("dense", "bm25", "hybrid", ...) -> overall metrics
     ablation: dict[str, dict[str, float]] = field(default_factory=dict)
     gate: GateResult | None = None
+    #: the extractive answerer's refusal decision: its threshold, how it was fitted and its dev curve
+    #: (threshold, false_refusal_rate, refusal_rate, precision, recall per point); empty for other backends
+    answerability: dict[str, Any] = field(default_factory=dict)

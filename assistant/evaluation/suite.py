@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import ConfigError
 from assistant.evaluation.dataset import DEFAULT_DATASETS, load_datasets
@@ -80,10 +81,26 @@ def run_suite(
             table[mode] = aggregate(run_cases(assistant, cases, judge, mode, progress, label=mode))
         table["hybrid"] = summary.metrics
     gate = check(summary.metrics, limits, summary.by_split)
-    run = EvalRun(summary=summary, results=results, ablation=table, gate=gate)
+    run = EvalRun(
+        summary=summary, results=results, ablation=table, gate=gate, answerability=_answerability(assistant)
+    )
     written: dict[str, Path] = {}
     if out_dir is not None:
         from assistant.evaluation.report import write_run
 
         written = {p.name: p for p in write_run(run, out_dir, previous).values()}
     return run, written
+
+
+def _answerability(assistant: Assistant) -> dict[str, Any]:
+    """The refusal decision of the extractive answerer, for the report: threshold, fit and dev curve."""
+    from assistant.answer.extractive import ExtractiveAnswerer
+
+    answerer = assistant.answerer
+    if not isinstance(answerer, ExtractiveAnswerer):
+        return {}
+    return {
+        "threshold": answerer.model.threshold,
+        "features": list(answerer.model.features),
+        **answerer.model.fitted,
+    }
