@@ -108,6 +108,8 @@ class Settings:
     users_file: str = ""
     #: A sign-in lasts this long; then the user signs in again.
     session_hours: float = 12.0
+    #: Threads answering API questions at once (CPU work; more requests wait for one). See benchmarks/api_load.py.
+    api_workers: int = 2
     # -- LLM ----------------------------------------------------------------------------------------------
     #: Answer backend: "extractive" (offline, default), "openai" (any OpenAI-compatible endpoint) or "ollama".
     llm: LLMChoice = "extractive"
@@ -180,6 +182,7 @@ class Settings:
         self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
         )
+        self._check(1 <= self.api_workers <= 64, "api_workers must be between 1 and 64", self.api_workers)
         self._check(
             math.isfinite(self.session_hours) and self.session_hours > 0,
             "session_hours must be a number above 0",

@@ -15,7 +15,7 @@ a minute). Without a users file the API answers loopback callers only, like the 
 429 too many failures, 503 no index or a service down.
 
 Answers are CPU work of about 10 ms (the ONNX embedding releases the GIL, the rest is Python); they run on a
-small pool of :data:`ANSWER_WORKERS` threads, so concurrent requests queue for it instead of contending for the
+small pool of threads (the ``api_workers`` setting, 2 by default), so concurrent requests queue for it instead of contending for the
 GIL in dozens of threads. An LLM backend waits on the network instead, so its answers use the server's larger
 thread pool.
 
@@ -45,10 +45,8 @@ from assistant.web.auth import FailureLimiter, Users, client_address, is_loopbac
 from assistant.web.ui import MAX_HISTORY_CHARS
 from assistant.web.ui import _history_too_long as history_too_long
 
-__all__ = ["ANSWER_WORKERS", "AskRequest", "build_api", "max_body_bytes"]
+__all__ = ["AskRequest", "build_api", "max_body_bytes"]
 
-#: Threads answering questions (CPU work) at once; more requests wait for one of them.
-ANSWER_WORKERS = 2
 #: JSON escapes a character in at most 6 bytes (\\uXXXX); the rest of a request's structure fits in this.
 _ENVELOPE_BYTES = 65_536
 _EXAMPLE = '{"question": "What does a CMO do?"}'
@@ -152,7 +150,7 @@ def build_api(assistant: Assistant, users: Users | None, limiter: FailureLimiter
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    pool = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="api-answer")
+    pool = ThreadPoolExecutor(max_workers=assistant.settings.api_workers, thread_name_prefix="api-answer")
     caller = _caller(users, limiter)
 
     @api.exception_handler(ApiError)
