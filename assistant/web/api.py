@@ -161,6 +161,12 @@ def build_api(assistant: Assistant, users: Users | None, limiter: FailureLimiter
     async def http_error(_request: Request, exc: HTTPException) -> Response:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
+    @api.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        # A bug, not a bad request: the kind of error only (its text may hold data), in the JSON shape.
+        message = f"The assistant failed unexpectedly ({exc.__class__.__name__}). Try again; if it keeps failing, report it."
+        return JSONResponse({"error": message}, status_code=500)
+
     async def run(function: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking call: answers on the answer pool, or the server's threads when an LLM answers."""
         if assistant.answerer.streams:
