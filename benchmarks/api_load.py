@@ -6,13 +6,15 @@ The real app (`python app.py`) serves the shipped corpus on 127.0.0.1 with a use
 at each level. Reported per level: requests, errors (anything but a 200 with an answer), throughput, p50/p95
 latency as a client sees it. The Gradio path (gradio_client's ``/ask``, as benchmarks/concurrency.py asks) is
 measured on an app without sign-in at 1, 4 and 16 users. Cold start: process start to the API's health check
-answering, and to the first answer. With ``--workers 1 2 4`` the API is measured once per ``api_workers`` value.
+answering, and to the first answer. The server's CPU time per request (from /proc) is reported with the
+throughput two cores of its own would give at that cost, since a busy machine lowers the measured figure. With ``--workers 1 2 4`` the API is measured once per ``api_workers`` value.
 Writes benchmarks/results/api_load.json.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -28,6 +30,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 LEVELS = (1, 4, 16, 64)
 GRADIO_LEVELS = (1, 4, 16)
 TARGET_RPS_AT_16 = 100.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def requests_at(clients: int) -> int:
@@ -106,9 +114,23 @@ def api_levels(
 
     env = {"CMO_ASSISTANT_API_WORKERS": str(workers)}
     with running_app(data, users, env) as server:
+        pid = server.process.pid
         asyncio.run(run_level(server.url, key, 2, 20, cases))  # warm-up: the encoder, BM25, the key's check
-        rows = [asyncio.run(run_level(server.url, key, n, requests_at(n), cases)) for n in levels]
-        rss = peak_rss_mb(server.process.pid)
+        rows = []
+        for n in levels:
+            before = cpu_seconds(pid)
+            row = asyncio.run(run_level(server.url, key, n, requests_at(n), cases))
+            cpu_ms = (cpu_seconds(pid) - before) * 1000 / row["requests"]
+            # What two cores of its own would serve at this CPU cost (the load generator and other processes
+            # share this machine's cores, so the measured throughput is lower when the machine is busy).
+            rows.append(
+                {
+                    **row,
+                    "server_cpu_ms_per_request": round(cpu_ms, 2),
+                    "rps_on_2_free_cores": round(2000 / cpu_ms, 1),
+                }
+            )
+        rss = peak_rss_mb(pid)
         server.check_alive()
     return {"api_workers": workers, "levels": rows, "app_peak_rss_mb": rss}
 

@@ -304,6 +304,18 @@ def test_a_removed_user_is_refused_without_a_restart(app: AppServer, app_users: 
         assert sign_in(session, "temp").status_code == 400, "the removed user signed in again"
 
 
+def test_a_new_password_ends_the_users_sessions(app: AppServer, app_users: Path) -> None:
+    with (
+        httpx.Client(base_url=app.url, timeout=30) as session,
+        httpx.Client(base_url=app.url, timeout=30) as other,
+    ):
+        assert sign_in(session, "bo").status_code == 200 and sign_in(other, "ann").status_code == 200
+        UsersFile(app_users).add("bo", "bo-has-a-new-password", None)
+        assert not signed_in(session), "a session outlived the password it was opened with"
+        assert signed_in(other), "another user's session ended"
+        assert sign_in(session, "bo", "bo-has-a-new-password").status_code == 200 and signed_in(session)
+
+
 def test_a_session_expires(short_sessions: AppServer) -> None:
     with httpx.Client(base_url=short_sessions.url, timeout=30) as session:
         assert sign_in(session, "ann").status_code == 200

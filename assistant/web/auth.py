@@ -7,8 +7,8 @@
   :data:`MAX_FAILURES` in :data:`FAILURE_WINDOW_S` seconds, further attempts get HTTP 429 until the window passes.
 - :class:`SignInGuard` is ASGI middleware around Gradio's ``POST /login``: it answers 429 before the password is
   checked, records failures, remembers which session token belongs to whom, and from then on removes the session
-  cookie from requests whose session expired (the ``session_hours`` setting) or whose user was removed, so Gradio
-  sees them as not signed in.
+  cookie from requests whose session expired (the ``session_hours`` setting), whose user was removed or whose
+  password was changed, so Gradio sees them as not signed in.
 
 Without a users file the app is open to anyone who reaches it (it then listens on loopback only).
 Only administrators may add or remove documents.
@@ -112,8 +112,10 @@ class Users:
         """:meth:`check` in a worker thread (bcrypt takes a quarter of a second): Gradio's login calls it."""
         return await anyio.to_thread.run_sync(self.check, name, password)
 
-    def exists(self, name: str) -> bool:
-        return name in self._current()
+    def password_hash(self, name: str) -> str:
+        """``name``'s password hash as the file holds it now ("" for nobody): a session ends when it changes."""
+        account = self._current().get(name)
+        return account.password_hash if account else ""
 
     def is_admin(self, name: str | None) -> bool:
         """Whether ``name`` is an administrator; False for an unknown name or nobody signed in (None)."""
@@ -235,7 +237,8 @@ class SignInGuard:
         self.limiter = limiter
         self.session_s = session_s
         self.clock = clock
-        self._sessions: dict[str, tuple[str, float]] = {}  # token -> (user, expires)
+        #: token -> (user, the user's password hash at sign-in, expiry)
+        self._sessions: dict[str, tuple[str, str, float]] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.users is None or scope["type"] not in ("http", "websocket"):
@@ -279,15 +282,17 @@ class SignInGuard:
 
     def _remember(self, token: str, name: str) -> None:
         now = self.clock()
-        self._sessions = {t: s for t, s in self._sessions.items() if s[1] > now}
-        self._sessions[token] = (name, now + self.session_s)
+        assert self.users is not None
+        self._sessions = {t: s for t, s in self._sessions.items() if s[2] > now}
+        self._sessions[token] = (name, self.users.password_hash(name), now + self.session_s)
 
     def _valid(self, token: str) -> bool:
+        """A session is valid until it expires, its user is removed or their password is changed."""
         session = self._sessions.get(token)
-        if session is None or session[1] <= self.clock():
+        if session is None or session[2] <= self.clock():
             return False
         assert self.users is not None
-        return self.users.exists(session[0])
+        return bool(session[1]) and self.users.password_hash(session[0]) == session[1]
 
     def _without_stale_sessions(self, scope: Any) -> Any:
         """The request with the session cookies of expired sessions, removed users and unknown tokens taken out."""
