@@ -3,6 +3,7 @@ on failed attempts, and the ``cmo-assistant users`` commands."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -16,7 +17,7 @@ from users_files import TEST_ROUNDS, write_users
 from assistant.errors import ConfigError
 from assistant.web import accounts
 from assistant.web.accounts import UsersFile, read_accounts, split_key
-from assistant.web.auth import FailureLimiter, Users
+from assistant.web.auth import FailureLimiter, Users, _form_username
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = {
@@ -263,3 +264,27 @@ def test_users_commands_round_trip(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "There is no user 'ann'" in missing.stderr
     no_file = run_cli("users", "list")
     assert no_file.returncode == 2 and "CMO_ASSISTANT_USERS_FILE" in no_file.stderr
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"username=+ann+&password=x"),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\n ann \r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="password"\r\n\r\nx\r\n--XyZ--\r\n',
+        ),
+    ],
+    ids=["gradio_client", "browser"],
+)
+def test_the_sign_in_form_is_read_for_its_user_name_as_gradio_reads_it(
+    content_type: str, body: bytes
+) -> None:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/login",
+        "headers": [(b"content-type", content_type.encode())],
+    }
+    assert asyncio.run(_form_username(scope, body)) == "ann"
