@@ -288,3 +288,21 @@ def test_the_sign_in_form_is_read_for_its_user_name_as_gradio_reads_it(
         "headers": [(b"content-type", content_type.encode())],
     }
     assert asyncio.run(_form_username(scope, body)) == "ann"
+
+
+def test_the_app_refuses_to_start_on_an_old_plain_text_users_file(tmp_path: Path) -> None:
+    from app_process import app_environment, free_port
+
+    users = tmp_path / "users.json"
+    users.write_text('{\n  "ann": {"password": "hunter2-hunter2", "role": "admin"}\n}\n', encoding="utf-8")
+    started = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        cwd=PROJECT_ROOT,
+        env={**app_environment(tmp_path / "data", free_port(), users), "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 1, started.stderr[-2000:]
+    assert "'ann' (line 2) has a plain-text password" in started.stderr
+    assert "cmo-assistant users migrate" in started.stderr and "Traceback" not in started.stderr
