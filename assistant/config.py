@@ -108,8 +108,9 @@ class Settings:
     users_file: str = ""
     #: A sign-in lasts this long; then the user signs in again.
     session_hours: float = 12.0
-    #: Threads answering API questions at once (CPU work; more requests wait for one). See benchmarks/api_load.py.
-    api_workers: int = 2
+    #: Threads answering API questions at once (CPU work; more requests wait for one). One is fastest on 2 cores:
+    #: the embedding already uses both, and a second thread only contends for the GIL (benchmarks/api_load.py).
+    api_workers: int = 1
     # -- LLM ----------------------------------------------------------------------------------------------
     #: Answer backend: "extractive" (offline, default), "openai" (any OpenAI-compatible endpoint) or "ollama".
     llm: LLMChoice = "extractive"

@@ -148,7 +148,7 @@ def gradio_levels(data: Path, levels: tuple[int, ...]) -> list[dict[str, Any]]:
 def main(
     data: Path,
     levels: tuple[int, ...] = LEVELS,
-    workers: tuple[int, ...] = (2,),
+    workers: tuple[int, ...] = (1,),
     gradio: tuple[int, ...] = GRADIO_LEVELS,
     out: Path | None = None,
 ) -> dict[str, Any]:
@@ -185,7 +185,7 @@ if __name__ == "__main__":
     import json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, nargs="+", default=[2], help="api_workers values to measure")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="api_workers values to measure")
     parser.add_argument("--no-gradio", action="store_true", help="skip the Gradio path")
     args = parser.parse_args()
     with indexed() as data:
