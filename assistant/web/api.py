@@ -154,19 +154,7 @@ def build_api(assistant: Assistant, users: Users | None, limiter: FailureLimiter
     pool = ThreadPoolExecutor(max_workers=assistant.settings.api_workers, thread_name_prefix="api-answer")
     caller = _caller(users, limiter)
 
-    @api.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> Response:
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
-
-    @api.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> Response:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
-
-    @api.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> Response:
-        # A bug, not a bad request: the kind of error only (its text may hold data), in the JSON shape.
-        message = f"The assistant failed unexpectedly ({exc.__class__.__name__}). Try again; if it keeps failing, report it."
-        return JSONResponse({"error": message}, status_code=500)
+    _add_error_handlers(api)
 
     async def run(function: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking call: answers on the answer pool, or the server's threads when an LLM answers."""
@@ -202,6 +190,31 @@ def build_api(assistant: Assistant, users: Users | None, limiter: FailureLimiter
             return Response(_event("answer", answer.to_dict()), media_type="text/event-stream")
         return JSONResponse(answer.to_dict())
 
+    _add_listing_routes(api, assistant, caller)
+    return api
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    """Every error answered as ``{"error": sentence}``: ours, Starlette's (404, 405) and the unexpected."""
+
+    @api.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @api.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @api.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        # A bug, not a bad request: the kind of error only (its text may hold data), in the JSON shape.
+        message = f"The assistant failed unexpectedly ({exc.__class__.__name__}). Try again; if it keeps failing, report it."
+        return JSONResponse({"error": message}, status_code=500)
+
+
+def _add_listing_routes(api: FastAPI, assistant: Assistant, caller: Callable[..., Any]) -> None:
+    """``GET /v1/documents``, ``GET /v1/health`` and the ``/docs`` page."""
+
     @api.get(
         "/v1/documents",
         summary="The indexed documents",
@@ -231,8 +244,6 @@ def build_api(assistant: Assistant, users: Users | None, limiter: FailureLimiter
     @api.get("/docs", include_in_schema=False)
     async def docs() -> Response:
         return HTMLResponse(_docs_page(api.openapi()))
-
-    return api
 
 
 _NO_INDEX = "There is no index yet. Build it with `cmo-assistant ingest` (the app builds it when it starts)."
