@@ -1,4 +1,5 @@
-"""``cmo-assistant`` command line: ingest, ask, stats, serve. A thin adapter over :class:`Assistant`.
+"""``cmo-assistant`` command line: ingest, ask, stats, eval, feedback, users, serve. A thin adapter over
+:class:`Assistant` (and, for ``users``, the users file of :mod:`assistant.web.accounts`).
 
 Errors from the core (AssistantError) become one readable line on stderr and a non-zero exit code.
 """
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     _add_feedback(sub)
+    _add_users(sub)
     return parser
 
 
@@ -130,6 +132,29 @@ def _add_feedback(sub: Commands) -> None:
     fb_list.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
 
 
+def _add_users(sub: Commands) -> None:
+    users = sub.add_parser("users", help="who may sign in to the app and use the API: accounts and API keys")
+    users.add_argument(
+        "--file", type=Path, help="the users file (default: the users_file setting, CMO_ASSISTANT_USERS_FILE)"
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user, or set a user's new password (and role)")
+    add.add_argument("name")
+    add.add_argument(
+        "--role", choices=["admin", "user"], help="admin may add and remove documents (default user)"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    remove = users_sub.add_parser("remove", help="remove a user and their API keys (signed out at once)")
+    remove.add_argument("name")
+    users_sub.add_parser("list", help="the users, their roles and API key ids")
+    key = users_sub.add_parser("key", help="issue an API key for a user (printed once, stored hashed)")
+    key.add_argument("name")
+    key.add_argument("--revoke", metavar="KEY_ID", help="revoke this key (its id from `users list`) instead")
+    users_sub.add_parser("migrate", help="hash the plain-text passwords of an older users file in place")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -141,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "serve": _serve,
             "eval": _eval,
             "feedback": _feedback,
+            "users": _users,
         }[args.command]
         return handler(settings, args)
     except AssistantError as exc:
@@ -291,6 +317,72 @@ def _feedback(settings: Settings, args: argparse.Namespace) -> int:
         for s in report.skipped:
             print(f"  feedback-{s.id}: {s.reason}")
     return EXIT_OK
+
+
+#: The shortest password ``users add`` accepts.
+MIN_PASSWORD_CHARS = 8
+
+
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.web.accounts import UsersFile
+
+    path = args.file or (Path(settings.users_file) if settings.users_file else None)
+    if path is None:
+        raise QuestionError("Name the users file: pass --file FILE or set CMO_ASSISTANT_USERS_FILE.")
+    users = UsersFile(path)
+    command = args.users_command
+    if command == "add":
+        new = users.add(args.name, _new_password(args.password_stdin), args.role)
+        print(f"{'added' if new else 'updated'} {args.name} in {path}")
+    elif command == "remove":
+        users.remove(args.name)
+        print(f"removed {args.name} from {path}; their sessions and API keys stop working now")
+    elif command == "key" and args.revoke:
+        users.revoke_key(args.name, args.revoke)
+        print(f"revoked key {args.revoke} of {args.name}")
+    elif command == "key":
+        key = users.issue_key(args.name)
+        print(key)
+        print(f"the API key of {args.name}: shown only now, stored hashed in {path}", file=sys.stderr)
+    elif command == "migrate":
+        done, missing = users.migrate()
+        print(f"hashed the passwords of {len(done)} user(s){': ' + ', '.join(done) if done else ''}")
+        for name in missing:
+            print(f"{name} has no password: set one with `cmo-assistant users add {name}`", file=sys.stderr)
+    else:
+        _list_users(users.entries())
+    return EXIT_OK
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The password for ``users add``: the first line of stdin, or typed twice at a prompt that does not echo."""
+    import getpass
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise QuestionError("The two passwords differ. Nothing was changed; run the command again.")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise QuestionError(
+            f"The password is too short ({len(password)} characters; at least {MIN_PASSWORD_CHARS}). "
+            "Nothing was changed."
+        )
+    return password
+
+
+def _list_users(entries: dict[str, Any]) -> None:
+    if not entries:
+        print("no users yet: add one with `cmo-assistant users add NAME --role admin`")
+    for name, entry in entries.items():
+        entry = entry if isinstance(entry, dict) else {}
+        keys: dict[str, Any] = entry["keys"] if isinstance(entry.get("keys"), dict) else {}
+        ids = ", ".join(f"{k} ({v.get('created', '?')})" for k, v in keys.items() if isinstance(v, dict))
+        problem = (
+            "" if "password_hash" in entry else "  (no hashed password: run `cmo-assistant users migrate`)"
+        )
+        print(f"{name}\t{entry.get('role', 'user')}\tkeys: {ids or 'none'}{problem}")
 
 
 if __name__ == "__main__":

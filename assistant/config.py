@@ -105,8 +105,13 @@ class Settings:
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
-    #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
+    #: JSON file of web app users and their API keys, written by `cmo-assistant users`; empty: no sign-in.
     users_file: str = ""
+    #: A sign-in lasts this long; then the user signs in again.
+    session_hours: float = 12.0
+    #: Threads answering API questions at once (CPU work; more requests wait for one). One is fastest on 2 cores:
+    #: the embedding already uses both, and a second thread only contends for the GIL (benchmarks/api_load.py).
+    api_workers: int = 1
     # -- LLM ----------------------------------------------------------------------------------------------
     #: Answer backend: "extractive" (offline, default), "openai" (any OpenAI-compatible endpoint) or "ollama".
     llm: LLMChoice = "extractive"
@@ -184,6 +189,12 @@ class Settings:
         )
         self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
+        )
+        self._check(1 <= self.api_workers <= 64, "api_workers must be between 1 and 64", self.api_workers)
+        self._check(
+            math.isfinite(self.session_hours) and self.session_hours > 0,
+            "session_hours must be a number above 0",
+            self.session_hours,
         )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(

@@ -39,8 +39,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def app_environment(data_dir: Path, port: int, users_file: Path | None = None) -> dict[str, str]:
-    """The parent's environment without any CMO_ASSISTANT_* setting, plus the server's own."""
+def app_environment(
+    data_dir: Path, port: int, users_file: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The parent's environment without any CMO_ASSISTANT_* setting, plus the server's own (and ``extra``)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CMO_ASSISTANT_")}
     env.update(
         CMO_ASSISTANT_DATA_DIR=str(data_dir),
@@ -55,6 +57,7 @@ def app_environment(data_dir: Path, port: int, users_file: Path | None = None) -
     )
     if users_file is not None:
         env["CMO_ASSISTANT_USERS_FILE"] = str(users_file)
+    env.update(extra or {})
     return env
 
 
@@ -69,7 +72,9 @@ def _tail(path: Path) -> str:
 class AppServer:
     """One ``python app.py`` subprocess; output goes to files next to its data dir."""
 
-    def __init__(self, data_dir: Path, users_file: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, users_file: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
@@ -80,7 +85,7 @@ class AppServer:
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "app.py")],
             cwd=PROJECT_ROOT,
-            env=app_environment(data_dir, self.port, users_file),
+            env=app_environment(data_dir, self.port, users_file, env),
             stdin=subprocess.DEVNULL,
             stdout=self._stdout,
             stderr=self._stderr,
@@ -134,9 +139,11 @@ class AppServer:
 
 
 @contextmanager
-def running_app(data_dir: Path, users_file: Path | None = None) -> Iterator[AppServer]:
-    """Start the app over ``data_dir``, wait until it serves, yield it; always stop it afterwards."""
-    server = AppServer(data_dir, users_file)
+def running_app(
+    data_dir: Path, users_file: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[AppServer]:
+    """Start the app over ``data_dir`` (with ``env`` settings), wait until it serves, yield it; always stop it."""
+    server = AppServer(data_dir, users_file, env)
     try:
         server.wait_ready()
         yield server
@@ -183,6 +190,7 @@ def serve(
     tmp_path_factory: pytest.TempPathFactory,
     name: str,
     users_file: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[AppServer]:
     """Body of a module-scoped fixture: start the app, yield it, stop it.
 
@@ -192,7 +200,7 @@ def serve(
     with its output.
     """
     failed_before = request.session.testsfailed
-    with running_app(fresh_data_dir(tmp_path_factory, name), users_file) as server:
+    with running_app(fresh_data_dir(tmp_path_factory, name), users_file, env) as server:
         yield server
         if request.session.testsfailed > failed_before:
             _report(

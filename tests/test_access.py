@@ -20,6 +20,7 @@ import httpx
 import pytest
 from app_process import PROJECT_ROOT, AppServer, serve
 from gradio_client import Client, handle_file
+from users_files import write_users
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ API = "/gradio_api"
 @pytest.fixture(scope="module")
 def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("access-users") / "users.json"
-    path.write_text(json.dumps(ACCOUNTS), encoding="utf-8")
+    write_users(path, ACCOUNTS)
     return path
 
 
@@ -167,7 +168,7 @@ def secret_paths(app: AppServer, users_file: Path) -> dict[str, bytes]:
     passwd = b"root:"
     project = b"[project]"
     sqlite = b"SQLite format 3"
-    users = ACCOUNTS["admin"]["password"].encode()
+    users = b"password_hash"  # in the users file, next to each user's hash
     depth = "../" * 12
     return {
         "/etc/passwd": passwd,
@@ -235,7 +236,7 @@ def test_document_text_is_only_read_for_indexed_documents(app: AppServer, users_
         for doc_id, marker in {
             "sources/what-does-a-cmo-do.md": None,
             "../pyproject.toml": "[project]",
-            str(users_file): ACCOUNTS["admin"]["password"],
+            str(users_file): "password_hash",
             "/etc/passwd": "root:",
             "uploads/../manifest.sqlite3": "SQLite format",
         }.items():

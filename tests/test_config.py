@@ -75,6 +75,9 @@ def test_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch)
         ({"top_k": 30, "candidates": 20}, ["candidates", "top_k", "20"]),
         ({"max_file_mb": 0}, ["max_file_mb", "0"]),
         ({"chroma_timeout_s": 0}, ["chroma_timeout_s", "0"]),
+        ({"session_hours": 0}, ["session_hours", "0"]),
+        ({"session_hours": float("nan")}, ["session_hours", "nan"]),
+        ({"api_workers": 0}, ["api_workers", "0"]),
     ],
 )
 def test_bad_values_name_the_setting_and_value(overrides: dict[str, object], names: list[str]) -> None:

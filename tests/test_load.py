@@ -12,7 +12,6 @@ app (16 users asking at once while an admin uploads a document).
 from __future__ import annotations
 
 import html
-import json
 import re
 import statistics
 import sys
@@ -28,6 +27,7 @@ import pytest
 from app_process import AppServer, serve
 from corpus_files import POLICIES, write_files
 from gradio_client import Client, handle_file
+from users_files import write_users
 
 from assistant.ingest.manifest import DocumentRecord
 from assistant.pipeline import Assistant
@@ -189,7 +189,7 @@ def message_text(message: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def busy_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     users_file = tmp_path_factory.mktemp("load-users") / "users.json"
-    users_file.write_text(json.dumps(ACCOUNTS), encoding="utf-8")
+    write_users(users_file, ACCOUNTS)
     yield from serve(request, tmp_path_factory, "load", users_file=users_file)
 
 

@@ -1,15 +1,14 @@
-"""What the web app shows, tested without a browser: escaping, markers, refusals, exports, users, uploads."""
+"""What the web app shows, tested without a browser: escaping, markers, refusals, exports, uploads."""
 
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigError, QuestionError
+from assistant.errors import QuestionError
 from assistant.ingest.uploads import safe_filename
 from assistant.types import Answer, Citation
 from assistant.web import presentation
@@ -79,27 +78,6 @@ def test_conversation_export_keeps_citations() -> None:
 def test_document_view_is_escaped() -> None:
     shown = presentation.document_html("T", HOSTILE)
     assert "<script>" not in shown and "&lt;script&gt;" in shown
-
-
-def test_users_file_sign_in_and_roles(tmp_path: Path) -> None:
-    from assistant.web.ui import Users
-
-    path = tmp_path / "users.json"
-    path.write_text(
-        json.dumps({"ann": {"password": "correct horse", "role": "admin"}, "bo": {"password": "pw2"}})
-    )
-    users = Users.load(str(path))
-    assert users is not None
-    assert (
-        users.check("ann", "correct horse")
-        and not users.check("ann", "wrong")
-        and not users.check("x", "pw2")
-    )
-    assert users.is_admin("ann") and not users.is_admin("bo") and not users.is_admin(None)
-    assert Users.load("") is None
-    path.write_text("not json")
-    with pytest.raises(ConfigError, match="users file"):
-        Users.load(str(path))
 
 
 @pytest.mark.parametrize(

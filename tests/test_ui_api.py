@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from app_process import AppServer, serve
 from gradio_client import Client, handle_file
+from users_files import write_users
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def secured_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
     users_file = tmp_path_factory.mktemp("ui-users") / "users.json"
-    users_file.write_text(json.dumps(USERS), encoding="utf-8")
+    write_users(users_file, USERS)
     yield from serve(request, tmp_path_factory, "ui-api-secured", users_file=users_file)
 
 

@@ -18,7 +18,6 @@ handler's docstring as the description of its API endpoint.
 
 import contextlib
 import html
-import ipaddress
 import os
 import re
 import tempfile
@@ -31,6 +30,7 @@ from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
+from starlette.routing import Mount
 
 from assistant.answer.query import unreadable_removed
 from assistant.errors import AssistantError, ConfigError
@@ -38,7 +38,8 @@ from assistant.ingest.readers import supported_suffixes
 from assistant.pipeline import Assistant
 from assistant.types import Answer
 from assistant.web import presentation
-from assistant.web.auth import Users
+from assistant.web.auth import FailureLimiter, SignInGuard, Users
+from assistant.web.auth import is_loopback as _is_loopback
 from assistant.web.feedback import FeedbackStore, feedback_path
 
 if TYPE_CHECKING:
@@ -507,6 +508,12 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         print(report.summary())
     app = build_app(assistant, users)
     app.queue(default_concurrency_limit=4, max_size=64)
+    from assistant.web.api import build_api  # it imports this module's limits
+
+    limiter = FailureLimiter()
+    guard = Middleware(
+        SignInGuard, users=users, limiter=limiter, session_s=assistant.settings.session_hours * 3600
+    )
     app.launch(
         server_name=host,
         server_port=port,
@@ -514,21 +521,14 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         js=JS,
         show_error=False,
         max_file_size=f"{assistant.settings.max_file_mb:g}mb",
-        auth=users.check if users else None,
+        # gradio awaits a coroutine function here (its type says a plain callable): bcrypt runs off the loop
+        auth=users.sign_in if users else None,  # type: ignore[arg-type]
         auth_message="Sign in to CMO Assistant." if users else None,
-        app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks)]},
+        app_kwargs={
+            "middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks), guard],
+            "routes": [Mount("/api", app=build_api(assistant, users, limiter))],
+        },
     )
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 #: Sent with every HTTP response. The page loads nothing from elsewhere (no remote image, script, frame or font),
