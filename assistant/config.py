@@ -118,8 +118,15 @@ class Settings:
     llm_max_retries: int = 2
     #: Tokens the model reads at most; history and passages are fitted into it (cl100k_base counts).
     llm_context_window: int = 4096
-    #: Tokens kept free for the model's answer.
+    #: Tokens kept free for the model's answer: sent to the server as its limit (``max_tokens`` and
+    #: ``max_completion_tokens``); a streamed answer longer than this is cut.
     llm_answer_tokens: int = 512
+    #: Characters of a model's answer read at most; a longer answer is cut with a notice.
+    llm_answer_max_chars: int = 12000
+    #: Seconds one model answer may take in all (the stream is cut then, with a notice).
+    llm_answer_deadline_s: float = 120.0
+    #: Megabytes of one HTTP response from the model's endpoint read at most.
+    llm_response_max_mb: float = 4.0
     # -- retrieval ----------------------------------------------------------------------------------------
     top_k: int = 5
     candidates: int = 20
@@ -237,6 +244,21 @@ class Settings:
             "llm_answer_tokens must be above 0 and below half of llm_context_window",
             self.llm_answer_tokens,
         )
+        self._check(
+            self.llm_answer_max_chars >= 100,
+            "llm_answer_max_chars must be at least 100",
+            self.llm_answer_max_chars,
+        )
+        self._check(
+            math.isfinite(self.llm_answer_deadline_s) and self.llm_answer_deadline_s > 0,
+            "llm_answer_deadline_s must be a number above 0",
+            self.llm_answer_deadline_s,
+        )
+        self._check(
+            math.isfinite(self.llm_response_max_mb) and self.llm_response_max_mb > 0,
+            "llm_response_max_mb must be a number above 0",
+            self.llm_response_max_mb,
+        )
 
     @staticmethod
     def _check(ok: bool, rule: str, value: Any) -> None:
@@ -308,6 +330,10 @@ class Settings:
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite3"
+
+    @property
+    def llm_response_max_bytes(self) -> int:
+        return int(self.llm_response_max_mb * 1024 * 1024)
 
     @property
     def max_file_bytes(self) -> int:
