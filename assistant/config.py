@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The model all-MiniLM-L6-v2 reads at most this many word pieces, [CLS] and [SEP] included.
 MODEL_MAX_TOKENS = 256
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``
+    (``http://admin:secret@host`` -> ``http://***@host``), for anything shown or logged."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def _default_corpus_dir() -> Path:
@@ -89,12 +99,17 @@ class Settings:
     #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
     #: needs no torch) or "torch" (always the sentence-transformers model). The index is built with the model.
     query_encoder: QueryEncoderChoice = "auto"
-    #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
-    chroma_url: str = ""
+    #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``. Credentials
+    #: in it are never shown (``redact_credentials``).
+    chroma_url: str = field(default="", repr=False)
     #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
     max_file_mb: float = 10.0
+    #: Memory (address space) the process that parses documents may use; a file needing more is skipped.
+    parse_memory_mb: float = 2048.0
+    #: Seconds one file may take to parse; a slower one is stopped and skipped.
+    parse_timeout_s: float = 60.0
     #: The example policies shipped in corpus/policies: "auto" indexes them only while the organization has no
     #: documents of its own (no source folder, no upload); "always" or "never" decide it outright.
     example_policies: ExamplesChoice = "auto"
@@ -104,6 +119,9 @@ class Settings:
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Megabytes one user may upload through the app in 24 hours, and uploads a minute.
+    upload_mb_per_day: float = 200.0
+    uploads_per_minute: int = 10
     #: JSON file of web app users: {"name": {"password": "...", "role": "admin"|"user"}}; empty: no sign-in.
     users_file: str = ""
     # -- LLM ----------------------------------------------------------------------------------------------
@@ -167,6 +185,14 @@ class Settings:
         )
         self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
         self._check(
+            math.isfinite(self.upload_mb_per_day) and self.upload_mb_per_day > 0,
+            "upload_mb_per_day must be a number above 0",
+            self.upload_mb_per_day,
+        )
+        self._check(
+            self.uploads_per_minute >= 1, "uploads_per_minute must be at least 1", self.uploads_per_minute
+        )
+        self._check(
             32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
             f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (the embedding model reads "
             f"{MODEL_MAX_TOKENS} tokens)",
@@ -183,12 +209,22 @@ class Settings:
             self.max_file_mb,
         )
         self._check(
+            math.isfinite(self.parse_memory_mb) and self.parse_memory_mb >= 256,
+            "parse_memory_mb must be at least 256",
+            self.parse_memory_mb,
+        )
+        self._check(
+            math.isfinite(self.parse_timeout_s) and self.parse_timeout_s > 0,
+            "parse_timeout_s must be a number above 0",
+            self.parse_timeout_s,
+        )
+        self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
         )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
-                f"Currently, chroma_url is {self.chroma_url!r}."
+                f"Currently, chroma_url is {redact_credentials(self.chroma_url)!r}."
             )
 
     def _check_retrieval(self) -> None:
@@ -319,6 +355,11 @@ class Settings:
         return self.data_dir / "uploads"
 
     @property
+    def store_location(self) -> str:
+        """Where the vector store is, as shown to people (a server's URL without its credentials)."""
+        return redact_credentials(self.chroma_url) if self.chroma_url else str(self.chroma_dir)
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
@@ -334,6 +375,10 @@ class Settings:
     @property
     def llm_response_max_bytes(self) -> int:
         return int(self.llm_response_max_mb * 1024 * 1024)
+
+    @property
+    def upload_max_bytes_per_day(self) -> int:
+        return int(self.upload_mb_per_day * 1024 * 1024)
 
     @property
     def max_file_bytes(self) -> int:

@@ -13,8 +13,9 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.errors import DocumentError, QuestionError, StoreError
 from assistant.files import write_atomic
+from assistant.ingest.isolation import IsolatedReader
 from assistant.ingest.manifest import Manifest
-from assistant.ingest.readers import SourceFile, load, supported_suffixes
+from assistant.ingest.readers import SourceFile, supported_suffixes
 
 
 def safe_filename(name: str) -> str:
@@ -69,15 +70,27 @@ class UploadFolder:
         # Read before saving: a file that cannot be indexed must not stay in the folder, failing every ingest.
         source = SourceFile(self.folder / name, self.folder, f"{self.folder.name}/{name}")
         try:
-            load(source, data)
+            with IsolatedReader(self.settings) as reader:
+                reader.load(source, data)
         except DocumentError as exc:
             raise QuestionError(f"{name}: {exc.reason}.") from None
         sha = hashlib.sha256(data).hexdigest()
         for record in self.manifest.documents().values():
-            if record.sha256 == sha and record.doc_id != source.doc_id and Path(record.source_path).is_file():
-                raise QuestionError(
-                    f"{name} has the same content as {record.doc_id}, which is indexed already."
-                )
+            if record.sha256 != sha or not Path(record.source_path).is_file():
+                continue
+            if record.doc_id == source.doc_id:
+                raise QuestionError(f"{name} is already there, with the same content; nothing was changed.")
+            raise QuestionError(f"{name} has the same content as {record.doc_id}, which is indexed already.")
+
+    def unindexed(self) -> list[str]:
+        """Uploads saved in the folder but not in the index (the app stopped between saving and indexing)."""
+        if not self.folder.is_dir():
+            return []
+        indexed = self.manifest.documents()
+        ids = (f"{self.folder.name}/{p.name}" for p in self.folder.iterdir() if not p.name.startswith("."))
+        return sorted(
+            doc_id for doc_id in ids if doc_id not in indexed and (self.folder.parent / doc_id).is_file()
+        )
 
     def remove(self, doc_id: str) -> None:
         """Delete an uploaded document's file; the caller then ingests.

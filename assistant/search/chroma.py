@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.errors import IndexMismatchError, StoreError, disk_trouble, map_exceptions
+from assistant.config import Settings, redact_credentials
+from assistant.errors import IndexMismatchError, StoreError, disk_nearly_full, disk_trouble, map_exceptions
 from assistant.types import Chunk, Filters, Unit
 
 if TYPE_CHECKING:
@@ -119,7 +119,10 @@ class ChromaStore:
         response.raise_for_status()
 
     def _unavailable(self, exc: Exception) -> StoreError:
-        if disk_trouble(exc):
+        return StoreError(redact_credentials(str(self._explained(exc))))
+
+    def _explained(self, exc: Exception) -> StoreError:
+        if disk_trouble(exc) or (not self.settings.chroma_url and disk_nearly_full(self.settings.chroma_dir)):
             where = self.settings.chroma_url or self.settings.chroma_dir
             return StoreError(
                 f"Cannot write to the index at {where} ({exc.__class__.__name__}: {exc}): the disk is full or "
@@ -212,14 +215,21 @@ class ChromaStore:
         with self._lock:
             self._open.clear()
 
-    def _discard_embedded(self) -> None:
+    def reopen(self) -> None:
+        """Forget the client and the open collections; the next call connects afresh. An embedded database is
+        opened from its files again (they may have been deleted, or rebuilt by another process)."""
         with self._lock:
             client, self._client = self._client, None
             self._open.clear()
+        if self.settings.chroma_url:
+            return
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()  # type: ignore[attr-defined]
         _forget_shared_system(str(self.settings.chroma_dir))
+
+    def _discard_embedded(self) -> None:
+        self.reopen()
         shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
 
     # -- writes -------------------------------------------------------------------------------------------
@@ -342,6 +352,17 @@ class ChromaStore:
             if rows and len(rows) == len(c.units):
                 stacked[c.chunk_id] = np.asarray(np.stack(rows), dtype=np.float32)
         return stacked
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(chunk_ids)
+        found: dict[str, np.ndarray] = {}
+        for lo in range(0, len(ids), _PAGE):
+            got = self._call("chunks", "get", ids=ids[lo : lo + _PAGE], include=["embeddings"])
+            found.update(
+                (cid, np.asarray(v, dtype=np.float32))
+                for cid, v in zip(got["ids"], got["embeddings"], strict=True)
+            )
+        return found
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _max_batch(self) -> int:
