@@ -149,12 +149,16 @@ class Assistant:
     def _ingest(
         self, sources: Sequence[Path], rebuild: bool, progress: bool, forget: Sequence[Path]
     ) -> IngestReport:
-        report = self.stages.indexer.ingest(
-            tuple(Path(s) for s in sources),
-            rebuild=rebuild,
-            progress=progress,
-            forget=tuple(Path(f) for f in forget),
-        )
+        try:
+            report = self.stages.indexer.ingest(
+                tuple(Path(s) for s in sources),
+                rebuild=rebuild,
+                progress=progress,
+                forget=tuple(Path(f) for f in forget),
+            )
+        except StoreError:
+            self._reopen_store()  # the next attempt (space freed, server back) starts from a fresh client
+            raise
         if rebuild:
             self._indexes.forget()  # a rebuild may use another model: cached vectors of the same text change
         self._store_generation = self.manifest.generation  # this process wrote it: its store is current

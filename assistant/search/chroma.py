@@ -57,7 +57,7 @@ def _limit_waits(client: ClientAPI, timeout_s: float) -> bool:
     return True
 
 
-def _forget_shared_system(path: str) -> None:
+def _forget_shared_system(path: str, stop: bool = True) -> None:
     """Make chromadb forget the embedded database it opened at ``path``: it keeps one system per path for the
     whole process, a failed one included, so a new client on the same path would get the damaged one back.
 
@@ -67,7 +67,7 @@ def _forget_shared_system(path: str) -> None:
 
     system = SharedSystemClient._identifier_to_system.pop(path, None)
     SharedSystemClient._identifier_to_refcount.pop(path, None)
-    if system is not None:
+    if system is not None and stop:
         with contextlib.suppress(Exception):
             system.stop()
 
@@ -217,19 +217,22 @@ class ChromaStore:
 
     def reopen(self) -> None:
         """Forget the client and the open collections; the next call connects afresh. An embedded database is
-        opened from its files again (they may have been deleted, or rebuilt by another process)."""
+        opened from its files again (they may have been deleted, or rebuilt by another process); the system
+        chromadb shares per path is forgotten, not stopped, as other clients in this process may still use it."""
+        with self._lock:
+            self._client = None
+            self._open.clear()
+        if not self.settings.chroma_url:
+            _forget_shared_system(str(self.settings.chroma_dir), stop=False)
+
+    def _discard_embedded(self) -> None:
         with self._lock:
             client, self._client = self._client, None
             self._open.clear()
-        if self.settings.chroma_url:
-            return
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()  # type: ignore[attr-defined]
         _forget_shared_system(str(self.settings.chroma_dir))
-
-    def _discard_embedded(self) -> None:
-        self.reopen()
         shutil.rmtree(self.settings.chroma_dir, ignore_errors=True)
 
     # -- writes -------------------------------------------------------------------------------------------
