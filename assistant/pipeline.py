@@ -171,6 +171,7 @@ class Assistant:
         writes, and a second upload of the same file is told it is there already.
         """
         with self._writing():
+            self.uploads.check_new(filename, data)
             self.uploads.save(filename, data)
             return self._ingest((), False, False, ())
 

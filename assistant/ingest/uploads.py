@@ -76,11 +76,25 @@ class UploadFolder:
             raise QuestionError(f"{name}: {exc.reason}.") from None
         sha = hashlib.sha256(data).hexdigest()
         for record in self.manifest.documents().values():
-            if record.sha256 != sha or not Path(record.source_path).is_file():
-                continue
-            if record.doc_id == source.doc_id:
-                raise QuestionError(f"{name} is already there, with the same content; nothing was changed.")
-            raise QuestionError(f"{name} has the same content as {record.doc_id}, which is indexed already.")
+            if record.sha256 == sha and record.doc_id != source.doc_id and Path(record.source_path).is_file():
+                raise QuestionError(
+                    f"{name} has the same content as {record.doc_id}, which is indexed already."
+                )
+
+    def check_new(self, filename: str, data: bytes) -> None:
+        """Refuse an upload that is indexed already under its own name with the same content (a second click,
+        or the same file sent twice at once): nothing would change.
+
+        :raises QuestionError: it is there already.
+        """
+        name = safe_filename(filename)
+        record = self.manifest.documents().get(f"{self.folder.name}/{name}")
+        if (
+            record is not None
+            and record.sha256 == hashlib.sha256(data).hexdigest()
+            and (self.folder / name).is_file()
+        ):
+            raise QuestionError(f"{name} is already there, with the same content; nothing was changed.")
 
     def unindexed(self) -> list[str]:
         """Uploads saved in the folder but not in the index (the app stopped between saving and indexing)."""
