@@ -21,7 +21,7 @@ from test_faults import QUESTION, assert_answers_parking, assistant_over, run
 
 from assistant.cli import main
 from assistant.config import Settings, redact_credentials
-from assistant.errors import QuestionError, StoreError
+from assistant.errors import IndexStateError, QuestionError, StoreError
 from assistant.ingest.indexing import IngestReport
 from assistant.search.embeddings import Embedder
 
@@ -44,11 +44,20 @@ def test_a_store_deleted_while_serving_is_used_again_after_a_rebuild_by_the_cli(
     serving.ingest()
     assert_answers_parking(serving)
     shutil.rmtree(data / "chroma")
+    # a question meanwhile (the app keeps serving): an error that says to rebuild, or an answer from what the
+    # open database still holds
+    try:
+        serving.ask(QUESTION)
+    except (StoreError, IndexStateError) as exc:
+        assert "cmo-assistant ingest" in str(exc), exc
+    write_files(corpus, {"policies/badges.md": BADGES})  # a policy added before the rebuild
     rebuilt = run(["ingest", "--rebuild"], data, corpus)
     assert rebuilt.code == 0, rebuilt.err
-    # the same object, not restarted: it opens the rebuilt store
+    # the same object, not restarted: it reads the rebuilt store, the new policy included
     assert_answers_parking(serving)
-    assert serving.store.count() == len(POLICIES)
+    answer = serving.ask("Who replaces lost identification badges?")
+    assert answer.answered and answer.citations[0].doc_id == "policies/badges.md", answer.answer
+    assert serving.store.count() == len(POLICIES) + 1
 
 
 def test_an_upload_saved_but_never_indexed_is_indexed_at_start(
