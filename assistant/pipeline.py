@@ -284,8 +284,11 @@ class Assistant:
         self._store_generation = generation
         try:
             return prepare()
-        except (StoreError, IndexMissingError):
-            if not self._reopen_store():
+        except (StoreError, IndexMissingError) as exc:
+            nothing_ingested = isinstance(exc, IndexMissingError) and not (
+                self.settings.manifest_path.exists() and self.manifest.has_documents()
+            )
+            if nothing_ingested or not self._reopen_store():
                 raise
         return prepare()
 
