@@ -168,10 +168,10 @@ class Assistant:
         """Save an uploaded document into the uploads folder and index it at once (incremental ingest).
 
         Checked, saved and indexed under the write lock: refused before anything is saved if another process
-        writes, and a second upload of the same file is told it is there already.
+        writes; the same file uploaded twice at once is indexed by the first, and the second's report lists it
+        as unchanged.
         """
         with self._writing():
-            self.uploads.check_new(filename, data)
             self.uploads.save(filename, data)
             return self._ingest((), False, False, ())
 

@@ -21,9 +21,9 @@ from test_faults import QUESTION, assert_answers_parking, assistant_over, run
 
 from assistant.cli import main
 from assistant.config import Settings, redact_credentials
-from assistant.errors import IndexStateError, QuestionError, StoreError
-from assistant.ingest.indexing import IngestReport
+from assistant.errors import IndexStateError, StoreError
 from assistant.search.embeddings import Embedder
+from assistant.web.ui import DocumentHandlers
 
 pytestmark = pytest.mark.slow
 
@@ -82,25 +82,25 @@ def test_two_identical_uploads_at_once_add_it_once_and_tell_the_second(
 ) -> None:
     assistant = assistant_over(tmp_path / "data", corpus, embedder)
     assistant.ingest()
+    handlers = DocumentHandlers(assistant, None)
+    upload = tmp_path / "badges.md"  # gradio's copy of the file, sent twice
+    upload.write_text(BADGES)
     start = threading.Barrier(2)
-    outcomes: list[IngestReport | Exception] = []
+    statuses: list[str] = []
 
-    def upload() -> None:
+    def send() -> None:
         start.wait()
-        try:
-            outcomes.append(assistant.add_document("badges.md", BADGES.encode()))
-        except Exception as exc:
-            outcomes.append(exc)
+        status, *_ = handlers.upload([str(upload)], None)
+        statuses.append(status)
 
-    threads = [threading.Thread(target=upload) for _ in range(2)]
+    threads = [threading.Thread(target=send) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    reports = [o for o in outcomes if isinstance(o, IngestReport)]
-    refusals = [o for o in outcomes if isinstance(o, QuestionError)]
-    assert len(reports) == 1 and reports[0].added == ["uploads/badges.md"], outcomes
-    assert len(refusals) == 1 and "already there" in str(refusals[0]), outcomes
+    added, again = sorted(statuses)
+    assert added.startswith("badges.md: added and searchable now."), statuses
+    assert again == "badges.md: already there, with the same content; nothing was changed.", statuses
     assert list(assistant.manifest.documents()).count("uploads/badges.md") == 1
 
 

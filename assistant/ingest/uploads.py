@@ -81,20 +81,9 @@ class UploadFolder:
                     f"{name} has the same content as {record.doc_id}, which is indexed already."
                 )
 
-    def check_new(self, filename: str, data: bytes) -> None:
-        """Refuse an upload that is indexed already under its own name with the same content (a second click,
-        or the same file sent twice at once): nothing would change.
-
-        :raises QuestionError: it is there already.
-        """
-        name = safe_filename(filename)
-        record = self.manifest.documents().get(f"{self.folder.name}/{name}")
-        if (
-            record is not None
-            and record.sha256 == hashlib.sha256(data).hexdigest()
-            and (self.folder / name).is_file()
-        ):
-            raise QuestionError(f"{name} is already there, with the same content; nothing was changed.")
+    def doc_id(self, filename: str) -> str:
+        """The document id an upload named ``filename`` gets."""
+        return f"{self.folder.name}/{safe_filename(filename)}"
 
     def unindexed(self) -> list[str]:
         """Uploads saved in the folder but not in the index (the app stopped between saving and indexing)."""

@@ -269,6 +269,8 @@ class DocumentHandlers:
         except AssistantError as exc:
             return f"{name}: not added. {exc}"
         problems = [f"{Path(p).name}: {why}" for p, why in report.skipped if Path(p).name == name]
+        if self.assistant.uploads.doc_id(name) in report.unchanged:  # e.g. sent twice at once
+            return f"{name}: already there, with the same content; nothing was changed."
         message = f"{name}: " + ("; ".join(problems) if problems else "added and searchable now.")
         if report.removed:  # e.g. the example policies, once the organization has documents of its own
             message += " No longer indexed: " + ", ".join(report.removed) + "."
