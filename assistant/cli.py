@@ -7,13 +7,14 @@ Errors from the core (AssistantError) become one readable line on stderr and a n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from assistant.config import Settings, redact_credentials
 from assistant.errors import AssistantError, QuestionError
 from assistant.ingest.readers import supported_suffixes
 
@@ -39,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ask(sub)
     stats = sub.add_parser("stats", help="what is in the index")
     stats.add_argument("--json", action="store_true")
+    stats.add_argument(
+        "--verify",
+        action="store_true",
+        help="read every stored vector back and report missing or unreadable ones by document "
+        "(exit 1 when any are)",
+    )
     _add_eval(sub)
     serve = sub.add_parser("serve", help="launch the web app")
     serve.add_argument("--host", default=None)
@@ -170,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[args.command]
         return handler(settings, args)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_credentials(str(exc))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, QuestionError) else EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted; run the same command again to finish (ingest resumes safely)", file=sys.stderr)
@@ -238,10 +245,31 @@ def _stream_to_stdout(stream: Any) -> Any:
 
 
 def _stats(settings: Settings, args: argparse.Namespace) -> int:
-    stats = _assistant(settings).stats()
+    assistant = _assistant(settings)
+    stats = assistant.stats()
+    verification = assistant.verify() if args.verify else None
     if args.json:
+        if verification is not None:
+            stats["verify"] = {
+                "ok": not verification.damaged,
+                "damaged": [dataclasses.asdict(d) for d in verification.damaged],
+            }
         print(json.dumps(stats, indent=2))
-        return EXIT_OK
+    else:
+        _print_stats(stats)
+        if verification is not None:
+            print(verification.summary())
+    if verification is not None and verification.damaged:
+        print(
+            f"error: {len(verification.damaged)} documents have missing or unreadable vectors; rebuild the index "
+            "with `cmo-assistant ingest --rebuild`.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
     plural = {"article": "articles", "policy": "policies"}
     kinds = (
         ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in sorted(stats["kinds"].items()))
@@ -252,7 +280,6 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
     print(f"chunks:          {stats['chunks']}")
     print(f"embedding model: {stats['embedding_model']}")
     print(f"last ingest:     {stats['last_ingest'] or 'never (run `cmo-assistant ingest`)'}")
-    return EXIT_OK
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:

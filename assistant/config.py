@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The model all-MiniLM-L6-v2 reads at most this many word pieces, [CLS] and [SEP] included.
 MODEL_MAX_TOKENS = 256
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it replaced by ``***``
+    (``http://admin:secret@host`` -> ``http://***@host``), for anything shown or logged."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def _default_corpus_dir() -> Path:
@@ -90,12 +100,17 @@ class Settings:
     #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
     #: needs no torch) or "torch" (always the sentence-transformers model). The index is built with the model.
     query_encoder: QueryEncoderChoice = "auto"
-    #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``.
-    chroma_url: str = ""
+    #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``. Credentials
+    #: in it are never shown (``redact_credentials``).
+    chroma_url: str = field(default="", repr=False)
     #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
     max_file_mb: float = 10.0
+    #: Memory (address space) the process that parses documents may use; a file needing more is skipped.
+    parse_memory_mb: float = 2048.0
+    #: Seconds one file may take to parse; a slower one is stopped and skipped.
+    parse_timeout_s: float = 60.0
     #: The example policies shipped in corpus/policies: "auto" indexes them only while the organization has no
     #: documents of its own (no source folder, no upload); "always" or "never" decide it outright.
     example_policies: ExamplesChoice = "auto"
@@ -105,6 +120,9 @@ class Settings:
     #: Where the web app listens; 127.0.0.1 keeps it on this machine.
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Megabytes one user may upload through the app in 24 hours, and uploads a minute.
+    upload_mb_per_day: float = 200.0
+    uploads_per_minute: int = 10
     #: JSON file of web app users and their API keys, written by `cmo-assistant users`; empty: no sign-in.
     users_file: str = ""
     #: A sign-in lasts this long; then the user signs in again.
@@ -124,8 +142,15 @@ class Settings:
     llm_max_retries: int = 2
     #: Tokens the model reads at most; history and passages are fitted into it (cl100k_base counts).
     llm_context_window: int = 4096
-    #: Tokens kept free for the model's answer.
+    #: Tokens kept free for the model's answer: sent to the server as its limit (``max_tokens`` and
+    #: ``max_completion_tokens``); a streamed answer longer than this is cut.
     llm_answer_tokens: int = 512
+    #: Characters of a model's answer read at most; a longer answer is cut with a notice.
+    llm_answer_max_chars: int = 12000
+    #: Seconds one model answer may take in all (the stream is cut then, with a notice).
+    llm_answer_deadline_s: float = 120.0
+    #: Megabytes of one HTTP response from the model's endpoint read at most.
+    llm_response_max_mb: float = 4.0
     # -- retrieval ----------------------------------------------------------------------------------------
     top_k: int = 5
     candidates: int = 20
@@ -172,6 +197,14 @@ class Settings:
         )
         self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
         self._check(
+            math.isfinite(self.upload_mb_per_day) and self.upload_mb_per_day > 0,
+            "upload_mb_per_day must be a number above 0",
+            self.upload_mb_per_day,
+        )
+        self._check(
+            self.uploads_per_minute >= 1, "uploads_per_minute must be at least 1", self.uploads_per_minute
+        )
+        self._check(
             32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
             f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (the embedding model reads "
             f"{MODEL_MAX_TOKENS} tokens)",
@@ -188,6 +221,16 @@ class Settings:
             self.max_file_mb,
         )
         self._check(
+            math.isfinite(self.parse_memory_mb) and self.parse_memory_mb >= 256,
+            "parse_memory_mb must be at least 256",
+            self.parse_memory_mb,
+        )
+        self._check(
+            math.isfinite(self.parse_timeout_s) and self.parse_timeout_s > 0,
+            "parse_timeout_s must be a number above 0",
+            self.parse_timeout_s,
+        )
+        self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
         )
         self._check(1 <= self.api_workers <= 64, "api_workers must be between 1 and 64", self.api_workers)
@@ -199,7 +242,7 @@ class Settings:
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
-                f"Currently, chroma_url is {self.chroma_url!r}."
+                f"Currently, chroma_url is {redact_credentials(self.chroma_url)!r}."
             )
 
     def _check_retrieval(self) -> None:
@@ -254,6 +297,21 @@ class Settings:
             0 < self.llm_answer_tokens < self.llm_context_window // 2,
             "llm_answer_tokens must be above 0 and below half of llm_context_window",
             self.llm_answer_tokens,
+        )
+        self._check(
+            self.llm_answer_max_chars >= 100,
+            "llm_answer_max_chars must be at least 100",
+            self.llm_answer_max_chars,
+        )
+        self._check(
+            math.isfinite(self.llm_answer_deadline_s) and self.llm_answer_deadline_s > 0,
+            "llm_answer_deadline_s must be a number above 0",
+            self.llm_answer_deadline_s,
+        )
+        self._check(
+            math.isfinite(self.llm_response_max_mb) and self.llm_response_max_mb > 0,
+            "llm_response_max_mb must be a number above 0",
+            self.llm_response_max_mb,
         )
 
     @staticmethod
@@ -316,6 +374,11 @@ class Settings:
         return self.data_dir / "uploads"
 
     @property
+    def store_location(self) -> str:
+        """Where the vector store is, as shown to people (a server's URL without its credentials)."""
+        return redact_credentials(self.chroma_url) if self.chroma_url else str(self.chroma_dir)
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
@@ -327,6 +390,14 @@ class Settings:
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite3"
+
+    @property
+    def llm_response_max_bytes(self) -> int:
+        return int(self.llm_response_max_mb * 1024 * 1024)
+
+    @property
+    def upload_max_bytes_per_day(self) -> int:
+        return int(self.upload_mb_per_day * 1024 * 1024)
 
     @property
     def max_file_bytes(self) -> int:

@@ -14,8 +14,10 @@ UI) turn errors into friendly output; the core raises them and never logs as a s
 from __future__ import annotations
 
 import errno
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class AssistantError(Exception):
@@ -42,6 +44,10 @@ class DocumentError(InputError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, str]]:
+        # raised in the parsing worker process and sent back pickled
+        return (self.__class__, (self.path, self.reason))
 
 
 # -- unavailable -----------------------------------------------------------------------------------------------
@@ -101,5 +107,30 @@ def disk_trouble(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(
         words in text
-        for words in ("disk is full", "disk i/o error", "no space left", "file too large", "quota exceeded")
+        for words in (
+            "disk is full",
+            "disk i/o error",
+            "no space left",
+            "file too large",
+            "quota exceeded",
+            "enospc",
+            "os error 28",
+            "errno 28",
+        )
     )
+
+
+#: Below this many free bytes a disk counts as full: Chroma's embedded database reports a full disk only as a
+#: failed write ("Error in compaction: Failed to apply logs to the metadata segment"), with no word about space.
+DISK_FULL_BYTES = 16 * 1024 * 1024
+
+
+def disk_nearly_full(path: Path) -> bool:
+    """Whether the disk holding ``path`` (or its nearest existing parent) has almost no free space left."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+            except OSError:
+                return False
+    return False

@@ -9,10 +9,11 @@ The CLI and the web app are thin adapters over it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,14 @@ from assistant.answer.conversation import is_followup, parse_history
 from assistant.answer.protocols import Answerer, AnswerRequest, Composition
 from assistant.answer.query import clean_question, unreadable_removed
 from assistant.config import Settings
-from assistant.errors import IndexMissingError, QuestionError
+from assistant.errors import IndexMissingError, QuestionError, StoreError
 from assistant.factory import Stages, build_stages
 from assistant.ingest.catalog import document_text, index_stats
 from assistant.ingest.indexing import IngestReport
 from assistant.ingest.lock import writer_lock
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.uploads import UploadFolder
+from assistant.ingest.verification import Verification, verify_index
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
 from assistant.search.embeddings import Embedder, offline_environment
 from assistant.search.protocols import Mode, VectorStore
@@ -84,8 +86,9 @@ class Assistant:
         self._indexes = CorpusIndexes(
             self.stages.store, self.stages.glossary, committed=self.stages.manifest.committed_ids
         )
-        self._ingest_lock = threading.Lock()
+        self._ingest_lock = threading.RLock()
         self._store_checked: str | None = None  # the index generation whose vector store was seen to exist
+        self._store_generation: str | None = None  # the index generation the open vector store was used at
 
     @classmethod
     def build(cls, settings: Settings | None = None, **stages: Any) -> Assistant:
@@ -133,32 +136,50 @@ class Assistant:
         :param sources: folders to add; remembered in the data dir and indexed by every later ingest.
         :param forget: remembered folders to stop indexing.
         """
-        # One ingest at a time in this process, and one writer per data dir across processes (the CLI and the
-        # app); questions are answered meanwhile.
+        with self._writing():
+            return self._ingest(sources, rebuild, progress, forget)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time in this process, and one per data dir across processes (the CLI and the app);
+        questions are answered meanwhile."""
         with self._ingest_lock, writer_lock(self.settings.data_dir):
+            yield
+
+    def _ingest(
+        self, sources: Sequence[Path], rebuild: bool, progress: bool, forget: Sequence[Path]
+    ) -> IngestReport:
+        try:
             report = self.stages.indexer.ingest(
                 tuple(Path(s) for s in sources),
                 rebuild=rebuild,
                 progress=progress,
                 forget=tuple(Path(f) for f in forget),
             )
+        except StoreError:
+            self._reopen_store()  # the next attempt (space freed, server back) starts from a fresh client
+            raise
         if rebuild:
             self._indexes.forget()  # a rebuild may use another model: cached vectors of the same text change
+        self._store_generation = self.manifest.generation  # this process wrote it: its store is current
         return report
 
     def add_document(self, filename: str, data: bytes) -> IngestReport:
-        """Save an uploaded document into the uploads folder and index it at once (incremental ingest)."""
-        with writer_lock(
-            self.settings.data_dir
-        ):  # refused before anything is saved if another process writes
-            pass
-        self.uploads.save(filename, data)
-        return self.ingest()
+        """Save an uploaded document into the uploads folder and index it at once (incremental ingest).
+
+        Checked, saved and indexed under the write lock: refused before anything is saved if another process
+        writes; the same file uploaded twice at once is indexed by the first, and the second's report lists it
+        as unchanged.
+        """
+        with self._writing():
+            self.uploads.save(filename, data)
+            return self._ingest((), False, False, ())
 
     def remove_document(self, doc_id: str) -> IngestReport:
         """Delete an uploaded document (only those: the corpus and configured folders are the user's files)."""
-        self.uploads.remove(doc_id)
-        return self.ingest()
+        with self._writing():
+            self.uploads.remove(doc_id)
+            return self._ingest((), False, False, ())
 
     def document_text(self, doc_id: str) -> tuple[str, str]:
         """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
@@ -167,6 +188,11 @@ class Assistant:
     def stats(self) -> dict[str, Any]:
         """What is in the index: documents, chunks, kinds, model, last ingest."""
         return index_stats(self.settings, self.manifest, self.store, self.embedder.name)
+
+    def verify(self) -> Verification:
+        """Every stored vector (passages and sentence vectors) read back; what is missing or unreadable, by
+        document (``cmo-assistant stats --verify``)."""
+        return verify_index(self.manifest, self.store)
 
     def has_index(self) -> bool:
         """Whether something has been ingested (creates nothing when not)."""
@@ -183,8 +209,9 @@ class Assistant:
         return exists
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
-        """Build the index when there is none yet; returns the report, or None when one was there."""
-        if self.has_index():
+        """Build the index when there is none yet, or index uploads that were saved but never indexed (the app
+        was killed in between); returns the report, or None when there was nothing to do."""
+        if self.has_index() and not self.uploads.unindexed():
             return None
         return self.ingest(progress=progress)
 
@@ -206,7 +233,7 @@ class Assistant:
         :raises QuestionError: the question is empty or the history malformed.
         :raises IndexMissingError: nothing has been ingested yet.
         """
-        prepared = self._prepare(question, history, kind, top_k, mode, doc_id)
+        prepared = self._reopening(lambda: self._prepare(question, history, kind, top_k, mode, doc_id))
         return self._answer(prepared, self.answerer.answer(prepared.request))
 
     def ask_stream(
@@ -222,7 +249,7 @@ class Assistant:
 
         The streamed text is the draft; the final Answer is what counts (markers checked and renumbered).
         """
-        prepared = self._prepare(question, history, kind, top_k, mode, doc_id)
+        prepared = self._reopening(lambda: self._prepare(question, history, kind, top_k, mode, doc_id))
         for item in self.answerer.stream(prepared.request):
             if isinstance(item, Composition):
                 yield self._answer(prepared, item)
@@ -246,6 +273,33 @@ class Assistant:
     ) -> AnswerRequest:
         """The AnswerRequest the answerer would get for ``question`` (for calibration and debugging)."""
         return self._prepare(question, history, kind, None, "hybrid", doc_id).request
+
+    def _reopening(self, prepare: Callable[[], _Prepared]) -> _Prepared:
+        """``prepare()``, with the vector store opened afresh first when another process changed the index
+        (a rebuild, a deleted store folder made again), and once more after a store error: an embedded
+        database keeps the files it opened, so without this a rebuilt index was only seen after a restart."""
+        generation = self.manifest.generation
+        if self._store_generation is not None and generation != self._store_generation:
+            self._reopen_store()
+        self._store_generation = generation
+        try:
+            return prepare()
+        except (StoreError, IndexMissingError) as exc:
+            nothing_ingested = isinstance(exc, IndexMissingError) and not (
+                self.settings.manifest_path.exists() and self.manifest.has_documents()
+            )
+            if nothing_ingested or not self._reopen_store():
+                raise
+        return prepare()
+
+    def _reopen_store(self) -> bool:
+        reopen = getattr(self.store, "reopen", None)
+        if reopen is None:
+            return False
+        reopen()
+        self._store_checked = None
+        self._indexes.forget()
+        return True
 
     def _prepare(
         self,
@@ -301,7 +355,7 @@ class Assistant:
         if self.settings.manifest_path.exists() and self.manifest.has_documents():
             raise IndexMissingError(
                 f"The index in {self.settings.data_dir} is incomplete: documents are recorded, but the vector "
-                f"store ({self.settings.chroma_url or self.settings.chroma_dir}) holds no passages. Rebuild "
+                f"store ({self.settings.store_location}) holds no passages. Rebuild "
                 "it with `cmo-assistant ingest --rebuild`."
             )
         raise IndexMissingError(

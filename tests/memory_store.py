@@ -89,3 +89,6 @@ class MemoryStore:
             for c in chunks
             if c.chunk_id in self.units and len(self.units[c.chunk_id]) == len(c.units)
         }
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {cid: self.vectors[cid] for cid in chunk_ids if cid in self.vectors}

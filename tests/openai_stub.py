@@ -6,15 +6,18 @@
 * ``Reply(text)``: a normal answer (streamed word by word when asked to stream);
 * ``Fail(status, message, headers)``: an HTTP error with an OpenAI-shaped error body (500, 429 with
   ``Retry-After: 0``...);
-* ``Stall(seconds, text)``: wait longer than the client's timeout before answering.
+* ``Stall(seconds, text)``: wait longer than the client's timeout before answering;
+* ``Huge(megabytes)``: a JSON answer of that size, whether a stream was asked for or not;
+* ``Endless(word)``: stream ``word`` for ever (as fast as the client reads), never ``[DONE]``, whatever
+  ``max_tokens`` said.
 
 When the queue is empty, ``default`` is used, so "fail every time" is ``stub.default = Fail(500)``. Every request
-received is recorded (path, headers, JSON body) in ``requests``.
+received is recorded (path, headers, JSON body) in ``requests``, with what became of the answer
+(``delivery``: bytes sent, whether the client hung up before the end).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import socket
@@ -53,7 +56,30 @@ class Stall:
     text: str = "Too late."
 
 
-Behaviour = Reply | Fail | Stall
+@dataclass(frozen=True)
+class Huge:
+    megabytes: float
+
+
+@dataclass(frozen=True)
+class Endless:
+    word: str = "more "
+    #: seconds between repeats of ``word`` (0: as fast as the client reads)
+    interval: float = 0.0
+
+
+Behaviour = Reply | Fail | Stall | Huge | Endless
+
+
+@dataclass
+class Delivery:
+    """What the stub sent for one request: bytes of the body, and whether the client hung up first."""
+
+    bytes_sent: int = 0
+    client_left: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
 NOTHING_SCRIPTED = Reply("The stub has nothing scripted.")
 
 
@@ -62,6 +88,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    delivery: Delivery = field(default_factory=Delivery)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -128,6 +155,7 @@ class OpenAIStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
+            delivery = Delivery()
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 pass
@@ -140,13 +168,23 @@ class OpenAIStub:
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                self.delivery = request.delivery
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     stub._next(request)
                     self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
                 behaviour = stub._next(request)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up: fine
+                try:
                     self._respond(behaviour, body)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up: recorded
+                    request.delivery.client_left = True
+                finally:
+                    request.delivery.finished.set()
+
+            def _send(self, data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+                self.delivery.bytes_sent += len(data)
 
             def _respond(self, behaviour: Behaviour, body: dict[str, Any]) -> None:
                 if isinstance(behaviour, Fail):
@@ -155,6 +193,12 @@ class OpenAIStub:
                     return
                 if isinstance(behaviour, Stall) and stub._stopping.wait(behaviour.seconds):
                     return  # the stub is stopping
+                if isinstance(behaviour, Huge):
+                    self._huge(int(behaviour.megabytes * 1024 * 1024))
+                    return
+                if isinstance(behaviour, Endless):
+                    self._endless(behaviour)
+                    return
                 text = behaviour.text
                 model = str(body.get("model", "stub"))
                 if body.get("stream"):
@@ -172,7 +216,7 @@ class OpenAIStub:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self._send(data)
 
             def _stream(self, model: str, text: str, usage: bool) -> None:
                 self.send_response(200)
@@ -180,10 +224,35 @@ class OpenAIStub:
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
                 for event in stream_events(model, text, usage):
-                    self.wfile.write(f"data: {event}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                    self._send(f"data: {event}\n\n".encode())
+                self._send(b"data: [DONE]\n\n")
+
+            def _huge(self, size: int) -> None:
+                """A completion whose content is ``size`` bytes of words, sent in 64 KB writes."""
+                head, tail = json.dumps(completion("stub", "@@")).encode().split(b"@@")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(head) + size + len(tail)))
+                self.end_headers()
+                self._send(head)
+                block = b"word " * (65536 // 5)
+                left = size
+                while left > 0 and not stub._stopping.is_set():
+                    self._send(block[:left])
+                    left -= len(block)
+                self._send(tail)
+
+            def _endless(self, endless: Endless) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                first, *events, _ = stream_events("stub", endless.word, False)
+                self._send(f"data: {first}\n\n".encode())
+                data = b"".join(f"data: {event}\n\n".encode() for event in events)
+                while not stub._stopping.is_set():
+                    self._send(data)
+                    if endless.interval:
+                        stub._stopping.wait(endless.interval)
 
         return Handler
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai_stub import Fail, OpenAIStub, Reply, Stall, free_port, pieces
+from openai_stub import Endless, Fail, Huge, OpenAIStub, Reply, Stall, free_port, pieces
 
 from assistant.answer.citations import markers, problems
 from assistant.pipeline import Assistant
@@ -95,10 +95,11 @@ def test_reply_citing_1_cites_the_first_passage_sent(assistant: Assistant, stub:
     (request,) = stub.chat_requests()
     assert request.headers.get("authorization") == f"Bearer {KEY}"
     assert request.body["model"] == "stub"
-    assert not request.body.get("stream")
-    # deterministic, and bounded to the tokens the prompt budget kept free
+    assert request.body.get("stream") is True  # read piece by piece, so a runaway answer can be cut
+    # deterministic, and bounded to the tokens the prompt budget kept free, under both names of the limit
     assert request.body.get("temperature") == 0.0
-    assert request.body.get("max_completion_tokens", request.body.get("max_tokens")) == 512
+    assert request.body.get("max_completion_tokens") == 512
+    assert request.body.get("max_tokens") == 512
     roles = [m["role"] for m in request.messages]
     assert roles == ["system", "user"]
     first = passage_sent(request.content("user"), 1)
@@ -200,6 +201,75 @@ def test_nothing_listening_gives_the_extractive_answer_at_once(
     answer = closed.ask(QUESTION)
     assert time.monotonic() - started < 5.0
     assert_fell_back(answer, extractive)
+
+
+# -- a model that will not stop (SECURITY.md, case 6) ------------------------------------------------------------
+CITED = "The chief medical officer leads the medical staff [1]. "
+
+
+def client_hung_up(stub: OpenAIStub) -> bool:
+    """Whether the client closed every answer the stub was still sending (waits a few seconds for it)."""
+    requests = stub.chat_requests()
+    return all(r.delivery.finished.wait(10.0) and r.delivery.client_left for r in requests)
+
+
+def test_an_endless_stream_is_cut_at_the_character_limit_with_a_notice(
+    shipped: Assistant, stub: OpenAIStub
+) -> None:
+    capped = make_assistant(shipped, llm_base_url=stub.base_url, llm_answer_max_chars=2000)
+    stub.script(default=Endless(CITED))
+    started = time.monotonic()
+    *drafts, final = capped.ask_stream(QUESTION)
+    assert time.monotonic() - started < 30.0
+    assert isinstance(final, Answer)
+    text = "".join(str(d) for d in drafts)
+    body, notice = text.rsplit("\n\n", 1)
+    assert len(body) == 2000 and body.startswith(CITED)
+    assert "cut off at 2,000 characters" in notice and "LLM_ANSWER_MAX_CHARS" in notice
+    assert final.answered and final.citations  # what was written is still checked and cited
+    assert len(final.answer) <= 2000
+    assert any("cut off at 2,000 characters" in n for n in final.notices)
+    assert len(stub.chat_requests()) == 1
+    assert client_hung_up(stub)  # the connection was closed, so the server can stop
+
+
+def test_a_server_ignoring_the_token_limit_is_cut_at_it(shipped: Assistant, stub: OpenAIStub) -> None:
+    capped = make_assistant(shipped, llm_base_url=stub.base_url, llm_answer_tokens=64)
+    stub.script(default=Endless(CITED))
+    answer = capped.ask(QUESTION)
+    assert answer.answered
+    assert answer.answer.count("[1]") <= 64 // len(pieces(CITED))
+    assert any("cut off at 64 tokens" in n for n in answer.notices), answer.notices
+    (request,) = stub.chat_requests()
+    assert request.body.get("max_tokens") == request.body.get("max_completion_tokens") == 64
+    assert client_hung_up(stub)
+
+
+def test_a_slow_endless_stream_is_cut_at_the_deadline(shipped: Assistant, stub: OpenAIStub) -> None:
+    capped = make_assistant(shipped, llm_base_url=stub.base_url, llm_answer_deadline_s=1.5)
+    stub.script(default=Endless("The CMO leads the staff [1]. ", interval=0.05))
+    capped.corpus_index()
+    started = time.monotonic()
+    answer = capped.ask(QUESTION)
+    assert time.monotonic() - started < 1.5 + TIMEOUT_S + 5.0
+    assert any("cut off after 1.5 s" in n for n in answer.notices), answer.notices
+    assert client_hung_up(stub)
+
+
+def test_a_huge_answer_is_not_read_past_the_response_limit(
+    shipped: Assistant, stub: OpenAIStub, extractive: Answer
+) -> None:
+    capped = make_assistant(shipped, llm_base_url=stub.base_url, llm_response_max_mb=1)
+    stub.script(default=Huge(50))
+    started = time.monotonic()
+    answer = capped.ask(QUESTION)
+    assert time.monotonic() - started < 30.0
+    notice = assert_fell_back(answer, extractive)
+    assert "longer than 1,048,576 bytes" in notice
+    (request,) = stub.chat_requests()
+    assert client_hung_up(stub)
+    # what the socket buffers took before the client hung up, not the 50 MB
+    assert request.delivery.bytes_sent < 20 * 1024 * 1024
 
 
 @pytest.mark.skipif(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.answer.citations import MARKER, answer_sentences, remove_markers
+from assistant.answer.limits import AnswerLimits, AnswerReading, CappedTransport, capped_http_client
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import Answerer, AnswerRequest, Composition
 from assistant.answer.tokens import count_tokens
@@ -47,6 +48,9 @@ def chat_model(settings: Settings) -> BaseChatModel:
             timeout=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
             max_tokens=settings.llm_answer_tokens,  # type: ignore[call-arg]
+            # sent as max_completion_tokens, which llama.cpp's server ignores: the old name too
+            extra_body={"max_tokens": settings.llm_answer_tokens},
+            http_client=capped_http_client(settings),
         )
     if settings.llm == "ollama":
         from langchain_ollama import ChatOllama
@@ -57,6 +61,7 @@ def chat_model(settings: Settings) -> BaseChatModel:
             temperature=settings.llm_temperature,
             num_predict=settings.llm_answer_tokens,
             client_kwargs={"timeout": settings.llm_timeout_s},
+            sync_client_kwargs={"transport": CappedTransport(settings.llm_response_max_bytes)},
         )
     raise BackendError(f"No language model is configured (llm is {settings.llm!r}).")
 
@@ -145,23 +150,35 @@ class LLMAnswerer:
         self.encode = encode
         self.fallback = fallback
         self.builder = PromptBuilder(settings, prompts)
+        self.limits = AnswerLimits.of(settings)
 
     def answer(self, request: AnswerRequest) -> Composition:
-        return self._finish(request, lambda prompt: self._text(self.model.invoke(prompt.messages)))
+        items = list(self.stream(request))
+        final = items[-1]
+        assert isinstance(final, Composition)
+        return final
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
-        """Yields text pieces as the model writes them, then the verified Composition (always last)."""
+        """Yields text pieces as the model writes them, then the verified Composition (always last). An answer
+        cut at a limit ends with a piece saying so."""
         prompt = self.builder.build(request.question, request.passages, request.history)
+        reading = self.limits.reading()
         pieces: list[str] = []
         try:
-            for chunk in self.model.stream(prompt.messages):
-                piece = self._text(chunk)
+            for piece in reading.pieces(self.model.stream(prompt.messages), self._text):
                 pieces.append(piece)
                 yield piece
         except Exception as exc:  # connection errors, timeouts, HTTP errors from any provider client
             yield self._fallback(request, exc)
             return
-        yield self.postprocess("".join(pieces), prompt.passages)
+        composition = self.postprocess("".join(pieces), prompt.passages)
+        notice = reading.notice()
+        if notice:
+            yield f"\n\n({notice})"
+            composition = Composition(
+                composition.text, composition.answered, composition.citations, (*composition.notices, notice)
+            )
+        yield composition
 
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """A follow-up rewritten by the model as a standalone question; None when the model fails (the caller
@@ -171,26 +188,20 @@ class LLMAnswerer:
         transcript = "\n".join(f"{t.role}: {t.content}" for t in list(history)[-MAX_HISTORY_TURNS:])
         from langchain_core.messages import HumanMessage
 
+        # A rewritten question longer than this is not used anyway: nothing more is read.
+        limits = AnswerLimits(4 * len(question) + 200, self.limits.max_pieces, self.limits.deadline_s)
+        reading = AnswerReading(limits)
+        message = HumanMessage(self.prompts.render("condense", history=transcript, question=question))
         try:
-            reply = self._text(
-                self.model.invoke(
-                    [HumanMessage(self.prompts.render("condense", history=transcript, question=question))]
-                )
-            )
+            reply = "".join(reading.pieces(self.model.stream([message]), self._text))
         except Exception:
+            return None
+        if reading.cut:
             return None
         reply = reply.strip().splitlines()[0].strip().strip("\"'“”") if reply.strip() else ""
         return reply if 3 <= len(reply) <= 4 * len(question) + 200 else None
 
     # -- internals ---------------------------------------------------------------------------------------------
-    def _finish(self, request: AnswerRequest, call: Callable[[Prompt], str]) -> Composition:
-        prompt = self.builder.build(request.question, request.passages, request.history)
-        try:
-            text = call(prompt)
-        except Exception as exc:  # connection errors, timeouts, HTTP errors from any provider client
-            return self._fallback(request, exc)
-        return self.postprocess(text, prompt.passages)
-
     def _fallback(self, request: AnswerRequest, exc: Exception) -> Composition:
         reason = _redact(f"{exc.__class__.__name__}: {exc}", self.settings.llm_api_key)[:300]
         composition = self.fallback.answer(request)

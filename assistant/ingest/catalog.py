@@ -50,7 +50,7 @@ def index_stats(
     last = manifest.get_meta("last_ingest_at")
     return {
         "data_dir": str(settings.data_dir),
-        "store": settings.chroma_url or str(settings.chroma_dir),
+        "store": settings.store_location,
         "documents": len(docs),
         "chunks": store.count() if docs else 0,
         "kinds": kinds,

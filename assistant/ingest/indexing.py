@@ -19,8 +19,9 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import DocumentError
 from assistant.ingest.chunking import Chunker
+from assistant.ingest.isolation import IsolatedReader
 from assistant.ingest.manifest import DocumentRecord, Manifest
-from assistant.ingest.readers import SourceFile, discover, is_example, load, read_bytes
+from assistant.ingest.readers import SourceFile, discover, is_example, read_bytes
 from assistant.ingest.sources import SourceList
 from assistant.search.embeddings import Embedder
 from assistant.search.protocols import VectorStore
@@ -165,15 +166,19 @@ class Indexer:
     def _chunked(
         self, todo: list[tuple[SourceFile, bytes]], records: dict[str, DocumentRecord], report: IngestReport
     ) -> list[tuple[Document, list[Chunk]]]:
-        """Each file read and chunked; one that cannot be read is reported by name and skipped."""
+        """Each file read (in a worker process, within time and memory limits) and chunked; one that cannot be
+        read is reported by name and skipped."""
         documents: list[tuple[Document, list[Chunk]]] = []
-        for source, data in todo:
-            try:
-                doc = load(source, data, default_kind=self._default_kind(source))
-            except DocumentError as exc:
-                report.skipped.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
-                continue
-            documents.append((doc, self.chunker.split(doc)))
+        if not todo:
+            return documents
+        with IsolatedReader(self.settings) as reader:
+            for source, data in todo:
+                try:
+                    doc = reader.load(source, data, default_kind=self._default_kind(source))
+                except DocumentError as exc:
+                    report.skipped.append((exc.path, exc.reason + self._kept_note(source.doc_id, records)))
+                    continue
+                documents.append((doc, self.chunker.split(doc)))
         return documents
 
     def _scan(

@@ -13,8 +13,9 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.errors import DocumentError, QuestionError, StoreError
 from assistant.files import write_atomic
+from assistant.ingest.isolation import IsolatedReader
 from assistant.ingest.manifest import Manifest
-from assistant.ingest.readers import SourceFile, load, supported_suffixes
+from assistant.ingest.readers import SourceFile, supported_suffixes
 
 
 def safe_filename(name: str) -> str:
@@ -69,7 +70,8 @@ class UploadFolder:
         # Read before saving: a file that cannot be indexed must not stay in the folder, failing every ingest.
         source = SourceFile(self.folder / name, self.folder, f"{self.folder.name}/{name}")
         try:
-            load(source, data)
+            with IsolatedReader(self.settings) as reader:
+                reader.load(source, data)
         except DocumentError as exc:
             raise QuestionError(f"{name}: {exc.reason}.") from None
         sha = hashlib.sha256(data).hexdigest()
@@ -78,6 +80,20 @@ class UploadFolder:
                 raise QuestionError(
                     f"{name} has the same content as {record.doc_id}, which is indexed already."
                 )
+
+    def doc_id(self, filename: str) -> str:
+        """The document id an upload named ``filename`` gets."""
+        return f"{self.folder.name}/{safe_filename(filename)}"
+
+    def unindexed(self) -> list[str]:
+        """Uploads saved in the folder but not in the index (the app stopped between saving and indexing)."""
+        if not self.folder.is_dir():
+            return []
+        indexed = self.manifest.documents()
+        ids = (f"{self.folder.name}/{p.name}" for p in self.folder.iterdir() if not p.name.startswith("."))
+        return sorted(
+            doc_id for doc_id in ids if doc_id not in indexed and (self.folder.parent / doc_id).is_file()
+        )
 
     def remove(self, doc_id: str) -> None:
         """Delete an uploaded document's file; the caller then ingests.

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.errors import IndexMismatchError, StoreError, disk_trouble, map_exceptions
+from assistant.config import Settings, redact_credentials
+from assistant.errors import IndexMismatchError, StoreError, disk_nearly_full, disk_trouble, map_exceptions
 from assistant.types import Chunk, Filters, Unit
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _limit_waits(client: ClientAPI, timeout_s: float) -> bool:
     return True
 
 
-def _forget_shared_system(path: str) -> None:
+def _forget_shared_system(path: str, stop: bool = True) -> None:
     """Make chromadb forget the embedded database it opened at ``path``: it keeps one system per path for the
     whole process, a failed one included, so a new client on the same path would get the damaged one back.
 
@@ -67,7 +67,7 @@ def _forget_shared_system(path: str) -> None:
 
     system = SharedSystemClient._identifier_to_system.pop(path, None)
     SharedSystemClient._identifier_to_refcount.pop(path, None)
-    if system is not None:
+    if system is not None and stop:
         with contextlib.suppress(Exception):
             system.stop()
 
@@ -119,7 +119,10 @@ class ChromaStore:
         response.raise_for_status()
 
     def _unavailable(self, exc: Exception) -> StoreError:
-        if disk_trouble(exc):
+        return StoreError(redact_credentials(str(self._explained(exc))))
+
+    def _explained(self, exc: Exception) -> StoreError:
+        if disk_trouble(exc) or (not self.settings.chroma_url and disk_nearly_full(self.settings.chroma_dir)):
             where = self.settings.chroma_url or self.settings.chroma_dir
             return StoreError(
                 f"Cannot write to the index at {where} ({exc.__class__.__name__}: {exc}): the disk is full or "
@@ -211,6 +214,16 @@ class ChromaStore:
             self._discard_embedded()
         with self._lock:
             self._open.clear()
+
+    def reopen(self) -> None:
+        """Forget the client and the open collections; the next call connects afresh. An embedded database is
+        opened from its files again (they may have been deleted, or rebuilt by another process); the system
+        chromadb shares per path is forgotten, not stopped, as other clients in this process may still use it."""
+        with self._lock:
+            self._client = None
+            self._open.clear()
+        if not self.settings.chroma_url:
+            _forget_shared_system(str(self.settings.chroma_dir), stop=False)
 
     def _discard_embedded(self) -> None:
         with self._lock:
@@ -342,6 +355,17 @@ class ChromaStore:
             if rows and len(rows) == len(c.units):
                 stacked[c.chunk_id] = np.asarray(np.stack(rows), dtype=np.float32)
         return stacked
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(chunk_ids)
+        found: dict[str, np.ndarray] = {}
+        for lo in range(0, len(ids), _PAGE):
+            got = self._call("chunks", "get", ids=ids[lo : lo + _PAGE], include=["embeddings"])
+            found.update(
+                (cid, np.asarray(v, dtype=np.float32))
+                for cid, v in zip(got["ids"], got["embeddings"], strict=True)
+            )
+        return found
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _max_batch(self) -> int:

@@ -69,6 +69,10 @@ class VectorStore(Protocol):
         """Per passage id, its unit vectors stacked in unit order (passages missing any are left out)."""
         ...
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each passage that has one, read back (``stats --verify``)."""
+        ...
+
 
 class Retriever(Protocol):
     def retrieve(

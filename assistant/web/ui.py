@@ -41,6 +41,7 @@ from assistant.web import presentation
 from assistant.web.auth import FailureLimiter, SignInGuard, Users
 from assistant.web.auth import is_loopback as _is_loopback
 from assistant.web.feedback import FeedbackStore, feedback_path
+from assistant.web.quota import UploadQuota
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -227,6 +228,7 @@ class DocumentHandlers:
     def __init__(self, assistant: Assistant, users: Users | None) -> None:
         self.assistant = assistant
         self.users = users
+        self.quota = UploadQuota(assistant.settings)
 
     def may_manage(self, user: str | None) -> bool:
         """Whether ``user`` (None: nobody signed in) may add and remove documents."""
@@ -255,17 +257,21 @@ class DocumentHandlers:
         """Add the uploaded files (gradio's copies) to the index, one status line per file, then the listing."""
         if not self.may_manage(user):
             return ("Only an administrator can add documents.", *self.documents())
-        messages = [self._added(Path(path)) for path in files or []]
+        messages = [self._added(Path(path), user) for path in files or []]
         return ("\n\n".join(messages) or "Choose a file to upload.", *self.documents())
 
-    def _added(self, path: Path) -> str:
-        """Index one uploaded file; says whether it is searchable now, or why not."""
+    def _added(self, path: Path, user: str | None) -> str:
+        """Index one uploaded file (within the user's upload quota); says whether it is searchable now, or why
+        not."""
         name = path.name
         try:
+            self.quota.take(user, path.stat().st_size)
             report = self.assistant.add_document(name, path.read_bytes())
         except AssistantError as exc:
             return f"{name}: not added. {exc}"
         problems = [f"{Path(p).name}: {why}" for p, why in report.skipped if Path(p).name == name]
+        if self.assistant.uploads.doc_id(name) in report.unchanged:  # e.g. sent twice at once
+            return f"{name}: already there, with the same content; nothing was changed."
         message = f"{name}: " + ("; ".join(problems) if problems else "added and searchable now.")
         if report.removed:  # e.g. the example policies, once the organization has documents of its own
             message += " No longer indexed: " + ", ".join(report.removed) + "."
