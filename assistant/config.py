@@ -306,6 +306,12 @@ class Settings:
         return self.data_dir / "models"
 
     @property
+    def corpus_index_dir(self) -> Path:
+        """Saved corpus indexes (passages, BM25), one per set of committed passages; kept per host even when
+        the vector store is a server, and rebuilt from the store when missing."""
+        return self.data_dir / "corpus-index"
+
+    @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite3"
 

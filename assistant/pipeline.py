@@ -82,7 +82,10 @@ class Assistant:
         self.stages = stages or build_stages(self.settings)
         self.uploads = UploadFolder(self.settings, self.stages.manifest)
         self._indexes = CorpusIndexes(
-            self.stages.store, self.stages.glossary, committed=self.stages.manifest.committed_ids
+            self.stages.store,
+            self.stages.glossary,
+            committed=self.stages.manifest.committed_ids,
+            saved=self.settings.corpus_index_dir,
         )
         self._ingest_lock = threading.Lock()
         self._store_checked: str | None = None  # the index generation whose vector store was seen to exist
