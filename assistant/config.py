@@ -94,6 +94,10 @@ class Settings:
     #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
+    #: SQLAlchemy URL of the database holding the index's record, feedback and uploaded originals, shared by
+    #: every replica (``postgresql://user:password@host/db``). Empty: SQLite files in ``data_dir``, as before.
+    #: Never printed whole: the password is masked in messages.
+    database_url: str = field(default="", repr=False)
     max_file_mb: float = 10.0
     #: The example policies shipped in corpus/policies: "auto" indexes them only while the organization has no
     #: documents of its own (no source folder, no upload); "always" or "never" decide it outright.
@@ -178,6 +182,13 @@ class Settings:
         self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
         )
+        if self.database_url and not self.database_url.startswith(("postgresql", "postgres://", "sqlite:")):
+            raise ConfigError(
+                "database_url must be a PostgreSQL or SQLite URL (for example "
+                "postgresql://cmo:secret@db.example.org/cmo or sqlite:////srv/cmo/state.sqlite3), or empty for "
+                "the SQLite files in the data dir. Currently, it starts with "
+                f"{self.database_url.split(':', 1)[0]!r}."
+            )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
@@ -314,6 +325,12 @@ class Settings:
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite3"
+
+    @property
+    def shared(self) -> bool:
+        """Whether the index's record, feedback and uploads are in a database (possibly shared by replicas)
+        rather than the data dir's own files."""
+        return bool(self.database_url)
 
     @property
     def max_file_bytes(self) -> int:

@@ -138,7 +138,8 @@ class Assistant:
         """
         # One ingest at a time in this process, and one writer per data dir across processes (the CLI and the
         # app); questions are answered meanwhile.
-        with self._ingest_lock, writer_lock(self.settings.data_dir):
+        with self._ingest_lock, writer_lock(self.settings.data_dir, self.settings.database_url):
+            self.uploads.sync()  # with a database: what other replicas uploaded or removed, too
             report = self.stages.indexer.ingest(
                 tuple(Path(s) for s in sources),
                 rebuild=rebuild,
@@ -151,9 +152,8 @@ class Assistant:
 
     def add_document(self, filename: str, data: bytes) -> IngestReport:
         """Save an uploaded document into the uploads folder and index it at once (incremental ingest)."""
-        with writer_lock(
-            self.settings.data_dir
-        ):  # refused before anything is saved if another process writes
+        # refused before anything is saved if another process (or replica) writes
+        with writer_lock(self.settings.data_dir, self.settings.database_url):
             pass
         self.uploads.save(filename, data)
         return self.ingest()
@@ -165,7 +165,7 @@ class Assistant:
 
     def document_text(self, doc_id: str) -> tuple[str, str]:
         """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
-        return document_text(self.settings, self.manifest, doc_id)
+        return document_text(self.settings, self.manifest, doc_id, self.uploads.original(doc_id))
 
     def stats(self) -> dict[str, Any]:
         """What is in the index: documents, chunks, kinds, model, last ingest."""
@@ -173,7 +173,8 @@ class Assistant:
 
     def has_index(self) -> bool:
         """Whether something has been ingested (creates nothing when not)."""
-        if not self.settings.chroma_url and not self.settings.manifest_path.exists():
+        local = not (self.settings.chroma_url or self.settings.database_url)
+        if local and not self.settings.manifest_path.exists():
             return False
         if not self.manifest.has_documents():
             return False
@@ -301,7 +302,9 @@ class Assistant:
     def _require_index(self) -> None:
         if self.has_index():
             return
-        if self.settings.manifest_path.exists() and self.manifest.has_documents():
+        if (
+            self.settings.database_url or self.settings.manifest_path.exists()
+        ) and self.manifest.has_documents():
             raise IndexMissingError(
                 f"The index in {self.settings.data_dir} is incomplete: documents are recorded, but the vector "
                 f"store ({self.settings.chroma_url or self.settings.chroma_dir}) holds no passages. Rebuild "

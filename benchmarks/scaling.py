@@ -154,7 +154,8 @@ def _record_documents(settings: Any, chunks: list[Any]) -> None:
 
 
 def open_index(folder: Path, cache: Path) -> tuple[Any, float]:
-    """The corpus index of ``folder`` as the app opens it (saved copy if there is one), and the seconds it took."""
+    """The corpus index of ``folder`` as the app opens it (saved copy if there is one), and the seconds it took
+    (from the committed ids in the manifest to the index ready; the vector store is already open)."""
     from assistant.ingest.manifest import Manifest
     from assistant.search.chroma import ChromaStore
     from assistant.search.corpus_index import CorpusIndexes
@@ -162,6 +163,7 @@ def open_index(folder: Path, cache: Path) -> tuple[Any, float]:
 
     settings = _settings(folder)
     store = ChromaStore(settings, "all-MiniLM-L6-v2")
+    store.count()  # the store is open before the first question (the app checks it has an index)
     manifest = Manifest(settings.manifest_path)
     started = time.perf_counter()
     indexes = CorpusIndexes(

@@ -4,6 +4,7 @@ never used, and is replaced by a good one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -110,18 +111,20 @@ def test_a_damaged_or_mismatched_saved_index_is_rebuilt_not_used(
         blob[-5] ^= 0xFF
         scores.write_bytes(bytes(blob))
     elif damage == "truncate the passages":
-        chunks = folder / "chunks.json"
+        chunks = folder / "chunks.jsonl"
         chunks.write_bytes(chunks.read_bytes()[:1000])
     elif damage == "empty the record":
         (folder / "meta.json").write_text("")
-    else:  # a consistent saved index of other passages put under this index's name
-        rows = json.loads((folder / "chunks.json").read_text("utf-8"))[:-1]
-        blob = json.dumps(rows).encode("utf-8")
-        (folder / "chunks.json").write_bytes(blob)
+    else:  # a consistent saved index of other passages (one fewer) put under this index's name
         meta = json.loads((folder / "meta.json").read_text("utf-8"))
-        import hashlib
-
-        meta["files"]["chunks.json"] = hashlib.sha256(blob).hexdigest()
+        columns = {k: v[:-1] for k, v in json.loads((folder / "columns.json").read_text("utf-8")).items()}
+        rows = (folder / "chunks.jsonl").read_bytes().split(b"\n")[:-1]
+        for name, blob in (
+            ("columns.json", json.dumps(columns).encode()),
+            ("chunks.jsonl", b"\n".join(rows)),
+        ):
+            (folder / name).write_bytes(blob)
+            meta["files"][name] = hashlib.sha256(blob).hexdigest()
         (folder / "meta.json").write_text(json.dumps(meta))
 
     second, store = open_assistant(copied, embedder)

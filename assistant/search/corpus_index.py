@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ class CorpusIndex:
             self.unit_vectors(chunks)
 
     @property
-    def by_id(self) -> dict[str, Chunk]:
+    def by_id(self) -> Mapping[str, Chunk]:
         return self.lexical.by_id
 
     def __len__(self) -> int:

@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.search.chunk_table import ChunkTable
 from assistant.search.glossary import Glossary
 from assistant.types import Chunk, Filters
 
@@ -147,8 +148,15 @@ class LexicalIndex:
         :param terms: what :func:`index_terms` derived from exactly these ``chunks`` (a saved index); None:
             derive it now.
         """
-        self.chunks = list(chunks)
-        self.by_id = {c.chunk_id: c for c in self.chunks}
+        self.chunks: Sequence[Chunk]
+        self.by_id: Mapping[str, Chunk]
+        if isinstance(chunks, ChunkTable):  # saved passages, made into objects only when used
+            self.chunks, self.by_id = chunks, chunks.by_id()
+            kinds, docs = chunks.kinds, chunks.doc_ids
+        else:
+            self.chunks = list(chunks)
+            self.by_id = {c.chunk_id: c for c in self.chunks}
+            kinds, docs = [c.kind for c in self.chunks], [c.doc_id for c in self.chunks]
         self.glossary = glossary
         self.terms = terms if terms is not None else index_terms(self.chunks, glossary)
         self.retriever = self.terms.retriever
@@ -158,8 +166,8 @@ class LexicalIndex:
         self._corrections: dict[str, str] = {}
         #: lower-cased words as written (before stemming), for correcting typos in questions
         self.surface_vocabulary = self.terms.surface_vocabulary
-        self._kinds = np.array([c.kind for c in self.chunks])
-        self._docs = np.array([c.doc_id for c in self.chunks])
+        self._kinds = np.array(kinds)
+        self._docs = np.array(docs)
 
     @property
     def vocabulary(self) -> set[str]:

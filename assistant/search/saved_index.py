@@ -25,24 +25,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
+from assistant.search.chunk_table import ChunkTable, chunk_row
 from assistant.search.glossary import Glossary
 from assistant.search.lexical import ANALYSER_VERSION, LexicalTerms
-from assistant.types import Chunk, Unit
+from assistant.types import Chunk
 
 __all__ = ["SavedCorpus", "SavedIndexes", "corpus_key"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = "2"
 #: Saved indexes kept (the most recently used): the current one and a few before it, for a process still on
 #: an older generation.
 KEEP = 3
 #: A temporary folder older than this was left by a process that died while saving.
 STALE_TMP_S = 3600.0
 _BM25 = "bm25"
-_FILES = ("chunks.json", "terms.json", "text.txt")
+_FILES = ("chunks.jsonl", "columns.json", "terms.json", "text.txt")
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,12 @@ class SavedIndexes:
         for name, blob in data.items():
             if hashlib.sha256(blob).hexdigest() != checksums[name]:
                 raise ValueError(f"{name} does not match its checksum")
-        chunks = [_chunk(row) for row in json.loads(data["chunks.json"])]
-        if corpus_key((c.chunk_id for c in chunks), self.glossary) != key:
+        columns = json.loads(data["columns.json"])
+        rows = data["chunks.jsonl"].split(b"\n") if data["chunks.jsonl"] else []
+        chunks = ChunkTable(
+            [str(i) for i in columns["ids"]], columns["kinds"], columns["doc_ids"], rows
+        )  # each passage is parsed (and checked against its id) when first used
+        if corpus_key(chunks.ids, self.glossary) != key:
             raise ValueError("its passages are not the ones its name stands for")
         terms = json.loads(data["terms.json"])
         retriever = bm25s.BM25.load(path / _BM25, mmap=False, allow_pickle=False) if chunks else bm25s.BM25()
@@ -173,8 +177,15 @@ def _write(folder: Path, key: str, corpus: SavedCorpus) -> None:
         "surface": sorted(corpus.terms.surface_vocabulary),
         "words": sorted(corpus.words),
     }
+    columns = {
+        "ids": [c.chunk_id for c in corpus.chunks],
+        "kinds": [c.kind for c in corpus.chunks],
+        "doc_ids": [c.doc_id for c in corpus.chunks],
+    }
+    rows = (json.dumps(chunk_row(c), ensure_ascii=False) for c in corpus.chunks)  # no raw newline inside
     blobs = {
-        "chunks.json": json.dumps([_row(c) for c in corpus.chunks], ensure_ascii=False).encode("utf-8"),
+        "chunks.jsonl": "\n".join(rows).encode("utf-8"),
+        "columns.json": json.dumps(columns, ensure_ascii=False).encode("utf-8"),
         "terms.json": json.dumps(terms, ensure_ascii=False).encode("utf-8"),
         "text.txt": corpus.text.encode("utf-8"),
     }
@@ -214,29 +225,3 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _row(c: Chunk) -> list[Any]:
-    units = [n for u in c.units for n in (u.start, u.end, int(u.is_list_item))]
-    return [c.chunk_id, c.doc_id, c.title, c.kind, c.source_path, list(c.section), c.text, c.start, c.end,
-            c.ordinal, units]  # fmt: skip
-
-
-def _chunk(row: list[Any]) -> Chunk:
-    chunk_id, doc_id, title, kind, source_path, section, text, start, end, ordinal, units = row
-    for value in (chunk_id, doc_id, title, kind, source_path, text, *section):
-        if not isinstance(value, str):
-            raise ValueError(f"a passage field is {type(value).__name__}, not text")
-    return Chunk(
-        chunk_id,
-        doc_id,
-        title,
-        kind,
-        source_path,
-        tuple(section),
-        text,
-        int(start),
-        int(end),
-        int(ordinal),
-        tuple(Unit(int(units[i]), int(units[i + 1]), bool(units[i + 2])) for i in range(0, len(units), 3)),
-    )
