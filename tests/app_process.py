@@ -39,8 +39,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def app_environment(data_dir: Path, port: int, users_file: Path | None = None) -> dict[str, str]:
-    """The parent's environment without any CMO_ASSISTANT_* setting, plus the server's own."""
+def app_environment(
+    data_dir: Path, port: int, users_file: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The parent's environment without any CMO_ASSISTANT_* setting, plus the server's own (and ``extra``)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CMO_ASSISTANT_")}
     env.update(
         CMO_ASSISTANT_DATA_DIR=str(data_dir),
@@ -55,6 +57,7 @@ def app_environment(data_dir: Path, port: int, users_file: Path | None = None) -
     )
     if users_file is not None:
         env["CMO_ASSISTANT_USERS_FILE"] = str(users_file)
+    env.update(extra or {})
     return env
 
 
@@ -69,7 +72,10 @@ def _tail(path: Path) -> str:
 class AppServer:
     """One ``python app.py`` subprocess; output goes to files next to its data dir."""
 
-    def __init__(self, data_dir: Path, users_file: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, users_file: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        """:param env: settings of this server on top of the usual ones (``CMO_ASSISTANT_DATABASE_URL``, ...)."""
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
@@ -80,7 +86,7 @@ class AppServer:
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "app.py")],
             cwd=PROJECT_ROOT,
-            env=app_environment(data_dir, self.port, users_file),
+            env=app_environment(data_dir, self.port, users_file, env),
             stdin=subprocess.DEVNULL,
             stdout=self._stdout,
             stderr=self._stderr,

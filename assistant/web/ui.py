@@ -39,7 +39,7 @@ from assistant.pipeline import Assistant
 from assistant.types import Answer
 from assistant.web import presentation
 from assistant.web.auth import Users
-from assistant.web.feedback import FeedbackStore, feedback_path
+from assistant.web.feedback import FeedbackStore
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -318,7 +318,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> "gr.Blocks":
 
     chat = ChatHandlers(
         assistant,
-        FeedbackStore(feedback_path(assistant.settings)),
+        FeedbackStore.from_settings(assistant.settings),
         exports=assistant.settings.data_dir / "gradio" / "exports",
     )
     documents = DocumentHandlers(assistant, users)
