@@ -10,7 +10,7 @@ import pytest
 from postgres_server import PostgresServer
 
 from assistant.config import Settings
-from assistant.errors import StoreError
+from assistant.errors import ConfigError, StoreError
 from assistant.ingest.lock import WriterBusyError, writer_lock
 from assistant.ingest.manifest import DocumentRecord, Manifest
 from assistant.ingest.uploads import UploadFolder
@@ -122,3 +122,12 @@ def test_an_unreachable_database_is_a_store_error_that_says_what_to_check(tmp_pa
     with pytest.raises(StoreError, match="CMO_ASSISTANT_DATABASE_URL") as caught:
         _ = Manifest(url).generation
     assert "secret-password" not in str(caught.value)
+
+
+def test_a_database_url_of_another_kind_is_refused_and_a_password_is_never_printed() -> None:
+    with pytest.raises(ConfigError, match="database_url must be a PostgreSQL or SQLite URL") as caught:
+        Settings(database_url="mysql://cmo:topsecret@db/cmo")
+    assert "topsecret" not in str(caught.value)
+    settings = Settings(database_url="postgresql://cmo:topsecret@db/cmo")
+    assert "topsecret" not in repr(settings)
+    assert "topsecret" not in FeedbackStore.from_settings(settings).where
