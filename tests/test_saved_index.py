@@ -107,9 +107,9 @@ def test_a_damaged_or_mismatched_saved_index_is_rebuilt_not_used(
     (folder,) = copied.corpus_index_dir.iterdir()
     if damage == "flip a byte of the BM25 scores":
         scores = folder / "bm25" / "data.csc.index.npy"
-        blob = bytearray(scores.read_bytes())
-        blob[-5] ^= 0xFF
-        scores.write_bytes(bytes(blob))
+        flipped = bytearray(scores.read_bytes())
+        flipped[-5] ^= 0xFF
+        scores.write_bytes(bytes(flipped))
     elif damage == "truncate the passages":
         chunks = folder / "chunks.jsonl"
         chunks.write_bytes(chunks.read_bytes()[:1000])
