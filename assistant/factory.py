@@ -58,7 +58,7 @@ def build_stages(settings: Settings, **overrides: Any) -> Stages:
         "embedder", lambda: Embedder(settings.embedding_model, settings.models_dir, settings.query_encoder)
     )
     store: VectorStore = pick("store", lambda: ChromaStore(settings, embedder.name))
-    manifest: Manifest = pick("manifest", lambda: Manifest(settings.manifest_path))
+    manifest: Manifest = pick("manifest", lambda: Manifest(settings.database_url or settings.manifest_path))
     glossary: Glossary = pick("glossary", Glossary.load)
     prompts: Prompts = pick("prompts", lambda: Prompts(settings.prompts_dir))
     analyzer: QueryAnalyzer = pick("analyzer", lambda: QueryAnalyzer(glossary))

@@ -84,7 +84,10 @@ class Assistant:
         self.stages = stages or build_stages(self.settings)
         self.uploads = UploadFolder(self.settings, self.stages.manifest)
         self._indexes = CorpusIndexes(
-            self.stages.store, self.stages.glossary, committed=self.stages.manifest.committed_ids
+            self.stages.store,
+            self.stages.glossary,
+            committed=self.stages.manifest.committed_ids,
+            saved=self.settings.corpus_index_dir,
         )
         self._ingest_lock = threading.RLock()
         self._store_checked: str | None = None  # the index generation whose vector store was seen to exist
@@ -141,15 +144,16 @@ class Assistant:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """One writer at a time in this process, and one per data dir across processes (the CLI and the app);
+        """One writer at a time in this process, and one per data dir across processes (the CLI and the app, or replicas sharing a database);
         questions are answered meanwhile."""
-        with self._ingest_lock, writer_lock(self.settings.data_dir):
+        with self._ingest_lock, writer_lock(self.settings.data_dir, self.settings.database_url):
             yield
 
     def _ingest(
         self, sources: Sequence[Path], rebuild: bool, progress: bool, forget: Sequence[Path]
     ) -> IngestReport:
         try:
+            self.uploads.sync()  # with a database: what other replicas uploaded or removed, too
             report = self.stages.indexer.ingest(
                 tuple(Path(s) for s in sources),
                 rebuild=rebuild,
@@ -183,7 +187,7 @@ class Assistant:
 
     def document_text(self, doc_id: str) -> tuple[str, str]:
         """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
-        return document_text(self.settings, self.manifest, doc_id)
+        return document_text(self.settings, self.manifest, doc_id, self.uploads.original(doc_id))
 
     def stats(self) -> dict[str, Any]:
         """What is in the index: documents, chunks, kinds, model, last ingest."""
@@ -196,7 +200,8 @@ class Assistant:
 
     def has_index(self) -> bool:
         """Whether something has been ingested (creates nothing when not)."""
-        if not self.settings.chroma_url and not self.settings.manifest_path.exists():
+        local = not (self.settings.chroma_url or self.settings.database_url)
+        if local and not self.settings.manifest_path.exists():
             return False
         if not self.manifest.has_documents():
             return False
@@ -352,7 +357,9 @@ class Assistant:
     def _require_index(self) -> None:
         if self.has_index():
             return
-        if self.settings.manifest_path.exists() and self.manifest.has_documents():
+        if (
+            self.settings.database_url or self.settings.manifest_path.exists()
+        ) and self.manifest.has_documents():
             raise IndexMissingError(
                 f"The index in {self.settings.data_dir} is incomplete: documents are recorded, but the vector "
                 f"store ({self.settings.store_location}) holds no passages. Rebuild "

@@ -75,6 +75,7 @@ class AppServer:
     def __init__(
         self, data_dir: Path, users_file: Path | None = None, env: dict[str, str] | None = None
     ) -> None:
+        """:param env: settings of this server on top of the usual ones (``CMO_ASSISTANT_DATABASE_URL``, ...)."""
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"

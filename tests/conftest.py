@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import ChromaServer
+from postgres_server import PostgresServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -87,3 +88,15 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the session; ``postgres.create_database()`` per test.
+    Skipped only when PostgreSQL is not installed."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

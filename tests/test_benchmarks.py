@@ -87,7 +87,8 @@ def test_scaling_reports_every_size_and_mode(quick_run: Path) -> None:
     for row in scaling["sizes"]:
         assert set(row["latency"]) == {"dense", "bm25", "hybrid"}
         assert all(v["n"] == 3 and v["p50_ms"] > 0 for v in row["latency"].values())
-        assert row["index_mb"] > 0 and row["open_and_bm25_s"] >= 0
+        assert row["index_mb"] > 0 and row["open_rebuild_s"] >= 0 and row["saved_index_mb"] > 0
+        assert 0 < row["open_saved_s"] < 60
         assert 0 < row["serve_peak_rss_mb"] < 2000 and 0 < row["build_peak_rss_mb"] < 2000
 
 

@@ -14,12 +14,25 @@ from assistant.ingest.sources import SourceList
 from assistant.search.protocols import VectorStore
 
 
-def document_text(settings: Settings, manifest: Manifest, doc_id: str) -> tuple[str, str]:
+def document_text(
+    settings: Settings, manifest: Manifest, doc_id: str, original: bytes | None = None
+) -> tuple[str, str]:
     """Title and text of an indexed document, read through the manifest (never an arbitrary path): only a file
-    whose real location (links followed) is inside one of the folders the index mirrors is read."""
+    whose real location (links followed) is inside one of the folders the index mirrors is read.
+
+    :param original: the document's bytes as kept in the database (an upload, possibly made on another replica,
+        whose file is not on this host); read instead of the file.
+    """
     record = manifest.documents().get(doc_id)
     if record is None:
         raise QuestionError(f"No indexed document has the id {doc_id!r}.")
+    if original is not None:
+        name = Path(doc_id).name
+        try:
+            doc = load(SourceFile(settings.uploads_dir / name, settings.uploads_dir, doc_id), original)
+        except DocumentError as exc:
+            raise QuestionError(f"{doc_id} cannot be shown: {exc.reason}.") from None
+        return doc.title, doc.text
     path = Path(record.source_path)
     roots = settings.source_roots(SourceList(settings.data_dir).folders())
     try:

@@ -1,35 +1,45 @@
-"""What was ingested: one SQLite row per document (hash, chunk ids, when) and a few index-wide facts.
+"""What was ingested: one row per document (hash, chunk ids, when) and a few index-wide facts (the generation).
 
 The store is the truth about which chunks exist; the manifest lets an unchanged file be skipped without
-reading it twice, and tells `stats` what is in the index. Every write is its own transaction.
+reading it twice, tells `stats` what is in the index, and tells every process (every replica, with a shared
+database) which passages are committed and when that changed. Every write is its own transaction. By default
+it is the SQLite file ``<data dir>/manifest.sqlite3``; with ``CMO_ASSISTANT_DATABASE_URL``, tables in that
+database (:mod:`assistant.database`).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from assistant import database
 from assistant.errors import StoreError, disk_trouble
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    source_path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    chunk_ids TEXT NOT NULL,
-    ingested_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+_METADATA = sa.MetaData()
+_DOCUMENTS = sa.Table(
+    "documents",
+    _METADATA,
+    sa.Column("doc_id", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("source_path", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("chunk_ids", sa.Text, nullable=False),
+    sa.Column("ingested_at", sa.Float, nullable=False),
+)
+_META = sa.Table(
+    "meta",
+    _METADATA,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -44,47 +54,53 @@ class DocumentRecord:
 
 
 class Manifest:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
+    def __init__(self, location: Path | str) -> None:
+        """
+        :param location: a SQLite file, or a database URL (``postgresql://...``, ``sqlite:///...``).
+        """
+        if isinstance(location, Path):
+            self.path: Path | None = location
+            self.url = database.sqlite_url(location)
+        else:
+            self.path = None
+            self.url = location
+        self.where = database.display(self.url)
 
     @property
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
+    def _db(self) -> sa.Engine:
+        with self._guard():
+            if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = database.connect(self.path, _SCHEMA)
-            except (sqlite3.DatabaseError, OSError) as exc:
-                raise self._error(exc) from None
-            self._local.db = db
-        return db
+            return database.open_database(self.url, _METADATA)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """SQLite errors become a StoreError that says what to do (a damaged file can be anywhere in it)."""
+        """Database errors become a StoreError that says what to do (a damaged file can be anywhere in it)."""
         try:
             yield
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (database.DatabaseError, sqlite3.DatabaseError, OSError) as exc:
             raise self._error(exc) from None
 
     def _error(self, exc: Exception) -> StoreError:
         if disk_trouble(exc):
             return StoreError(
-                f"Cannot write the index manifest {self.path} ({exc}): the disk is full or failing. Free some "
+                f"Cannot write the index manifest {self.where} ({exc}): the disk is full or failing. Free some "
                 "space and run the same command again; what was indexed before is kept."
             )
+        if self.path is None:
+            return StoreError(
+                f"Cannot use the index's database {self.where} ({type(exc).__name__}: {_first_line(exc)}). "
+                "Check that it is running and reachable and that CMO_ASSISTANT_DATABASE_URL is right, then try "
+                "again."
+            )
         return StoreError(
-            f"The index manifest {self.path} is damaged ({exc}). Rebuild the index with "
+            f"The index manifest {self.where} is damaged ({_first_line(exc)}). Rebuild the index with "
             "`cmo-assistant ingest --rebuild`."
         )
 
     def documents(self) -> dict[str, DocumentRecord]:
-        with self._guard():
-            rows = self._db.execute(
-                "SELECT doc_id, title, kind, source_path, sha256, chunk_ids, ingested_at FROM documents "
-                "ORDER BY doc_id"
-            ).fetchall()
+        with self._guard(), self._db.connect() as conn:
+            rows = conn.execute(sa.select(_DOCUMENTS).order_by(_DOCUMENTS.c.doc_id)).all()
         return {
             r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), float(r[6]))
             for r in rows
@@ -92,54 +108,53 @@ class Manifest:
 
     def committed_ids(self) -> set[str]:
         """Ids of every passage of every recorded document: what questions may see."""
-        return {cid for record in self.documents().values() for cid in record.chunk_ids}
+        with self._guard(), self._db.connect() as conn:
+            rows = conn.execute(sa.select(_DOCUMENTS.c.chunk_ids)).scalars().all()
+        return {cid for ids in rows for cid in json.loads(ids)}
 
     def has_documents(self) -> bool:
         """Whether any document is recorded (one row read, nothing parsed)."""
-        with self._guard():
-            return self._db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+        with self._guard(), self._db.connect() as conn:
+            return conn.execute(sa.select(_DOCUMENTS.c.doc_id).limit(1)).first() is not None
 
     def put(self, record: DocumentRecord) -> None:
-        with self._guard(), self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.doc_id,
-                    record.title,
-                    record.kind,
-                    record.source_path,
-                    record.sha256,
-                    json.dumps(list(record.chunk_ids)),
-                    record.ingested_at,
-                ),
-            )
+        row = {
+            "doc_id": record.doc_id,
+            "title": record.title,
+            "kind": record.kind,
+            "source_path": record.source_path,
+            "sha256": record.sha256,
+            "chunk_ids": json.dumps(list(record.chunk_ids)),
+            "ingested_at": record.ingested_at,
+        }
+        with self._guard(), self._db.begin() as conn:
+            database.upsert(conn, _DOCUMENTS, [row], ["doc_id"])
 
     def delete(self, doc_id: str) -> None:
-        with self._guard(), self._db:
-            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        with self._guard(), self._db.begin() as conn:
+            conn.execute(sa.delete(_DOCUMENTS).where(_DOCUMENTS.c.doc_id == doc_id))
 
     def clear(self) -> None:
         """Forget every document (``ingest --rebuild``). A damaged file is replaced by a new, empty one."""
         try:
-            with self._guard(), self._db:
-                self._db.execute("DELETE FROM documents")
-                self._db.execute("DELETE FROM meta")
+            with self._guard(), self._db.begin() as conn:
+                conn.execute(sa.delete(_DOCUMENTS))
+                conn.execute(sa.delete(_META))
         except StoreError:
-            db = getattr(self._local, "db", None)
-            if db is not None:
-                db.close()
-                self._local.db = None
+            if self.path is None:
+                raise
+            database.forget(self.url)
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def get_meta(self, key: str, default: str = "") -> str:
-        with self._guard():
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else default
+        with self._guard(), self._db.connect() as conn:
+            value = conn.execute(sa.select(_META.c.value).where(_META.c.key == key)).scalar()
+        return str(value) if value is not None else default
 
     def set_meta(self, **values: str) -> None:
-        with self._guard(), self._db:
-            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+        with self._guard(), self._db.begin() as conn:
+            database.upsert(conn, _META, [{"key": k, "value": v} for k, v in values.items()], ["key"])
 
     def bump_generation(self) -> None:
         """Mark that the index content changed, so readers rebuild what they derived from it (BM25)."""
@@ -148,3 +163,9 @@ class Manifest:
     @property
     def generation(self) -> str:
         return self.get_meta("generation")
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library error's first line (SQLAlchemy appends the SQL and a link to its docs)."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from assistant.search.glossary import Glossary
 from assistant.search.lexical import LexicalIndex
 from assistant.search.protocols import VectorStore
+from assistant.search.saved_index import SavedCorpus, SavedIndexes, corpus_key
 from assistant.types import Chunk
 
 _SINGLE_WORD = re.compile(r"\w+")
@@ -36,13 +38,17 @@ class CorpusIndex:
         glossary: Glossary,
         store: VectorStore,
         carried: OrderedDict[str, np.ndarray] | None = None,
+        saved: SavedCorpus | None = None,
     ) -> None:
+        """
+        :param saved: what a saved index holds for exactly these ``chunks`` (then nothing is derived again).
+        """
         self.generation = generation
-        self.lexical = LexicalIndex(chunks, glossary)
+        self.lexical = LexicalIndex(chunks, glossary, saved.terms if saved is not None else None)
         self._store = store
         self._lock = threading.Lock()
-        self._text: str | None = None
-        self._words: frozenset[str] = frozenset()
+        self._text: str | None = saved.text if saved is not None else None
+        self._words: frozenset[str] = saved.words if saved is not None else frozenset()
         #: unit vectors by passage id; ids are content hashes, so entries carried over from the previous
         #: generation are still right
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
@@ -51,7 +57,7 @@ class CorpusIndex:
             self.unit_vectors(chunks)
 
     @property
-    def by_id(self) -> dict[str, Chunk]:
+    def by_id(self) -> Mapping[str, Chunk]:
         return self.lexical.by_id
 
     def __len__(self) -> int:
@@ -62,13 +68,13 @@ class CorpusIndex:
         passage, title or heading; unlike the BM25 vocabulary, this leaves out what the glossary adds.
 
         A single word is a set lookup (asked on every question); only a longer phrase scans the text."""
-        text, words = self._own_text()
+        text, words = self.own_text()
         folded = " ".join(phrase.lower().split())
         if _SINGLE_WORD.fullmatch(folded):
             return folded in words
         return bool(folded) and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", text) is not None
 
-    def _own_text(self) -> tuple[str, frozenset[str]]:
+    def own_text(self) -> tuple[str, frozenset[str]]:
         """The sources' own text, lower-cased and whitespace-folded, and its set of words (built once)."""
         if self._text is None:
             parts = [f"{c.title} {c.section_label} {c.text}" for c in self.lexical.chunks]
@@ -133,22 +139,35 @@ class CorpusIndex:
         with self._lock:
             return OrderedDict(self._units)
 
+    def saved(self) -> SavedCorpus:
+        """What a saved index keeps of this one (see :mod:`assistant.search.saved_index`)."""
+        text, words = self.own_text()
+        return SavedCorpus(self.lexical.chunks, self.lexical.terms, text, words)
+
 
 class CorpusIndexes:
-    """Hands out the corpus index of the current generation, building it when the generation changed."""
+    """Hands out the corpus index of the current generation, building it when the generation changed.
+
+    With a folder of saved indexes, an index for passages some process has indexed before is loaded from it
+    instead of being built (reading every passage from the store, analysing them, BM25); a new one is saved.
+    """
 
     def __init__(
         self,
         store: VectorStore,
         glossary: Glossary,
         committed: Callable[[], set[str]] | None = None,
+        saved: Path | None = None,
     ) -> None:
         """
         :param committed: the ids of the committed passages (from the manifest); None: every stored passage.
+        :param saved: the folder of saved indexes (``<data dir>/corpus-index``); None: always build. Used only
+            with ``committed``, whose ids name the saved index before anything is read from the store.
         """
         self.store = store
         self.glossary = glossary
         self.committed = committed
+        self.saved = SavedIndexes(saved, glossary) if saved is not None and committed is not None else None
         self._current: CorpusIndex | None = None
         self._lock = threading.Lock()
 
@@ -156,14 +175,24 @@ class CorpusIndexes:
         with self._lock:
             current = self._current
             if current is None or current.generation != generation:
-                chunks = self.store.all_chunks()
-                if self.committed is not None:
-                    ids = self.committed()
-                    chunks = [c for c in chunks if c.chunk_id in ids]
                 carried = current.carried() if current is not None else None
-                current = CorpusIndex(generation, chunks, self.glossary, self.store, carried)
+                current = self._open(generation, carried)
                 self._current = current
             return current
+
+    def _open(self, generation: str, carried: OrderedDict[str, np.ndarray] | None) -> CorpusIndex:
+        ids = self.committed() if self.committed is not None else None
+        key = corpus_key(ids, self.glossary) if self.saved is not None and ids else None
+        if key is not None and self.saved is not None and (found := self.saved.load(key)) is not None:
+            return CorpusIndex(generation, found.chunks, self.glossary, self.store, carried, saved=found)
+        chunks = self.store.all_chunks()
+        if ids is not None:
+            chunks = [c for c in chunks if c.chunk_id in ids]
+        index = CorpusIndex(generation, chunks, self.glossary, self.store, carried)
+        if key is not None and self.saved is not None and {c.chunk_id for c in chunks} == ids:
+            # only a complete index: one missing passages the store lost is not what the key stands for
+            self.saved.save(key, index.saved())
+        return index
 
     def forget(self) -> None:
         """Drop the index and its cached vectors (after a rebuild, which may use another model)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -52,6 +53,11 @@ class Glossary:
             if "acronym" in item
         ]
         return cls(terms, synonyms)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of every entry: what the glossary adds to passages changes exactly when this does."""
+        return hashlib.sha256(repr((self.terms, self.synonyms)).encode("utf-8")).hexdigest()[:16]
 
     @cached_property
     def _patterns(self) -> list[tuple[Term, re.Pattern[str], re.Pattern[str]]]:

@@ -10,13 +10,15 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from assistant.search.chunk_table import ChunkTable
 from assistant.search.glossary import Glossary
 from assistant.types import Chunk, Filters
 
@@ -101,31 +103,71 @@ def search_text(chunk: Chunk, glossary: Glossary) -> str:
     return f"{base}\n{' '.join(extra)}" if extra else base
 
 
+#: Bumped whenever :func:`analyze_many`, :func:`search_text` or the BM25 parameters change what an index holds:
+#: a saved index (search/saved_index.py) made by another version is not used.
+ANALYSER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class LexicalTerms:
+    """What BM25 indexing derives from the passages (the expensive part, saved per index generation).
+
+    :param retriever: the bm25s index (scores per term and passage).
+    :param df: per term, the number of passages holding it.
+    :param surface_vocabulary: lower-cased words as written (before stemming), for correcting typos in questions.
+    """
+
+    retriever: Any
+    df: dict[str, int]
+    surface_vocabulary: frozenset[str]
+
+
+def index_terms(chunks: Sequence[Chunk], glossary: Glossary) -> LexicalTerms:
+    """Analyse every passage (with its title, headings and glossary additions) and build BM25 over them."""
+    import bm25s
+
+    texts = [search_text(c, glossary) for c in chunks]
+    corpus_tokens = analyze_many(texts)
+    retriever = bm25s.BM25()
+    if chunks:
+        retriever.index(corpus_tokens, show_progress=False)
+    df: Counter[str] = Counter()
+    for tokens in corpus_tokens:
+        df.update(set(tokens))
+    surface = frozenset(w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower()))
+    return LexicalTerms(retriever, dict(df), surface)
+
+
 class LexicalIndex:
     """A BM25 index of chunks. Build once per index generation; searching is a sparse dot product."""
 
-    def __init__(self, chunks: Sequence[Chunk], glossary: Glossary) -> None:
-        import bm25s
-
-        self.chunks = list(chunks)
-        self.by_id = {c.chunk_id: c for c in self.chunks}
+    def __init__(
+        self, chunks: Sequence[Chunk], glossary: Glossary, terms: LexicalTerms | None = None
+    ) -> None:
+        """
+        :param terms: what :func:`index_terms` derived from exactly these ``chunks`` (a saved index); None:
+            derive it now.
+        """
+        self.chunks: Sequence[Chunk]
+        self.by_id: Mapping[str, Chunk]
+        if isinstance(chunks, ChunkTable):  # saved passages, made into objects only when used
+            self.chunks, self.by_id = chunks, chunks.by_id()
+            kinds, docs = chunks.kinds, chunks.doc_ids
+        else:
+            self.chunks = list(chunks)
+            self.by_id = {c.chunk_id: c for c in self.chunks}
+            kinds, docs = [c.kind for c in self.chunks], [c.doc_id for c in self.chunks]
         self.glossary = glossary
-        texts = [search_text(c, glossary) for c in self.chunks]
-        corpus_tokens = analyze_many(texts)
-        self.retriever = bm25s.BM25()
-        if self.chunks:
-            self.retriever.index(corpus_tokens, show_progress=False)
-        df: Counter[str] = Counter()
-        for tokens in corpus_tokens:
-            df.update(set(tokens))
-        n = max(len(corpus_tokens), 1)
-        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
+        self.terms = terms if terms is not None else index_terms(self.chunks, glossary)
+        self.retriever = self.terms.retriever
+        n = max(len(self.chunks), 1)
+        self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in self.terms.df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self._corrections: dict[str, str] = {}
         #: lower-cased words as written (before stemming), for correcting typos in questions
-        self.surface_vocabulary = frozenset(w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower()))
-        self._kinds = np.array([c.kind for c in self.chunks])
-        self._docs = np.array([c.doc_id for c in self.chunks])
+        self.surface_vocabulary = self.terms.surface_vocabulary
+        self._kinds = np.array(kinds)
+        self._docs = np.array(docs)
 
     @property
     def vocabulary(self) -> set[str]:

@@ -1,11 +1,12 @@
-"""Answer feedback: thumbs up/down on an answer, kept in SQLite and exported as eval cases for review.
+"""Answer feedback: thumbs up/down on an answer, kept in a database and exported as eval cases for review.
 
 One row per rating holds everything needed to replay the question (question, history) and to label it
 (the answer, its citations with their highlighted sentences). ``export`` turns the rows into lines of the
 golden-set format (evals/README.md) so a reviewer can promote them into ``evals/golden.jsonl``.
 
-Safe for a web app: one connection per store, used under a lock (threads), in WAL mode with a busy
-timeout (several worker processes on the same file). Only the standard library is imported.
+Kept in ``<data dir>/feedback.sqlite3`` by default (WAL mode with a busy timeout: several worker processes on
+the same file), or in the database of ``CMO_ASSISTANT_DATABASE_URL``, where the ratings of every replica meet
+(:mod:`assistant.database`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from assistant import database
 from assistant.answer.conversation import parse_history
@@ -45,22 +47,25 @@ MAX_USER_CHARS = 200
 #: an answer has nothing longer.
 MIN_QUOTE_CHARS = 40
 _SCHEMA_VERSION = 1
-# AUTOINCREMENT: a row id is never reused, so "feedback-<id>" names one rating for good.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    answered INTEGER NOT NULL,
-    citations TEXT NOT NULL,
-    comment TEXT NOT NULL,
-    history TEXT NOT NULL,
-    user TEXT NOT NULL
-);
-"""
-_COLUMNS = "id, created_at, rating, question, answer, answered, citations, comment, history, user"
+_METADATA = sa.MetaData()
+# AUTOINCREMENT (SQLite) / a sequence (PostgreSQL): a row id is never reused, so "feedback-<id>" names one rating
+# for good.
+_FEEDBACK = sa.Table(
+    "feedback",
+    _METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("rating", sa.Integer, sa.CheckConstraint("rating IN (-1, 1)"), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("citations", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    #: the conversation before the question, JSON: [{"role": ..., "content": ...}]
+    sa.Column("history", sa.Text, nullable=False),
+    sa.Column("user", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
+)
 
 
 class FeedbackError(AssistantError):
@@ -108,19 +113,24 @@ class ExportReport:
 
 
 class FeedbackStore:
-    """Feedback in a SQLite file. Cheap to construct: the file is opened (and created) on first use.
+    """Feedback in a database. Cheap to construct: the database is opened (a file created) on first use.
 
-    :param path: the SQLite file; :func:`feedback_path` gives the default location.
+    :param location: a SQLite file (:func:`feedback_path` gives the default location) or a database URL.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, location: Path | str) -> None:
+        if isinstance(location, Path):
+            self.path: Path | None = location
+            self.url = database.sqlite_url(location)
+        else:
+            self.path = None
+            self.url = location
+        #: where the ratings are, fit to show (a password masked)
+        self.where = database.display(self.url)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedbackStore:
-        return cls(feedback_path(settings))
+        return cls(settings.database_url or feedback_path(settings))
 
     def __enter__(self) -> FeedbackStore:
         return self
@@ -129,10 +139,7 @@ class FeedbackStore:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Nothing stays open between calls; kept so a store can be used in a ``with`` block."""
 
     def record(
         self,
@@ -160,24 +167,20 @@ class FeedbackStore:
             raise FeedbackError(f"comment must be text. Currently, it is {type(comment).__name__}.")
         if not isinstance(user, str):
             raise FeedbackError(f"user must be text. Currently, it is {type(user).__name__}.")
-        row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
-            rating,
-            answer.question,
-            answer.answer,
-            int(answer.answered),
-            json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False),
-            comment.strip()[:MAX_COMMENT_CHARS].rstrip(),
-            json.dumps(_clean_history(history), ensure_ascii=False),
-            user.strip()[:MAX_USER_CHARS],
-        )
-        with self._db() as db, db:
-            cursor = db.execute(
-                f"INSERT INTO feedback ({_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
-            )
-            row_id = cursor.lastrowid
-        assert row_id is not None
-        return row_id
+        row = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rating": rating,
+            "question": answer.question,
+            "answer": answer.answer,
+            "answered": int(answer.answered),
+            "citations": json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False),
+            "comment": comment.strip()[:MAX_COMMENT_CHARS].rstrip(),
+            "history": json.dumps(_clean_history(history), ensure_ascii=False),
+            "user": user.strip()[:MAX_USER_CHARS],
+        }
+        with self._db() as engine, engine.begin() as conn:
+            row_id = conn.execute(sa.insert(_FEEDBACK).values(row).returning(_FEEDBACK.c.id)).scalar_one()
+        return int(row_id)
 
     def list(self, limit: int = 100) -> builtins.list[FeedbackRecord]:
         """The most recent ratings, newest first.
@@ -186,13 +189,13 @@ class FeedbackStore:
         """
         if type(limit) is not int or limit < 1:
             raise FeedbackError(f"limit must be 1 or more. Currently, it is {limit!r}.")
-        return self._select(f"SELECT {_COLUMNS} FROM feedback ORDER BY id DESC LIMIT ?", (limit,))
+        return self._select(sa.select(_FEEDBACK).order_by(_FEEDBACK.c.id.desc()).limit(limit))
 
     def count(self) -> int:
         if not self._ready():
             return 0
-        with self._db() as db:
-            (n,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        with self._db() as engine, engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(_FEEDBACK)).scalar_one()
         return int(n)
 
     def export_cases(self, path: Path) -> int:
@@ -214,7 +217,7 @@ class FeedbackStore:
         :raises FeedbackError: the database cannot be read or ``path`` cannot be written.
         """
         path = Path(path)
-        records = self._select(f"SELECT {_COLUMNS} FROM feedback ORDER BY id", ())
+        records = self._select(sa.select(_FEEDBACK).order_by(_FEEDBACK.c.id))
         lines: builtins.list[str] = []
         skipped: builtins.list[SkippedFeedback] = []
         for record in records:
@@ -234,41 +237,46 @@ class FeedbackStore:
 
     def _ready(self) -> bool:
         """False while no feedback file exists: reading must not create one (or its folder)."""
-        return self._conn is not None or self.path.exists()
+        return self.path is None or self.path.exists()
 
-    def _select(self, sql: str, params: tuple[Any, ...]) -> builtins.list[FeedbackRecord]:
+    def _select(self, query: sa.Select[Any]) -> builtins.list[FeedbackRecord]:
         if not self._ready():
             return []
-        with self._db() as db:
-            rows = db.execute(sql, params).fetchall()
+        with self._db() as engine, engine.connect() as conn:
+            rows = conn.execute(query).all()
         try:
-            return [_record(row) for row in rows]
+            return [_record(tuple(row)) for row in rows]
         except (ValueError, TypeError) as exc:
-            raise FeedbackError(f"The feedback database {self.path} holds a malformed row ({exc}).") from None
+            raise FeedbackError(
+                f"The feedback database {self.where} holds a malformed row ({exc})."
+            ) from None
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """The connection, held under the lock; SQLite errors become FeedbackError."""
-        with self._lock:
-            try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                yield self._conn
-            except sqlite3.DatabaseError as exc:
-                raise FeedbackError(
-                    f"The feedback database {self.path} cannot be used ({exc}). If another process holds it, "
-                    "try again; if the file is damaged, move it aside and a new one is created."
-                ) from None
-
-    def _connect(self) -> sqlite3.Connection:
+    def _db(self) -> Iterator[sa.Engine]:
+        """The database's engine; its errors become FeedbackError."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+            yield self._connect()
+        except (database.DatabaseError, sqlite3.DatabaseError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if self.path is None:
+                raise FeedbackError(
+                    f"The feedback database {self.where} cannot be used ({detail}). Check that it is running "
+                    "and reachable and that CMO_ASSISTANT_DATABASE_URL is right, then try again."
+                ) from None
             raise FeedbackError(
-                f"Cannot create the folder {self.path.parent} for feedback: {exc.strerror or exc}."
+                f"The feedback database {self.where} cannot be used ({detail}). If another process holds it, "
+                "try again; if the file is damaged, move it aside and a new one is created."
             ) from None
-        # check_same_thread=False: the lock, not the thread, guards the connection.
-        return database.connect(self.path, _SCHEMA, user_version=_SCHEMA_VERSION, check_same_thread=False)
+
+    def _connect(self) -> sa.Engine:
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FeedbackError(
+                    f"Cannot create the folder {self.path.parent} for feedback: {exc.strerror or exc}."
+                ) from None
+        return database.open_database(self.url, _METADATA, user_version=_SCHEMA_VERSION)
 
 
 def to_case(record: FeedbackRecord) -> dict[str, Any] | str:

@@ -40,7 +40,7 @@ from assistant.types import Answer
 from assistant.web import presentation
 from assistant.web.auth import FailureLimiter, SignInGuard, Users
 from assistant.web.auth import is_loopback as _is_loopback
-from assistant.web.feedback import FeedbackStore, feedback_path
+from assistant.web.feedback import FeedbackStore
 from assistant.web.quota import UploadQuota
 
 if TYPE_CHECKING:
@@ -325,7 +325,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> "gr.Blocks":
 
     chat = ChatHandlers(
         assistant,
-        FeedbackStore(feedback_path(assistant.settings)),
+        FeedbackStore.from_settings(assistant.settings),
         exports=assistant.settings.data_dir / "gradio" / "exports",
     )
     documents = DocumentHandlers(assistant, users)
