@@ -42,6 +42,11 @@ def test_exported_encoder_gives_the_models_vectors(exported: Path, embedder: Emb
     agreement = np.sum(onnx_vectors * model_vectors, axis=1)
     assert agreement.min() >= 0.9999, QUESTIONS[int(agreement.argmin())]
     assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+    # One question at a time (how questions are asked: no padding, no batch) gives the same vectors.
+    one_by_one = np.stack([fresh.encode_query(q) for q in QUESTIONS])
+    assert np.sum(one_by_one * model_vectors, axis=1).min() >= 0.9999
+    assert np.abs(one_by_one - model_vectors).max() < 1e-5
+    assert np.abs(onnx_vectors - model_vectors).max() < 1e-5
 
 
 def test_answers_are_the_same_with_either_encoder(shipped: Assistant, exported: Path) -> None:

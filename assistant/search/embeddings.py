@@ -106,7 +106,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        vector: np.ndarray = self.encode_queries([text])[0]
+        """The vector of one question: one tokenizer call and one ONNX Runtime run when an export exists."""
+        encoder = self.query_encoder()
+        if encoder is not None:
+            return encoder.encode_one(text)
+        vector: np.ndarray = self.encode([text])[0]
         return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -123,7 +127,10 @@ class Embedder:
 
     def query_encoder(self) -> OnnxQueryEncoder | None:
         """The ONNX query encoder when an export for this model exists (looked for once)."""
-        if self._onnx is None:
+        onnx = self._onnx
+        if isinstance(onnx, OnnxQueryEncoder):
+            return onnx
+        if onnx is None:
             with self._lock:
                 if self._onnx is None:
                     self._onnx = self._load_onnx() or False

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -67,6 +67,16 @@ class VectorStore(Protocol):
 
     def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """Per passage id, its unit vectors stacked in unit order (passages missing any are left out)."""
+        ...
+
+
+@runtime_checkable
+class HoldsPassageVectors(Protocol):
+    """Optional for a VectorStore: a store that hands over its passage vectors lets a small index be searched
+    exactly in memory (:mod:`assistant.search.dense`) instead of through a query to the store."""
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each passage (ids the store lacks are left out)."""
         ...
 
 

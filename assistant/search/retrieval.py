@@ -79,7 +79,11 @@ class HybridRetriever:
     def _dense(
         self, vector: np.ndarray, n: int, filters: Filters, index: CorpusIndex
     ) -> list[tuple[Chunk, float]]:
-        """Nearest passages that the corpus index holds: a hit it lacks is not committed (yet), and dropped."""
+        """Nearest passages that the corpus index holds: a hit it lacks is not committed (yet), and dropped.
+        A small index searches its passage vectors in memory (exact, and no call to the store)."""
+        exact = index.exact_dense()
+        if exact is not None:
+            return exact.nearest(vector, n, filters or None)
         hits = self.store.nearest(vector, n, filters or None)
         return [(index.by_id[cid], score) for cid, score in hits if cid in index.by_id]
 
