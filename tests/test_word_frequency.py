@@ -26,6 +26,10 @@ def test_the_same_frequencies_as_wordfreq() -> None:
     assert differ == {}
 
 
+def test_each_frequency_list_is_in_the_order_binary_search_needs() -> None:
+    assert all(bucket == sorted(bucket) for bucket in get_frequency_list("en"))
+
+
 def test_common_and_rare_words() -> None:
     assert zipf_frequency("the") > 7
     assert 0 < zipf_frequency("credentialing") < zipf_frequency("hospital") < zipf_frequency("house")
