@@ -148,9 +148,10 @@ def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
     return input_names
 
 
-#: Intra-op threads for a question. One measured fastest for a question's dozen tokens here: a second thread saves
-#: less on each of the graph's small operators than waking it costs (benchmarks/ask_latency.py reports both).
-QUERY_THREADS = 1
+#: Intra-op threads. Two (the machine's cores) measured faster than one for a question on this shared 2-core
+#: machine: p50 43.5 against 51.1 ms under load, and never slower (benchmarks/ask_latency.py reports both for a
+#: bare session); batches at ingest gain more.
+QUERY_THREADS = 2
 #: Texts run through the graph together when encoding many (batches are sorted by length, so little padding).
 BATCH_SIZE = 32
 
