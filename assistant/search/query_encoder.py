@@ -148,10 +148,12 @@ def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
     return input_names
 
 
-#: Intra-op threads. Two (the machine's cores) measured faster than one for a question on this shared 2-core
-#: machine: p50 43.5 against 51.1 ms under load, and never slower (benchmarks/ask_latency.py reports both for a
-#: bare session); batches at ingest gain more.
+#: Intra-op threads, and whether idle ones spin (poll for work for a moment) rather than sleep. Chosen by
+#: measurement on this 2-core machine, a warm ask alone in a process (p50 of the embedding over the golden
+#: questions, twice each): two spinning threads 4.4-4.9 ms, two sleeping 5.5-5.8 ms, one 5.5-5.7 ms; the rest of
+#: the ask was not slowed by the spinning (2.1-2.2 against 2.2-2.4 ms).
 QUERY_THREADS = 2
+SPIN = True
 #: Texts run through the graph together when encoding many (batches are sorted by length, so little padding).
 BATCH_SIZE = 32
 
@@ -176,9 +178,7 @@ class OnnxQueryEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        # Idle worker threads (when there are any) sleep instead of spinning: they would take the cores from
-        # BM25, Chroma, the web server and a torch model ingesting an upload in the same process.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
         self.session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
