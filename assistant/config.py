@@ -98,7 +98,8 @@ class Settings:
     #: A local path or a sentence-transformers model name; empty means the bundled all-MiniLM-L6-v2.
     embedding_model: str = ""
     #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
-    #: needs no torch) or "torch" (always the sentence-transformers model). The index is built with the model.
+    #: needs no torch; ingests after the first embed passages through it too) or "torch" (always the
+    #: sentence-transformers model).
     query_encoder: QueryEncoderChoice = "auto"
     #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``. Credentials
     #: in it are never shown (``redact_credentials``).

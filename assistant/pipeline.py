@@ -200,18 +200,26 @@ class Assistant:
 
     def has_index(self) -> bool:
         """Whether something has been ingested (creates nothing when not)."""
-        local = not (self.settings.chroma_url or self.settings.database_url)
-        if local and not self.settings.manifest_path.exists():
-            return False
-        if not self.manifest.has_documents():
-            return False
-        # The vector store is asked once per index generation, not on every question.
+        return self._manifest_may_exist() and self._indexed_generation() is not None
+
+    def _manifest_may_exist(self) -> bool:
+        return (
+            bool(self.settings.chroma_url or self.settings.database_url)
+            or self.settings.manifest_path.exists()
+        )
+
+    def _indexed_generation(self) -> str | None:
+        """The current index generation when there is an index (the manifest read once), else None."""
+        # The vector store and the document table are asked once per index generation, not on every question:
+        # any change to the documents makes a new generation.
         generation = self.manifest.generation
         if generation and generation == self._store_checked:
-            return True
+            return generation
+        if not self.manifest.has_documents():
+            return None
         exists = self.store.exists()
         self._store_checked = generation if exists else None
-        return exists
+        return generation if exists else None
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
         """Build the index when there is none yet, or index uploads that were saved but never indexed (the app
@@ -323,9 +331,9 @@ class Assistant:
             Turn(t.role, unreadable_removed(t.content))
             for t in parse_history(list(history) if history is not None else None)
         )
-        self._require_index()
+        generation = self._require_index()
         filters = self._filters(kind, doc_id)
-        index = self.corpus_index()
+        index = self._indexes.get(generation)
         query = self._analyze(text, turns, filters, index)
         retrieval = self.stages.retriever.retrieve(query, index, top_k=top_k, mode=mode)
         passages = self.stages.reranker.rerank(query, retrieval.passages)
@@ -354,9 +362,11 @@ class Assistant:
             )
         return text, tuple(notices)
 
-    def _require_index(self) -> None:
-        if self.has_index():
-            return
+    def _require_index(self) -> str:
+        """The current index generation; raises when there is no index."""
+        generation = self._indexed_generation() if self._manifest_may_exist() else None
+        if generation is not None:
+            return generation
         if (
             self.settings.database_url or self.settings.manifest_path.exists()
         ) and self.manifest.has_documents():

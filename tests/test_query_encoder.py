@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,10 +40,15 @@ def test_exported_encoder_gives_the_models_vectors(exported: Path, embedder: Emb
     assert fresh.query_encoder_name == "onnxruntime"
     onnx_vectors = fresh.encode_queries(QUESTIONS)
     assert "model" not in fresh.__dict__, "the torch model was not needed"
-    model_vectors = embedder.encode(QUESTIONS)
+    model_vectors = embedder.model_encode(QUESTIONS)
     agreement = np.sum(onnx_vectors * model_vectors, axis=1)
     assert agreement.min() >= 0.9999, QUESTIONS[int(agreement.argmin())]
     assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+    # One question at a time (how questions are asked: no padding, no batch) gives the same vectors.
+    one_by_one = np.stack([fresh.encode_query(q) for q in QUESTIONS])
+    assert np.sum(one_by_one * model_vectors, axis=1).min() >= 0.9999
+    assert np.abs(one_by_one - model_vectors).max() < 1e-5
+    assert np.abs(onnx_vectors - model_vectors).max() < 1e-5
 
 
 def test_answers_are_the_same_with_either_encoder(shipped: Assistant, exported: Path) -> None:
@@ -108,3 +115,27 @@ def test_cli_answers_without_importing_torch(shipped: Assistant, exported: Path,
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["answered"]
     assert "LOADED=\n" in out.stderr or out.stderr.rstrip().endswith("LOADED="), out.stderr
+
+
+def test_an_ingest_after_the_first_embeds_through_the_export(
+    exported: Path, embedder: Embedder, make_settings: Any
+) -> None:
+    settings = make_settings()
+    shutil.copytree(exported, settings.models_dir)
+    (settings.corpus_dir / "policies").mkdir()
+    (settings.corpus_dir / "policies" / "badges.md").write_text(
+        "# Badges\n\nEvery physician wears a photo badge issued by security. Lost badges are reported the same "
+        "day.\n\n- Visitors sign in at the front desk.\n- Contractors wear a red lanyard.\n",
+        encoding="utf-8",
+    )
+    fresh = Embedder("", settings.models_dir)
+    assistant = Assistant.build(settings, embedder=fresh)
+    assert assistant.ingest().chunks_embedded > 0
+    assert "model" not in fresh.__dict__, "passages and sentences were embedded without loading torch"
+    chunks = assistant.store.all_chunks()
+    stored = assistant.store.chunk_vectors([c.chunk_id for c in chunks])
+    expected = embedder.model_encode([f"{c.context_header}\n{c.text}" for c in chunks])
+    assert np.abs(np.stack([stored[c.chunk_id] for c in chunks]) - expected).max() < 1e-5
+    units = assistant.store.unit_vectors(chunks)
+    expected_units = embedder.model_encode([c.unit_text(u) for c in chunks for u in c.units])
+    assert np.abs(np.concatenate([units[c.chunk_id] for c in chunks]) - expected_units).max() < 1e-5

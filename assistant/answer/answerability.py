@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.query import generic_terms
+from assistant.answer.word_frequency import zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
 from assistant.types import TERM_PREFIX
@@ -145,18 +146,11 @@ ASKING_WORDS = frozenset(
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
 
 
-@lru_cache(maxsize=1)
-def _zipf() -> Any:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency
-
-
 @lru_cache(maxsize=20_000)
 def specificity(word: str) -> float:
     """How specific a word is in general English: 0 for the commonest words, up to 6.5 for rare ones (Zipf
     frequency from ``wordfreq``: 7 is "the", 3 a word seen once per million words)."""
-    return max(0.0, min(6.5, 6.5 - float(_zipf()(word, "en"))))
+    return max(0.0, min(6.5, 6.5 - zipf_frequency(word)))
 
 
 @dataclass(frozen=True)
@@ -360,4 +354,4 @@ def missing_name(
 
 def _common(word: str) -> bool:
     """An ordinary English word ("Honestly", "Aren't", "California"), whatever its capital letter."""
-    return float(_zipf()(word.lower(), "en")) >= 3.5
+    return zipf_frequency(word.lower()) >= 3.5

@@ -84,6 +84,7 @@ class Candidate:
     vector: np.ndarray
     similarity: float
     terms: frozenset[str]
+    chatter: bool = False
 
     @property
     def text(self) -> str:
@@ -92,6 +93,17 @@ class Candidate:
     @property
     def key(self) -> tuple[str, int]:
         return (self.chunk.chunk_id, self.index)
+
+
+@dataclass(frozen=True)
+class _UnitFacts:
+    """What is known about a unit whatever the question."""
+
+    quotable: bool
+    self_description: bool
+    folded: str
+    terms: frozenset[str]
+    chatter: bool
 
 
 class ExtractiveAnswerer:
@@ -114,7 +126,7 @@ class ExtractiveAnswerer:
         self.prompts = prompts
         self.model = model or AnswerabilityModel.load()
         self._spelled_out = {t.acronym.lower(): tuple(t.expansions) for t in self.glossary.terms}
-        self._terms: dict[str, frozenset[str]] = {}
+        self._facts: dict[str, tuple[_UnitFacts, ...]] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def answer(self, request: AnswerRequest) -> Composition:
@@ -168,48 +180,58 @@ class ExtractiveAnswerer:
     # -- steps --------------------------------------------------------------------------------------------
     def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
         found: list[Candidate] = []
+        about_document = bool(_ABOUT_DOCUMENT.search(request.standalone))
+        shown = [" ".join(t.content.split()) for t in request.history if t.role == "assistant"]
         for rank, scored in enumerate(request.passages):
             chunk = scored.chunk
             vectors = request.unit_vectors.get(chunk.chunk_id)
             if vectors is None or len(vectors) != len(chunk.units):
                 continue
             sims = vectors @ request.query_vector
-            for i, unit in enumerate(chunk.units):
-                text = chunk.unit_text(unit)
-                if not _quotable(text, unit) or not self._on_topic(text, chunk, request):
+            for i, facts in enumerate(self._unit_facts(chunk)):
+                # Not a sentence about the document itself (unless asked about), not the publisher's own
+                # marketing, not a sentence the conversation has shown already.
+                if not facts.quotable or (facts.self_description and not about_document):
                     continue
-                terms = self._unit_terms(text, chunk)
-                found.append(Candidate(rank, chunk, unit, i, vectors[i], float(sims[i]), terms))
+                if any(facts.folded in turn for turn in shown):
+                    continue
+                found.append(
+                    Candidate(
+                        rank, chunk, chunk.units[i], i, vectors[i], float(sims[i]), facts.terms, facts.chatter
+                    )
+                )
         return found
 
-    @staticmethod
-    def _on_topic(text: str, chunk: Chunk, request: AnswerRequest) -> bool:
-        """Not a sentence about the document itself (unless asked about), not the publisher's own marketing
-        (unless asked about the publisher), not a sentence the conversation has shown already."""
-        question = request.standalone
-        if _SELF_DESCRIPTION.search(text) and not _ABOUT_DOCUMENT.search(question):
-            return False
-        if chunk.kind == "article" and _VENDOR.search(text):
-            return False
-        folded = " ".join(text.split())
-        return not any(
-            turn.role == "assistant" and folded in " ".join(turn.content.split()) for turn in request.history
+    def _unit_facts(self, chunk: Chunk) -> tuple[_UnitFacts, ...]:
+        """What the question does not change about each unit of a passage, worked out once per passage (ids are
+        content hashes: the same passages come back question after question)."""
+        facts = self._facts.get(chunk.chunk_id)
+        if facts is None:
+            if len(self._facts) > 20_000:
+                self._facts.clear()
+            facts = tuple(self._facts_of(chunk, unit) for unit in chunk.units)
+            self._facts[chunk.chunk_id] = facts
+        return facts
+
+    def _facts_of(self, chunk: Chunk, unit: Unit) -> _UnitFacts:
+        text = chunk.unit_text(unit)
+        quotable = _quotable(text, unit) and not (chunk.kind == "article" and _VENDOR.search(text))
+        return _UnitFacts(
+            quotable=quotable,
+            self_description=bool(_SELF_DESCRIPTION.search(text)),
+            folded=" ".join(text.split()),
+            terms=self._unit_terms(text, chunk) if quotable else frozenset(),
+            chatter=bool(_CHATTER.search(text)),
         )
 
     def _unit_terms(self, text: str, chunk: Chunk) -> frozenset[str]:
         # The heading path counts: a list item under "Leadership Skills" covers a question about skills.
         context = f"{text} {chunk.section_label}"
-        terms = self._terms.get(context)
-        if terms is None:
-            if len(self._terms) > 50_000:  # the same passages come back question after question
-                self._terms.clear()
-            terms = frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
-            self._terms[context] = terms
-        return terms
+        return frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
 
     def _relevance(self, c: Candidate, focus: FocusTerms) -> float:
         overlap = focus.coverage(set(c.terms)) if focus.weights else 0.0
-        chatter = 0.05 if _CHATTER.search(c.text) else 0.0
+        chatter = 0.05 if c.chatter else 0.0
         return c.similarity + 0.25 * overlap - 0.01 * c.passage_rank - chatter
 
     def _select(

@@ -332,6 +332,16 @@ class ChromaStore:
             (cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vector of each passage (read by id; ids the store lacks are left out)."""
+        ids = list(chunk_ids)
+        found: dict[str, np.ndarray] = {}
+        for lo in range(0, len(ids), _PAGE):
+            got = self._call("chunks", "get", ids=ids[lo : lo + _PAGE], include=["embeddings"])
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+                found[cid] = np.asarray(vector, dtype=np.float32)
+        return found
+
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
@@ -355,17 +365,6 @@ class ChromaStore:
             if rows and len(rows) == len(c.units):
                 stacked[c.chunk_id] = np.asarray(np.stack(rows), dtype=np.float32)
         return stacked
-
-    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        ids = list(chunk_ids)
-        found: dict[str, np.ndarray] = {}
-        for lo in range(0, len(ids), _PAGE):
-            got = self._call("chunks", "get", ids=ids[lo : lo + _PAGE], include=["embeddings"])
-            found.update(
-                (cid, np.asarray(v, dtype=np.float32))
-                for cid, v in zip(got["ids"], got["embeddings"], strict=True)
-            )
-        return found
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def _max_batch(self) -> int:

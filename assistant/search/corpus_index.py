@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.search import dense
 from assistant.search.glossary import Glossary
 from assistant.search.lexical import LexicalIndex
 from assistant.search.protocols import VectorStore
@@ -53,6 +54,7 @@ class CorpusIndex:
         #: generation are still right
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
         self._sentences: tuple[np.ndarray, np.ndarray] | None = None
+        self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
         if len(chunks) <= UNIT_CACHE_CHUNKS:
             self.unit_vectors(chunks)
 
@@ -62,6 +64,22 @@ class CorpusIndex:
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)
+
+    def exact_dense(self) -> dense.ExactDense | None:
+        """The passage vectors in memory for exact dense search (built on first use), or None when the index is
+        too large for that or the store cannot hand its vectors over (then the store is queried)."""
+        if self._dense is False:
+            with self._lock:
+                if self._dense is False:
+                    self._dense = self._load_dense()
+        return self._dense if isinstance(self._dense, dense.ExactDense) else None
+
+    def _load_dense(self) -> dense.ExactDense | None:
+        chunks = self.lexical.chunks
+        if len(chunks) > dense.MAX_PASSAGES:
+            return None
+        vectors = self._store.chunk_vectors([c.chunk_id for c in chunks])
+        return dense.ExactDense(chunks, vectors) if len(vectors) == len(chunks) else None
 
     def mentions(self, phrase: str) -> bool:
         """Whether the sources themselves use ``phrase`` as whole words (case and whitespace folded) in some

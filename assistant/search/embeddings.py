@@ -48,9 +48,9 @@ class Embedder:
     def __init__(self, model: str = "", cache_dir: Path | None = None, query_backend: str = "auto") -> None:
         """
         :param cache_dir: where the ONNX export for questions is kept (None: never exported or used).
-        :param query_backend: "auto" (ONNX Runtime when an export exists: same vectors, about half the time of
-            the model here, no torch import) or "torch" (always the model).
-        """
+        :param query_backend: "auto" (ONNX Runtime, for questions and passages alike, when an export exists:
+            the same vectors within 1e-6, a third to a half of the model's CPU time here, no torch import) or
+            "torch" (always the model)."""
         self.model_spec = model
         self.cache_dir = cache_dir
         self.query_backend = query_backend
@@ -93,7 +93,20 @@ class Embedder:
         return int(dim)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Normalised float32 vectors, one row per text."""
+        """Normalised float32 vectors, one row per text (passages and sentences at ingest).
+
+        Through the ONNX export when there is one (every ingest after the first): the model's vectors within
+        1e-6, for a half to a third of the CPU time of the model here, and no torch import for an upload.
+        """
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encoder = self.query_encoder()
+        if encoder is not None:
+            return encoder.encode(texts, progress=progress)
+        return self.model_encode(texts, batch_size, progress)
+
+    def model_encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Normalised float32 vectors from the sentence-transformers model itself."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         vectors = self.model.encode(
@@ -106,7 +119,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        vector: np.ndarray = self.encode_queries([text])[0]
+        """The vector of one question: one tokenizer call and one ONNX Runtime run when an export exists."""
+        encoder = self.query_encoder()
+        if encoder is not None:
+            return encoder.encode_one(text)
+        vector: np.ndarray = self.model_encode([text])[0]
         return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -114,7 +131,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         encoder = self.query_encoder()
-        return encoder.encode(texts) if encoder is not None else self.encode(texts)
+        return encoder.encode(texts) if encoder is not None else self.model_encode(texts)
 
     @property
     def query_encoder_name(self) -> str:
@@ -123,7 +140,10 @@ class Embedder:
 
     def query_encoder(self) -> OnnxQueryEncoder | None:
         """The ONNX query encoder when an export for this model exists (looked for once)."""
-        if self._onnx is None:
+        onnx = self._onnx
+        if isinstance(onnx, OnnxQueryEncoder):
+            return onnx
+        if onnx is None:
             with self._lock:
                 if self._onnx is None:
                     self._onnx = self._load_onnx() or False

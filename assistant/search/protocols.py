@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -70,10 +70,12 @@ class VectorStore(Protocol):
         ...
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vector of each passage that has one, read back (``stats --verify``)."""
+        """The stored vector of each passage that has one, read back (``stats --verify``; a small index is
+        searched exactly in memory with them, see :mod:`assistant.search.dense`)."""
         ...
 
 
+@runtime_checkable
 class Retriever(Protocol):
     def retrieve(
         self, query: Query, index: CorpusIndex, top_k: int | None = None, mode: Mode = "hybrid"

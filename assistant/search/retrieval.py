@@ -80,9 +80,14 @@ class HybridRetriever:
         self, vector: np.ndarray, n: int, filters: Filters, index: CorpusIndex
     ) -> list[tuple[Chunk, float]]:
         """Nearest passages that the corpus index holds (a hit it lacks is not committed yet, and dropped),
-        each scored by its own vector and its best sentence (``sentence_weight``)."""
-        hits = self.store.nearest(vector, n, filters or None)
-        passages = {cid: score for cid, score in hits if cid in index.by_id}
+        each scored by its own vector and its best sentence (``sentence_weight``). A small index searches its
+        passage vectors in memory (exact, and no call to the store)."""
+        exact = index.exact_dense()
+        if exact is not None:
+            passages = {c.chunk_id: score for c, score in exact.nearest(vector, n, filters or None)}
+        else:
+            hits = self.store.nearest(vector, n, filters or None)
+            passages = {cid: score for cid, score in hits if cid in index.by_id}
         weight = self.settings.sentence_weight
         if weight <= 0 or not passages:
             return [(index.by_id[cid], score) for cid, score in passages.items()]
