@@ -179,6 +179,22 @@ class FeedbackStore:
         assert row_id is not None
         return row_id
 
+    def add_comment(self, rating_id: int, comment: str) -> None:
+        """Set the comment of the stored rating ``rating_id`` (a thumbs-down is stored first, its comment after).
+
+        :param comment: free text, trimmed and cut to 2,000 characters like :meth:`record`'s.
+        :raises FeedbackError: the comment is not text, no rating has that id, or the file cannot be written.
+        """
+        if not isinstance(comment, str):
+            raise FeedbackError(f"comment must be text. Currently, it is {type(comment).__name__}.")
+        with self._db() as db, db:
+            cursor = db.execute(
+                "UPDATE feedback SET comment = ? WHERE id = ?",
+                (comment.strip()[:MAX_COMMENT_CHARS].rstrip(), rating_id),
+            )
+        if cursor.rowcount != 1:
+            raise FeedbackError(f"No rating has the id {rating_id}; rate the answer again, then comment.")
+
     def list(self, limit: int = 100) -> builtins.list[FeedbackRecord]:
         """The most recent ratings, newest first.
 
