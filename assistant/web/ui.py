@@ -54,6 +54,7 @@ __all__ = [
     "ChatHandlers",
     "DocumentHandlers",
     "NoDeepLinks",
+    "PageTitle",
     "SecurityHeaders",
     "Users",
     "build_app",
@@ -388,7 +389,7 @@ def build_app(assistant: Assistant, users: Users | None = None) -> "gr.Blocks":
     with app:
         answers = gr.State({})
         with gr.Row(elem_id="cmo-header"):
-            gr.Markdown("## CMO Assistant", elem_id="cmo-title")
+            gr.Markdown("# CMO Assistant", elem_id="cmo-title")
             user_line = gr.HTML("", elem_id="signed-in")
         gr.Markdown(
             "Answers about the Chief Medical Officer role and your organization's policies, each sentence cited "
@@ -690,13 +691,33 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         max_file_size=f"{assistant.settings.max_file_mb:g}mb",
         auth=users.check if users else None,
         auth_message="Sign in to CMO Assistant." if users else None,
-        app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks)]},
+        app_kwargs={
+            "middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks), Middleware(PageTitle)]
+        },
+        theme=_theme(),
+        footer_links=[],
         # Quiet: gradio's own lines suggest share=True, which this app (on a local address) must not use.
         quiet=True,
         prevent_thread_lock=True,
     )
     print(f"CMO Assistant is running at http://{host}:{port} (press Ctrl+C to stop).", flush=True)
     app.block_thread()
+
+
+def _theme() -> "gr.themes.Base":
+    """Gradio's default look with colours that keep text readable (WCAG AA contrast) on buttons and links."""
+    import gradio as gr
+
+    return gr.themes.Default(primary_hue="blue").set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="white",
+        button_cancel_background_fill="#b42318",
+        button_cancel_background_fill_hover="#912018",
+        button_cancel_text_color="white",
+        color_accent="*primary_700",
+        color_accent_soft="*primary_50",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -757,6 +778,39 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class PageTitle:
+    """ASGI middleware: the page's ``<title>`` is in the HTML itself. Gradio sets it from the app's settings once
+    they have loaded, which the sign-in page never does: it would have no title for a screen reader or a tab."""
+
+    TITLE = b"<title>CMO Assistant</title>"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"].rstrip("/") != "":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def titled(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = bytes(body)
+            if b"<title>" not in page and b"<head>" in page:
+                page = page.replace(b"<head>", b"<head>" + self.TITLE, 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, titled)
 
 
 class NoDeepLinks:

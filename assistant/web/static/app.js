@@ -110,6 +110,17 @@
   // The chat labels each message with its content as HTML; a screen reader gets its text instead.
   const plain = (el) => (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
   function relabel() {
+    // The starter questions are buttons, not list items; the Sources panel scrolls, so it takes focus.
+    document.querySelectorAll("#chat .examples[role='list']").forEach((el) => {
+      el.setAttribute("role", "group");
+      el.setAttribute("aria-label", "Starter questions");
+    });
+    const box = panel();
+    if (box && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", "Sources");
+    }
     document.querySelectorAll("#chat [data-testid='bot'], #chat [data-testid='user']").forEach((el) => {
       const who = el.dataset.testid === "user" ? "Question: " : "Answer: ";
       const label = who + plain(el);
