@@ -128,12 +128,23 @@ def document_rows(stats: dict[str, object], query: str = "") -> list[list[object
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*[-*+\u2022]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?(.*)$")
+#: ``**strong**`` and ``*emphasis*`` (or with underscores) in text already escaped: only the asterisks or
+#: underscores become tags, the text between them stays escaped.
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![*\w])([*_])(?=\S)([^*_]+?)(?<=\S)\1(?![*\w])")
+
+
+def _formatted(line: str) -> str:
+    """One line of a document, escaped and inert, with its bold and italic text as ``<strong>`` and ``<em>``."""
+    text = inert(line, links_as_text=False)
+    return _EMPHASIS.sub(r"<em>\2</em>", _STRONG.sub(r"<strong>\2</strong>", text))
 
 
 def document_html(title: str, text: str) -> str:
     """A whole document for reading, formatted: its Markdown-like text (the readers write headings as ``#``,
-    list items as ``-`` or ``1.``) as headings, lists and paragraphs. Every piece of text is escaped and inert;
-    the only tags are the ones written here."""
+    list items as ``-`` or ``1.``, quotes as ``>``) as headings, lists, quotes and paragraphs, with bold and
+    italic text. Every piece of text is escaped and inert; the only tags are the ones written here."""
     out: list[str] = [f"<article class='cmo-document'><h2>{inert(title, links_as_text=False)}</h2>"]
     paragraph: list[str] = []
     items: list[str] = []
@@ -151,24 +162,28 @@ def document_html(title: str, text: str) -> str:
 
     for line in text.splitlines():
         heading, bullet, numbered = _HEADING.match(line), _BULLET.match(line), _NUMBERED.match(line)
+        quote = _QUOTE.match(line)
         if heading:
             flush()
             level = min(len(heading.group(1)) + 2, 6)  # the document's title is the h2
-            out.append(f"<h{level}>{inert(heading.group(2), links_as_text=False)}</h{level}>")
+            out.append(f"<h{level}>{_formatted(heading.group(2))}</h{level}>")
+        elif quote:
+            flush()
+            out.append(f"<blockquote>{_formatted(quote.group(1))}</blockquote>")
         elif bullet or numbered:
             tag = "ul" if bullet else "ol"
             if paragraph or (list_tag and list_tag != tag):
                 flush()
             list_tag = tag
-            items.append(inert((bullet or numbered).group(1), links_as_text=False))  # type: ignore[union-attr]
+            items.append(_formatted((bullet or numbered).group(1)))  # type: ignore[union-attr]
         elif not line.strip():
             flush()
         elif items and line.startswith((" ", "\t")):
-            items[-1] += " " + inert(line.strip(), links_as_text=False)
+            items[-1] += " " + _formatted(line.strip())
         else:
             if items:
                 flush()
-            paragraph.append(inert(line.strip(), links_as_text=False))
+            paragraph.append(_formatted(line.strip()))
     flush()
     return "".join(out) + "</article>"
 

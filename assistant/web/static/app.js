@@ -59,6 +59,7 @@
 
   // A preview of the passage (its supporting sentences) while a marker is hovered or focused.
   let tip = null;
+  let shownFor = null;
   function preview(link) {
     const card = document.getElementById("source-" + link.dataset.marker);
     if (!card) return;
@@ -77,15 +78,20 @@
     head.textContent = "[" + link.dataset.marker + "] " + title;
     tip.replaceChildren(head, document.createTextNode(text));
     tip.hidden = false;
+    shownFor = link;
+    place(link);
+    link.setAttribute("aria-describedby", "cmo-preview");
+  }
+  // Below the marker, or above it when there is no room below; kept there while anything scrolls.
+  function place(link) {
     const at = link.getBoundingClientRect();
     const width = tip.getBoundingClientRect().width;
     tip.style.left = Math.max(8, Math.min(at.left, window.innerWidth - width - 8)) + "px";
     const below = at.bottom + 6;
     const height = tip.getBoundingClientRect().height;
     tip.style.top = (below + height < window.innerHeight ? below : Math.max(8, at.top - height - 6)) + "px";
-    link.setAttribute("aria-describedby", "cmo-preview");
   }
-  const hide = () => { if (tip) tip.hidden = true; };
+  const hide = () => { if (tip) tip.hidden = true; shownFor = null; };
   const marker = (event) => event.target.closest?.(".cmo-cite");
   document.addEventListener("mouseover", (e) => { const l = marker(e); if (l) preview(l); }, true);
   document.addEventListener("mouseout", (e) => { if (marker(e)) hide(); }, true);
@@ -96,7 +102,10 @@
     hide();
     panel()?.classList.remove("cmo-sheet-open");
   }, true);
-  document.addEventListener("scroll", hide, true);
+  document.addEventListener("scroll", () => {
+    if (shownFor?.isConnected) place(shownFor);
+    else hide();
+  }, true);
 
   // Enter on an empty question box does nothing (no empty bubble, no error).
   document.addEventListener("keydown", (e) => {
