@@ -546,6 +546,7 @@ def _wire_chat(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State")
         event.then(idle, None, tab.question, queue=False, **private)
     tab.question.stop(idle, None, tab.question, cancels=running, queue=False, **private)
     tab.new_chat.click(handlers.new_conversation, None, outputs, **private)
+    tab.chat.clear(handlers.new_conversation, None, outputs, **private)  # the chat's own bin button
     _wire_rating(handlers, tab, answers_state)
 
 

@@ -11,7 +11,10 @@
     if (!box || !card) return;
     document.querySelectorAll(".cmo-source-active").forEach((el) => el.classList.remove("cmo-source-active"));
     card.classList.add("cmo-source-active");
-    if (phone()) box.classList.add("cmo-sheet-open");
+    if (phone()) {
+      box.classList.add("cmo-sheet-open");
+      hide();  // the sheet shows the whole passage; the preview would cover the answer
+    }
     requestAnimationFrame(() => {
       // The card goes to the top of the part of the panel that is on screen, below the panel's heading.
       const outer = box.getBoundingClientRect();
