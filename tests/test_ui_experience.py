@@ -101,7 +101,7 @@ def send_button(page: Page):
 
 
 def stop_button(page: Page):
-    return page.locator("#question").get_by_role("button", name="Stop")
+    return page.locator("#stop")
 
 
 def assert_accessible(page: Page, where: str) -> None:

@@ -334,6 +334,7 @@ class _ChatTab:
 
     chat: "gr.Chatbot"
     question: "gr.Textbox"
+    stop: "gr.Button"
     kind: "gr.Radio"
     new_chat: "gr.Button"
     download: "gr.DownloadButton"
@@ -351,6 +352,7 @@ class _DocumentsTab:
 
     search: "gr.Textbox"
     table: "gr.Dataframe"
+    chosen: "gr.Textbox"
     viewer: "gr.HTML"
     manage: "gr.Column"
     remover: "gr.Dropdown"
@@ -435,8 +437,10 @@ def _chat_tab() -> _ChatTab:
                 max_length=4000,
                 elem_id="question",
                 submit_btn="Send",
-                stop_btn=False,
             )
+            # Shown only while an answer is being written. A button of its own: changing the question box
+            # while a question is sent could lose the question typed in it.
+            stop = gr.Button("Stop", elem_id="stop", visible=False, size="sm", variant="secondary")
             with gr.Group(visible=False, elem_id="feedback-comment-box") as comment_box:
                 comment = gr.Textbox(
                     label="What was wrong with this answer? (optional)",
@@ -460,6 +464,7 @@ def _chat_tab() -> _ChatTab:
     return _ChatTab(
         chat,
         question,
+        stop,
         kind,
         new_chat,
         download,
@@ -495,6 +500,7 @@ def _documents_tab(max_file_mb: float) -> _DocumentsTab:
                     "<p class='cmo-empty'>Click a document in the list to read it here.</p>",
                     elem_id="doc-view",
                 )
+                chosen = gr.Textbox(visible="hidden", label="Document id")  # carries the row to open
         with gr.Column(visible=False, elem_id="manage-documents") as manage:
             files = gr.File(
                 label=f"Add policy documents ({', '.join(suffixes)}; up to {max_file_mb:g} MB each)",
@@ -511,7 +517,7 @@ def _documents_tab(max_file_mb: float) -> _DocumentsTab:
                     allow_custom_value=True,
                 )
                 remove_button = gr.Button("Remove", elem_id="remove-doc", variant="stop")
-    return _DocumentsTab(search, table, viewer, manage, remover, remove_button, files, status)
+    return _DocumentsTab(search, table, chosen, viewer, manage, remover, remove_button, files, status)
 
 
 def _wire_chat(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State") -> None:
@@ -523,10 +529,10 @@ def _wire_chat(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State")
     inputs = [tab.question, tab.chat, tab.kind, answers_state]
 
     def busy() -> dict[str, Any]:
-        return gr.update(submit_btn=False, stop_btn="Stop")
+        return gr.update(visible=True)
 
     def idle() -> dict[str, Any]:
-        return gr.update(submit_btn="Send", stop_btn=False)
+        return gr.update(visible=False)
 
     def starter(data: gr.SelectData) -> str:
         return str(data.value.get("text", "")) if isinstance(data.value, dict) else ""
@@ -535,16 +541,14 @@ def _wire_chat(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State")
     asked = tab.question.submit(_require_question, tab.question, None, queue=False, **private)
     picked = tab.chat.example_select(starter, None, tab.question, queue=False, **private)
     running = [
-        asked.success(busy, None, tab.question, queue=False, **private).then(
-            handlers.respond, inputs, outputs, api_name="ask"
-        ),
-        picked.success(busy, None, tab.question, queue=False, **private).then(
-            handlers.respond, inputs, outputs, **private
-        ),
+        asked.success(handlers.respond, inputs, outputs, api_name="ask"),
+        picked.success(handlers.respond, inputs, outputs, **private),
     ]
+    for started in (asked, picked):
+        started.success(busy, None, tab.stop, queue=False, **private)
     for event in running:
-        event.then(idle, None, tab.question, queue=False, **private)
-    tab.question.stop(idle, None, tab.question, cancels=running, queue=False, **private)
+        event.then(idle, None, tab.stop, queue=False, **private)
+    tab.stop.click(idle, None, tab.stop, cancels=running, queue=False, **private)
     tab.new_chat.click(handlers.new_conversation, None, outputs, **private)
     tab.chat.clear(handlers.new_conversation, None, outputs, **private)  # the chat's own bin button
     _wire_rating(handlers, tab, answers_state)
@@ -594,15 +598,17 @@ def _wire_documents(app: "gr.Blocks", handlers: DocumentHandlers, tab: _Document
     def remove(doc_id: str | None, request: gr.Request) -> DocumentsUpdate:
         return handlers.remove(doc_id, _username(request))
 
-    # A click on any cell of a row opens that row's document (its id is the last column).
-    def open_row(data: gr.SelectData) -> str:
+    # A click on any cell of a row chooses that row's document (its id is the last column); it is then opened.
+    def chosen(data: gr.SelectData) -> str:
         row = data.row_value if isinstance(data.row_value, list) else []
-        return handlers.open_document(str(row[3]) if len(row) > 3 else None)
+        return str(row[3]) if len(row) > 3 else ""
 
     listing = [tab.table, tab.remover]
     app.load(handlers.documents, None, listing, api_name="documents")
     tab.search.change(handlers.documents, tab.search, listing, api_visibility="private")
-    tab.table.select(open_row, None, tab.viewer, api_visibility="private")
+    tab.table.select(chosen, None, tab.chosen, queue=False, api_visibility="private").then(
+        handlers.open_document, tab.chosen, tab.viewer, api_visibility="private"
+    )
     tab.files.upload(upload, tab.files, [tab.status, *listing], api_name="upload")
     tab.remove_button.click(remove, tab.remover, [tab.status, *listing], api_name="remove")
 

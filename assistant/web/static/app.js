@@ -127,6 +127,11 @@
       el.setAttribute("role", "group");
       el.setAttribute("aria-label", "Starter questions");
     });
+    // The upload area is a button holding the file input: the input is reached through the button only.
+    document.querySelectorAll("#upload button[aria-label='common.upload']").forEach((el) => {
+      el.setAttribute("aria-label", "Add policy documents: choose files or drop them here");
+      el.querySelectorAll("input").forEach((input) => input.setAttribute("tabindex", "-1"));
+    });
     const box = panel();
     if (box && !box.hasAttribute("tabindex")) {
       box.setAttribute("tabindex", "0");
