@@ -455,12 +455,7 @@ def _chat_tab() -> _ChatTab:
                 new_chat = gr.Button("New conversation", elem_id="new-chat")
                 download = gr.DownloadButton("Download conversation", elem_id="download", value=None)
             timings = gr.Markdown(elem_id="timings", elem_classes=["cmo-empty"])
-        with gr.Column(scale=2, min_width=300, elem_id="sources-panel"):
-            gr.HTML(
-                "<div class='cmo-sheet-bar'><h2>Sources</h2>"
-                "<button type='button' class='cmo-sheet-close'>Close</button></div>"
-            )
-            sources = gr.HTML(presentation.sources_html(None), elem_id="sources")
+        sources = _sources_panel()
     return _ChatTab(
         chat,
         question,
@@ -475,6 +470,18 @@ def _chat_tab() -> _ChatTab:
         feedback_status,
         sources,
     )
+
+
+def _sources_panel() -> "gr.HTML":
+    """The Sources panel beside the chat (a bottom sheet on a phone, with its Close button); returns its cards."""
+    import gradio as gr
+
+    with gr.Column(scale=2, min_width=300, elem_id="sources-panel"):
+        gr.HTML(
+            "<div class='cmo-sheet-bar'><h2>Sources</h2>"
+            "<button type='button' class='cmo-sheet-close'>Close</button></div>"
+        )
+        return gr.HTML(presentation.sources_html(None), elem_id="sources")
 
 
 def _documents_tab(max_file_mb: float) -> _DocumentsTab:
@@ -609,8 +616,16 @@ def _wire_documents(app: "gr.Blocks", handlers: DocumentHandlers, tab: _Document
     tab.table.select(chosen, None, tab.chosen, queue=False, api_visibility="private").then(
         handlers.open_document, tab.chosen, tab.viewer, api_visibility="private"
     )
-    tab.files.upload(upload, tab.files, [tab.status, *listing], api_name="upload")
+    # Once added (or refused), the files leave the upload area: the status line and the list say what happened.
+    tab.files.upload(upload, tab.files, [tab.status, *listing], api_name="upload").then(
+        _emptied, None, tab.files, queue=False, api_visibility="private"
+    )
     tab.remove_button.click(remove, tab.remover, [tab.status, *listing], api_name="remove")
+
+
+def _emptied() -> None:
+    # The upload area's new value: no files.
+    return None
 
 
 def _username(request: "gr.Request | None") -> str | None:
