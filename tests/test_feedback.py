@@ -332,3 +332,24 @@ def test_cli_export_with_no_feedback(
 def test_cli_reports_errors_through_main(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["feedback", "list", "--limit", "0"]) == 1
     assert "error: limit must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_comment_added_after_a_thumbs_down_is_kept_with_its_rating(store: FeedbackStore) -> None:
+    down = store.record(answered(), -1, history=HISTORY, user="reader")
+    other = store.record(answered(), 1)
+    store.add_comment(down, "  The reporting deadline is missing.  ")
+
+    by_id = {r.id: r for r in store.list()}
+    assert by_id[down].comment == "The reporting deadline is missing."
+    assert by_id[down].history == tuple(HISTORY) and by_id[down].rating == -1
+    assert by_id[other].comment == ""
+    store.add_comment(down, "x" * 5000)
+    assert len(store.list()[1].comment) == MAX_COMMENT_CHARS
+
+
+def test_a_comment_for_no_stored_rating_is_refused(store: FeedbackStore) -> None:
+    store.record(answered(), -1)
+    with pytest.raises(FeedbackError, match="No rating has the id 999"):
+        store.add_comment(999, "lost")
+    with pytest.raises(FeedbackError, match="comment must be text"):
+        store.add_comment(1, None)  # type: ignore[arg-type]

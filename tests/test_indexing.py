@@ -323,3 +323,23 @@ def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path
     third = assistant.ingest()
     assert third.chunks_embedded == 0 and not third.changed and not third.repaired
     assert len(third.unchanged) == count
+
+
+def test_a_first_build_says_what_it_does_and_labels_its_progress(
+    assistant: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assistant.ingest(progress=True)
+    first = capsys.readouterr().err
+    assert f"Building the index for {len(DOC_IDS)} documents..." in first, first
+    assert "Embedding passages" in first and "Embedding sentences" in first, first
+    assert "Batches" not in first, "an unlabelled progress bar is shown"
+    assert first.index("Building the index") < first.index("Embedding passages")
+
+    (assistant.settings.corpus_dir / "onboarding.md").write_text(
+        "# Onboarding\n\nNew physician leaders meet every department chair in their first week.\n", "utf-8"
+    )
+    assistant.ingest(progress=True)
+    assert "Updating the index for 1 document..." in capsys.readouterr().err
+
+    assistant.ingest(progress=True)
+    assert "index for" not in capsys.readouterr().err, "nothing to do is announced as work"

@@ -80,6 +80,67 @@ def test_document_view_is_escaped() -> None:
     assert "<script>" not in shown and "&lt;script&gt;" in shown
 
 
+def test_document_view_is_formatted_from_its_markdown_and_stays_inert() -> None:
+    text = (
+        "## Purpose\n\nThis policy sets <b>rules</b>.\nSecond line.\n\n### Steps\n"
+        f"- Report the event\n- Tell the {HOSTILE}\n  and the manager\n\n1. First\n2. Second\n\n"
+        "> An example policy.\n\nThe **CMO** decides; *always* in 2 * 3 hours <em>.\n"
+    )
+    shown = presentation.document_html("Safety <i>Reporting</i>", text)
+    assert "## Purpose" not in shown, "a Markdown heading is shown raw"
+    assert "<h2>Safety &lt;i&gt;Reporting&lt;/i&gt;</h2>" in shown
+    assert "<h4>Purpose</h4>" in shown and "<h5>Steps</h5>" in shown
+    assert "<p>This policy sets &lt;b&gt;rules&lt;/b&gt;.<br>Second line.</p>" in shown
+    items = re.findall(r"<li>(.*?)</li>", shown)
+    assert (
+        items[0] == "Report the event"
+        and items[1].endswith("and the manager")
+        and items[2:] == ["First", "Second"]
+    )
+    assert "<ul>" in shown and "<ol>" in shown
+    assert "<blockquote>An example policy.</blockquote>" in shown
+    assert "<p>The <strong>CMO</strong> decides; <em>always</em> in 2 * 3 hours &lt;em&gt;.</p>" in shown
+    assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    tags = set(re.findall(r"</?([a-z0-9]+)", shown))
+    allowed = {
+        "article",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "p",
+        "br",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "strong",
+        "em",
+    }
+    assert tags <= allowed, tags
+
+
+def test_document_list_filter_matches_every_word_of_title_kind_or_id() -> None:
+    stats = {
+        "per_document": [
+            {"title": "Peer Review", "kind": "policy", "chunks": 3, "doc_id": "policies/qm-201.md"},
+            {"title": "What Does a CMO Do?", "kind": "article", "chunks": 5, "doc_id": "sources/cmo.md"},
+        ]
+    }
+    assert len(presentation.document_rows(stats)) == 2
+    assert [r[0] for r in presentation.document_rows(stats, "  PEER  ")] == ["Peer Review"]
+    assert [r[0] for r in presentation.document_rows(stats, "article cmo")] == ["What Does a CMO Do?"]
+    assert [r[0] for r in presentation.document_rows(stats, "qm-201")] == ["Peer Review"]
+    assert presentation.document_rows(stats, "peer article") == []
+
+
+def test_markers_are_labelled_with_their_source_for_screen_readers() -> None:
+    chat = presentation.answer_markdown(answer("A sentence. [1]"))
+    assert 'aria-label="Source 1: Title &lt;b&gt;"' in chat
+    assert ">[1]</a>" in chat
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

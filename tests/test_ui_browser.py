@@ -6,42 +6,25 @@ cards (``.cmo-source``, supporting sentences in ``<mark>``), ``.cmo-cite`` marke
 ``.cmo-source-active``, ``.cmo-refusal``, ``#kind``, ``#timings``, ``#new-chat``, ``#download``, and on the
 "Documents" tab ``#documents``, ``#upload``, ``#upload-status``, ``#remove-doc``.
 
-Screenshots: docs/screenshot.png (the README's, 1400x900, an answer with a clicked marker) and one per step in
-pytest's temporary folder (``ui-screenshots0`` under ``pytest-of-<user>/pytest-current``).
+Screenshots: one per step in pytest's temporary folder (``ui-screenshots0`` under
+``pytest-of-<user>/pytest-current``); the README's are written by tests/test_ui_experience.py, which also covers
+the rating of answers.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
-from app_process import PROJECT_ROOT, AppServer, serve
-
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - only when the venv was not set up by `make test`
-    sync_playwright = None
+from app_process import AppServer, serve
+from browser import ANSWER_TIMEOUT_MS, DESKTOP, UI_TIMEOUT_MS, ask, bot_messages, launched_browser
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1400, "height": 900}
-README_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshot.png"
-ANSWER_TIMEOUT_MS = 60_000
-UI_TIMEOUT_MS = 15_000
+VIEWPORT = DESKTOP
 SCROLL_SETTLE_MS = 800  # the markers scroll smoothly
 ACTIVE = re.compile(r"\bcmo-source-active\b")
 
@@ -89,23 +72,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if sync_playwright is None:
-        pytest.fail(
-            "Playwright is not installed in this venv. Run `make test`, which installs it (the dev extra).",
-            pytrace=False,
-        )
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"Chromium was not found ({CHROMIUM}). Run `make test`, which installs it with "
-            "`apt-get install -y chromium chromium-driver` when it is missing.",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    yield from launched_browser()
 
 
 @pytest.fixture()
@@ -130,37 +97,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-def bot_messages(page: Page):
-    return page.locator('#chat [data-testid="bot"]')
-
-
-def ask(page: Page, question: str):
-    """Type ``question`` into #question, press Enter, and wait for the whole answer (its timings line).
-
-    :returns: the locator of the new answer in #chat.
-    """
-    before = bot_messages(page).count()
-    box = page.locator("#question textarea, #question input").first
-    box.fill(question)
-    box.press("Enter")
-    try:
-        # The answer streams; the timings line arrives with its last piece.
-        page.wait_for_function(
-            """([selector, before]) =>
-                 document.querySelectorAll(selector).length > before &&
-                 /\\d\\s*ms/.test(document.querySelector('#timings')?.innerText ?? '')""",
-            arg=['#chat [data-testid="bot"]', before],
-            timeout=ANSWER_TIMEOUT_MS,
-        )
-    except Exception as exc:
-        chat = page.locator("#chat").inner_text() if page.locator("#chat").count() else "(no #chat)"
-        raise AssertionError(
-            f"No complete answer to {question!r} within {ANSWER_TIMEOUT_MS / 1000:.0f} s "
-            f"(waiting for a new message in #chat and a timings line in #timings). #chat shows:\n{chat}"
-        ) from exc
-    return bot_messages(page).nth(before)
 
 
 def open_tab(page: Page, name: str) -> None:
@@ -226,10 +162,7 @@ def test_answer_is_cited_and_a_marker_brings_its_passage_into_view(page: Page, s
     if other != last:
         expect(page.locator(f"#source-{last}")).not_to_have_class(ACTIVE)
     page.wait_for_timeout(SCROLL_SETTLE_MS)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(200)
-    README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(README_SCREENSHOT))
+    page.screenshot(path=str(shots / "2b-other-marker.png"))
 
 
 def test_out_of_scope_question_is_refused(page: Page, shots: Path) -> None:
@@ -339,19 +272,6 @@ def test_uploaded_document_can_be_removed(page: Page, shots: Path, tmp_path: Pat
     open_chat_tab(page)
     ask(page, "When is the lobby piano tuned?")
     expect(page.locator("#sources")).not_to_contain_text("Lobby Piano Tuning")
-
-
-def test_thumbs_up_with_a_comment_is_stored_with_the_answer(page: Page, app: AppServer) -> None:
-    answer = ask(page, "What leadership skills does a CMO need?")
-    page.locator("#feedback-comment textarea, #feedback-comment input").first.fill("Clear and well cited.")
-    container = answer.locator(
-        "xpath=ancestor::*[.//button[contains(translate(@aria-label,'LIKE','like'),'like')]][1]"
-    )
-    container.get_by_role("button", name=re.compile(r"^like$", re.I)).first.click()
-    expect(page.locator("#feedback-status")).to_contain_text("saved", timeout=ANSWER_TIMEOUT_MS)
-    with closing(sqlite3.connect(app.data_dir / "feedback.sqlite3")) as db:
-        rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
-    assert (1, "Clear and well cited.", "What leadership skills does a CMO need?") in rows, rows
 
 
 QUESTION_WITH_MARKUP = '<img src=x onerror="window.__pwned=1;alert(1)">What does a CMO do?'

@@ -9,6 +9,7 @@ manifest that no longer matches, and the next run redoes that file and sweeps an
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,10 @@ class Indexer:
             report.repaired = self._sweep(report)
         files, report.skipped, report.duplicates = self._scan(remembered, records)
         todo = self._todo(files, records, same_settings, report)
+        if progress and todo:
+            # One line before the bars, so a first run says what it is doing and for how much.
+            what = "Building the index for" if not records else "Updating the index for"
+            print(f"{what} {len(todo)} document{'s' * (len(todo) != 1)}...", file=sys.stderr, flush=True)
         self._write(self._chunked(todo, records, report), records, report, progress)
 
         failed = {path for path, _ in report.skipped}
@@ -277,10 +282,11 @@ class Indexer:
         if not chunks:
             return np.zeros((0, 0), dtype=np.float32), []
         chunk_vecs = self.embedder.encode(
-            [f"{c.context_header}\n{c.text}" for c in chunks], progress=progress
+            [f"{c.context_header}\n{c.text}" for c in chunks],
+            progress="Embedding passages" if progress else False,
         )
         unit_texts = [c.unit_text(u) for c in chunks for u in c.units]
-        flat = self.embedder.encode(unit_texts, progress=progress)
+        flat = self.embedder.encode(unit_texts, progress="Embedding sentences" if progress else False)
         unit_vecs, pos = [], 0
         for c in chunks:
             unit_vecs.append(flat[pos : pos + len(c.units)])

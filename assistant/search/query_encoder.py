@@ -207,13 +207,13 @@ class OnnxQueryEncoder:
         return np.asarray(pooled / max(float(np.sqrt(pooled @ pooled)), 1e-12), dtype=np.float32)
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = BATCH_SIZE, progress: bool = False
+        self, texts: Sequence[str], batch_size: int = BATCH_SIZE, progress: bool | str = False
     ) -> np.ndarray:
         """Unit vectors of ``texts``, one row each. Texts of similar length are batched together (as
         sentence-transformers does), so a batch is padded to little more than its own length (batches of 32
         measured as fast as 16 and faster than 64 on the shipped corpus's passages and sentences).
 
-        :param progress: show a progress bar (an ingest from the command line).
+        :param progress: show a progress bar (an ingest from the command line); a string names what is encoded.
         """
         texts = list(texts)
         if not texts:
@@ -227,7 +227,8 @@ class OnnxQueryEncoder:
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc="Batches", unit="batch")
+            label = progress if isinstance(progress, str) else "Embedding"
+            starts = tqdm(starts, desc=label, unit="batch")
         for lo in starts:
             rows = order[lo : lo + batch_size]
             pooled = self._run_batch([encodings[i].ids for i in rows])

@@ -182,6 +182,22 @@ class FeedbackStore:
             row_id = conn.execute(sa.insert(_FEEDBACK).values(row).returning(_FEEDBACK.c.id)).scalar_one()
         return int(row_id)
 
+    def add_comment(self, rating_id: int, comment: str) -> None:
+        """Set the comment of the stored rating ``rating_id`` (a thumbs-down is stored first, its comment after).
+
+        :param comment: free text, trimmed and cut to 2,000 characters like :meth:`record`'s.
+        :raises FeedbackError: the comment is not text, no rating has that id, or the file cannot be written.
+        """
+        if not isinstance(comment, str):
+            raise FeedbackError(f"comment must be text. Currently, it is {type(comment).__name__}.")
+        text = comment.strip()[:MAX_COMMENT_CHARS].rstrip()
+        with self._db() as engine, engine.begin() as conn:
+            result = conn.execute(
+                sa.update(_FEEDBACK).where(_FEEDBACK.c.id == int(rating_id)).values(comment=text)
+            )
+        if result.rowcount != 1:
+            raise FeedbackError(f"No rating has the id {rating_id}; rate the answer again, then comment.")
+
     def list(self, limit: int = 100) -> builtins.list[FeedbackRecord]:
         """The most recent ratings, newest first.
 

@@ -68,16 +68,21 @@ def sources_html(answer: Answer | None) -> str:
 
 def answer_markdown(answer: Answer) -> str:
     """The chat message: escaped text, inert Markdown links/images, ``[n]`` as clickable ``.cmo-cite`` links to
-    the source cards; a refusal is set apart with ``.cmo-refusal``."""
+    the source cards, each labelled "Source n: <title>" for screen readers; a refusal is set apart with
+    ``.cmo-refusal``."""
     if not answer.answered:
         return f'<span class="cmo-refusal">Not covered by the sources.</span> {inert(answer.answer)}'
     # The text between markers is made inert piece by piece; the markers' links are the app's own markup.
+    titles = {str(c.marker): c.title for c in answer.citations}
     parts: list[str] = []
     pos = 0
     for m in MARKER.finditer(answer.answer):
         parts.append(inert(answer.answer[pos : m.start()]))
         n = m.group(1)
-        parts.append(f'<a class="cmo-cite" data-marker="{n}" href="#source-{n}">[{n}]</a>')
+        label = f"Source {n}: {inert(titles[n], links_as_text=False)}" if n in titles else f"Source {n}"
+        parts.append(
+            f'<a class="cmo-cite" data-marker="{n}" href="#source-{n}" aria-label="{label}">[{n}]</a>'
+        )
         pos = m.end()
     parts.append(inert(answer.answer[pos:]))
     return "".join(parts)
@@ -110,16 +115,77 @@ def conversation_markdown(turns: list[tuple[str, Answer]]) -> str:
     return "\n".join(lines)
 
 
-def document_rows(stats: dict[str, object]) -> list[list[object]]:
-    """Rows of the documents table: title, kind, chunks, document id."""
+def document_rows(stats: dict[str, object], query: str = "") -> list[list[object]]:
+    """Rows of the documents table: title, kind, chunks, document id; only those whose title, kind or id holds
+    every word of ``query`` (case-insensitive) when one is given."""
     docs = stats.get("per_document", [])
     assert isinstance(docs, list)
-    return [[d["title"], d["kind"], d["chunks"], d["doc_id"]] for d in docs]
+    words = query.casefold().split()
+    rows = [[d["title"], d["kind"], d["chunks"], d["doc_id"]] for d in docs]
+    return [r for r in rows if all(w in f"{r[0]} {r[1]} {r[3]}".casefold() for w in words)]
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*[-*+\u2022]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?(.*)$")
+#: ``**strong**`` and ``*emphasis*`` (or with underscores) in text already escaped: only the asterisks or
+#: underscores become tags, the text between them stays escaped.
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![*\w])([*_])(?=\S)([^*_]+?)(?<=\S)\1(?![*\w])")
+
+
+def _formatted(line: str) -> str:
+    """One line of a document, escaped and inert, with its bold and italic text as ``<strong>`` and ``<em>``."""
+    text = inert(line, links_as_text=False)
+    return _EMPHASIS.sub(r"<em>\2</em>", _STRONG.sub(r"<strong>\2</strong>", text))
 
 
 def document_html(title: str, text: str) -> str:
-    """A whole document for reading: escaped, line breaks kept, nothing live."""
-    return f"<div class='cmo-document'><h3>{inert(title, links_as_text=False)}</h3><div>{inert(text, links_as_text=False).replace(chr(10), '<br>')}</div></div>"
+    """A whole document for reading, formatted: its Markdown-like text (the readers write headings as ``#``,
+    list items as ``-`` or ``1.``, quotes as ``>``) as headings, lists, quotes and paragraphs, with bold and
+    italic text. Every piece of text is escaped and inert; the only tags are the ones written here."""
+    out: list[str] = [f"<article class='cmo-document'><h2>{inert(title, links_as_text=False)}</h2>"]
+    paragraph: list[str] = []
+    items: list[str] = []
+    list_tag = ""
+
+    def flush() -> None:
+        nonlocal list_tag
+        if paragraph:
+            out.append("<p>" + "<br>".join(paragraph) + "</p>")
+            paragraph.clear()
+        if items:
+            out.append(f"<{list_tag}>" + "".join(f"<li>{i}</li>" for i in items) + f"</{list_tag}>")
+            items.clear()
+        list_tag = ""
+
+    for line in text.splitlines():
+        heading, bullet, numbered = _HEADING.match(line), _BULLET.match(line), _NUMBERED.match(line)
+        quote = _QUOTE.match(line)
+        if heading:
+            flush()
+            level = min(len(heading.group(1)) + 2, 6)  # the document's title is the h2
+            out.append(f"<h{level}>{_formatted(heading.group(2))}</h{level}>")
+        elif quote:
+            flush()
+            out.append(f"<blockquote>{_formatted(quote.group(1))}</blockquote>")
+        elif bullet or numbered:
+            tag = "ul" if bullet else "ol"
+            if paragraph or (list_tag and list_tag != tag):
+                flush()
+            list_tag = tag
+            items.append(_formatted((bullet or numbered).group(1)))  # type: ignore[union-attr]
+        elif not line.strip():
+            flush()
+        elif items and line.startswith((" ", "\t")):
+            items[-1] += " " + _formatted(line.strip())
+        else:
+            if items:
+                flush()
+            paragraph.append(_formatted(line.strip()))
+    flush()
+    return "".join(out) + "</article>"
 
 
 def timings_line(answer: Answer) -> str:

@@ -56,37 +56,18 @@ __all__ = [
     "ChatHandlers",
     "DocumentHandlers",
     "NoDeepLinks",
+    "PageTitle",
     "SecurityHeaders",
     "Users",
     "build_app",
     "launch",
 ]
 
-CSS = """
-.cmo-source {border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;}
-.cmo-source-active {border-color: #0969da; box-shadow: 0 0 0 2px #0969da33;}
-.cmo-source-head {font-size: 0.95em;} .cmo-marker {color: #0969da; font-weight: 600;}
-.cmo-kind {font-size: 0.75em; padding: 1px 6px; border-radius: 8px; background: #eef2f6; margin-left: 4px;}
-.cmo-section {font-size: 0.8em; color: #57606a;} .cmo-doc {font-size: 0.75em; color: #57606a; margin-top: 4px;}
-.cmo-passage {font-size: 0.9em; margin-top: 6px;} .cmo-passage mark {background: #fff3b0; padding: 0 1px;}
-.cmo-empty {color: #57606a;} .cmo-cite {text-decoration: none; font-weight: 600; cursor: pointer;}
-.cmo-refusal {font-weight: 600; color: #9a6700;} .cmo-error {font-weight: 600; color: #cf222e;}
-"""
-# Clicking a [n] marker brings source card n into view and marks it (event delegation: answers arrive later).
-JS = """
-() => {
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest(".cmo-cite");
-    if (!link) return;
-    event.preventDefault();
-    const card = document.getElementById("source-" + link.dataset.marker);
-    if (!card) return;
-    document.querySelectorAll(".cmo-source-active").forEach((el) => el.classList.remove("cmo-source-active"));
-    card.classList.add("cmo-source-active");
-    card.scrollIntoView({behavior: "smooth", block: "center"});
-  }, true);
-}
-"""
+#: The page's own style and its one script (the ``[n]`` markers, the Sources panel and sheet, the passage preview,
+#: plain-text labels for the chat's messages), kept as files beside this module.
+_STATIC = Path(__file__).parent / "static"
+CSS = (_STATIC / "app.css").read_text(encoding="utf-8")
+JS = (_STATIC / "app.js").read_text(encoding="utf-8")
 KINDS = {"All documents": None, "Articles only": "article", "Policies only": "policy"}
 #: Gradio's copies of uploads and downloads are deleted after a day (checked hourly).
 CACHE_CLEANUP_S = (3600, 86400)
@@ -103,10 +84,10 @@ Message = dict[str, str]
 #: What the Chat tab's outputs get: the chat, the question box, sources, timings, the answers by chat position
 #: (a gr.State) and the conversation file for the download button.
 ChatUpdate = tuple[list[Message], str, str, str, dict[int, Answer], str | None]
-#: What the document listing's outputs get: the table, then updates of the "open" and "remove" dropdowns.
-Listing = tuple[list[list[object]], dict[str, Any], dict[str, Any]]
+#: What the document listing's outputs get: the table, then an update of the "remove" dropdown.
+Listing = tuple[list[list[object]], dict[str, Any]]
 #: What an upload or a removal shows: a status line, then the listing.
-DocumentsUpdate = tuple[str, list[list[object]], dict[str, Any], dict[str, Any]]
+DocumentsUpdate = tuple[str, list[list[object]], dict[str, Any]]
 
 
 class ChatHandlers:
@@ -122,7 +103,9 @@ class ChatHandlers:
         self.feedback = feedback
         self.exports = exports
 
-    # The /ask endpoint: the model's draft while it is being written, then the checked answer and its sources.
+    # The /ask endpoint: the question at once, then the answer as it is written, then the checked answer and
+    # its sources. An answerer that writes the whole text at once (the extractive default) is shown sentence by
+    # sentence, so the answer reads as live; an LLM's draft is shown as it streams in.
     def respond(
         self, message: str, history: list[dict[str, Any]], kind_label: str, answers: dict[int, Answer]
     ) -> Iterator[ChatUpdate]:
@@ -137,17 +120,21 @@ class ChatHandlers:
         ]
         # Nothing sent back is trusted: every message is rendered again (see the class docstring).
         shown = [*_rendered(turns, answers), _user_message(message)]
-        draft = ""
+        yield shown, "", presentation.sources_html(None), "", answers, None
+        draft, pieces = "", 0
         try:
             for item in self.assistant.ask_stream(message, history=turns, kind=KINDS.get(kind_label)):
                 if isinstance(item, str):
-                    draft += item
-                    yield _drafting(shown, draft, answers)
+                    draft, pieces = draft + item, pieces + 1
+                    if pieces > 1:
+                        yield _drafting(shown, draft, answers)
                 else:
                     answer = item
         except AssistantError as exc:
             yield _failed(shown, str(exc), answers)
             return
+        if pieces <= 1:
+            yield from _revealed(shown, answer, answers)
         yield self._answered(shown, answer, answers)
 
     def _answered(self, shown: list[Message], answer: Answer, answers: dict[int, Answer]) -> ChatUpdate:
@@ -170,23 +157,68 @@ class ChatHandlers:
         index: int | tuple[int, int],
         liked: bool | str,
         answers: dict[int, Answer],
-        comment: str,
+        chat: list[dict[str, Any]],
         user: str | None,
-    ) -> tuple[str, str]:
-        """A thumbs up or down on the chat message at ``index``, with the comment typed for it (then cleared).
+    ) -> tuple[str, int | None]:
+        """A thumbs up or down on the chat message at ``index``, stored with the conversation before it.
 
-        Returns the feedback status line and the comment box's new text. Only answers can be rated.
+        Returns the feedback status line and the stored rating's id (None when nothing was stored). Only
+        answers can be rated.
         """
-        answer = answers.get(index if isinstance(index, int) else index[0])
+        position = index if isinstance(index, int) else index[0]
+        answer = answers.get(position)
         if answer is None:
-            return "Only answers can be rated.", comment
-        self.feedback.record(answer, 1 if liked else -1, comment, user=user or "")
-        return "Thanks, your feedback was saved.", ""
+            return "Only answers can be rated.", None
+        up = liked is True or (isinstance(liked, str) and liked.lower() == "like")
+        # The turns before the question: an exported case replays the question in its conversation.
+        history = [
+            {"role": m["role"], "content": _plain(m["content"])}
+            for m in chat[: max(position - 1, 0)]
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        ]
+        try:
+            row = self.feedback.record(answer, 1 if up else -1, "", history=history, user=user or "")
+        except AssistantError as exc:
+            return f"Your rating was not saved. {exc}", None
+        if up:
+            return "Thanks, your feedback was saved.", row
+        return "Thanks. What was wrong with this answer? A comment helps (optional).", row
+
+    def comment(self, rating_id: int | None, text: str) -> tuple[str, str]:
+        """The comment typed after a thumbs-down, added to that rating. Returns the status and the box's text."""
+        if rating_id is None:
+            return "Rate an answer with a thumbs-down first, then add a comment.", text
+        if not text.strip():
+            return "Type a comment first (or leave it: your rating is saved).", text
+        try:
+            self.feedback.add_comment(rating_id, text)
+        except AssistantError as exc:
+            return f"Your comment was not saved. {exc}", text
+        return "Thanks, your comment was saved with your rating.", ""
 
     # "New conversation": an empty chat, question box, sources, timings and answers; nothing to download.
     @staticmethod
     def new_conversation() -> ChatUpdate:
         return [], "", presentation.sources_html(None), "", {}, None
+
+
+#: Pause between the sentences of an answer shown progressively: quick to read, yet visibly live.
+REVEAL_PAUSE_S = 0.08
+#: Where an answer may be cut while it is revealed: after a sentence's end and its markers, or a line.
+_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*(?=\s)|\n")
+
+
+def _revealed(shown: list[Message], answer: Answer, answers: dict[int, Answer]) -> Iterator[ChatUpdate]:
+    """The checked answer, one more sentence at a time (markers linked, sources shown), before it is complete."""
+    text = answer.answer
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() < len(text.rstrip())]
+    if not answer.answered or not cuts:
+        return
+    sources = presentation.sources_html(answer)
+    for cut in cuts:
+        partial = presentation.answer_markdown(replace(answer, answer=text[:cut].rstrip()))
+        yield [*shown, {"role": "assistant", "content": partial}], "", sources, "", answers, None
+        time.sleep(REVEAL_PAUSE_S)
 
 
 def _history_too_long(history: Any) -> str:
@@ -220,7 +252,7 @@ def _failed(shown: list[Message], message: str, answers: dict[int, Answer]) -> C
 
 
 class DocumentHandlers:
-    """The Documents tab's events: the listing, a document opened for reading, uploads and removals.
+    """The Documents tab's events: the listing (filtered), a document opened for reading, uploads and removals.
 
     With sign-in (a users file), only administrators may add or remove documents; without it, anyone may.
     """
@@ -234,17 +266,19 @@ class DocumentHandlers:
         """Whether ``user`` (None: nobody signed in) may add and remove documents."""
         return self.users is None or self.users.is_admin(user)
 
-    # The /documents endpoint: the table, every document to open, and the uploads (only those can be removed).
-    def documents(self) -> Listing:
+    # The /documents endpoint: the table (only the rows the filter matches) and the uploads (only those can be
+    # removed).
+    def documents(self, query: str = "") -> Listing:
         import gradio as gr
 
         stats = self.assistant.stats() if self.assistant.has_index() else {"per_document": []}
-        rows = presentation.document_rows(stats)
-        ids = [str(row[3]) for row in rows]
-        uploads = [i for i in ids if i.startswith(f"{self.assistant.settings.uploads_dir.name}/")]
-        return rows, gr.update(choices=ids), gr.update(choices=uploads, value=None)
+        every = presentation.document_rows(stats)
+        uploads = [
+            str(r[3]) for r in every if str(r[3]).startswith(f"{self.assistant.settings.uploads_dir.name}/")
+        ]
+        return presentation.document_rows(stats, query), gr.update(choices=uploads, value=None)
 
-    # A document shown whole for reading (escaped), or why it cannot be.
+    # A document shown whole for reading (formatted, escaped), or why it cannot be.
     def open_document(self, doc_id: str | None) -> str:
         if not doc_id:
             return ""
@@ -290,17 +324,31 @@ class DocumentHandlers:
         return (f"{doc_id} removed.", *self.documents())
 
 
+def signed_in_html(user: str | None, users: Users | None) -> str:
+    """Who is signed in, their role and a Sign out link; nothing without sign-in."""
+    if users is None or not user:
+        return ""
+    role = "administrator" if users.is_admin(user) else "user"
+    return (
+        f"<div class='cmo-user'>Signed in as <strong>{presentation.inert(user)}</strong> ({role})"
+        "<a href='/logout'>Sign out</a></div>"
+    )
+
+
 @dataclass(frozen=True)
 class _ChatTab:
     """The Chat tab's components that events read or write."""
 
     chat: "gr.Chatbot"
     question: "gr.Textbox"
+    stop: "gr.Button"
     kind: "gr.Radio"
     new_chat: "gr.Button"
     download: "gr.DownloadButton"
     timings: "gr.Markdown"
+    comment_box: "gr.Group"
     comment: "gr.Textbox"
+    send_comment: "gr.Button"
     feedback_status: "gr.Markdown"
     sources: "gr.HTML"
 
@@ -309,13 +357,30 @@ class _ChatTab:
 class _DocumentsTab:
     """The Documents tab's components that events read or write."""
 
+    search: "gr.Textbox"
     table: "gr.Dataframe"
-    opener: "gr.Dropdown"
+    chosen: "gr.Textbox"
+    viewer: "gr.HTML"
+    manage: "gr.Column"
     remover: "gr.Dropdown"
     remove_button: "gr.Button"
     files: "gr.File"
     status: "gr.Markdown"
-    viewer: "gr.HTML"
+
+
+#: The chat's first screen: what it answers, and starter questions (by topic) that ask when clicked.
+EMPTY_STATE = (
+    "**Ask about the Chief Medical Officer role or your organization's policies.**\n\n"
+    "Every sentence of an answer is cited: click a **[n]** to see its passage. Try one of these:"
+)
+STARTERS = [
+    ("CMO duties", "What does a Chief Medical Officer do?"),
+    ("Leadership skills", "What leadership skills does a CMO need?"),
+    ("Hospital vs FQHC", "How is a hospital CMO different from an FQHC CMO?"),
+    ("Career paths", "What qualifications do I need to become a CMO?"),
+    ("Our policies", "How often are clinical policies reviewed?"),
+    ("Our policies", "How quickly must a patient safety event be reported?"),
+]
 
 
 def build_app(assistant: Assistant, users: Users | None = None) -> "gr.Blocks":
@@ -332,47 +397,98 @@ def build_app(assistant: Assistant, users: Users | None = None) -> "gr.Blocks":
     app = gr.Blocks(title="CMO Assistant", delete_cache=CACHE_CLEANUP_S)
     with app:
         answers = gr.State({})
+        with gr.Row(elem_id="cmo-header"):
+            gr.Markdown("# CMO Assistant", elem_id="cmo-title")
+            user_line = gr.HTML("", elem_id="signed-in")
         gr.Markdown(
-            "## CMO Assistant\nAnswers about the Chief Medical Officer role and your organization's policies, "
-            "each sentence cited to the passage it comes from. Click a **[n]** to see the passage."
+            "Answers about the Chief Medical Officer role and your organization's policies, each sentence cited "
+            "to the passage it comes from.",
+            elem_id="cmo-intro",
         )
         chat_tab = _chat_tab()
         documents_tab = _documents_tab(assistant.settings.max_file_mb)
         _wire_chat(chat, chat_tab, answers)
         _wire_documents(app, documents, documents_tab)
+
+        # Who is signed in, and the add/remove controls only for those who may use them (hidden controls are
+        # not rendered at all: an ordinary user's page holds none).
+        def on_load(request: gr.Request) -> tuple[str, dict[str, Any]]:
+            user = _username(request)
+            return signed_in_html(user, users), gr.update(visible=documents.may_manage(user))
+
+        app.load(on_load, None, [user_line, documents_tab.manage], api_visibility="private")
     return app
 
 
 def _chat_tab() -> _ChatTab:
     import gradio as gr
 
-    with gr.Tab("Chat"), gr.Row():
-        with gr.Column(scale=3):
-            chat = gr.Chatbot(label="Conversation", height=460, elem_id="chat", sanitize_html=False)
+    with gr.Tab("Chat"), gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            chat = gr.Chatbot(
+                label="Conversation",
+                show_label=False,
+                height="58vh",
+                min_height=320,
+                elem_id="chat",
+                sanitize_html=False,
+                autoscroll=False,
+                placeholder=EMPTY_STATE,
+                examples=[{"text": q, "display_text": f"{topic}: {q}"} for topic, q in STARTERS],
+                feedback_options=("Like", "Dislike"),
+                buttons=["copy"],
+            )
             question = gr.Textbox(
                 label="Your question",
-                placeholder="What does a CMO do?",
+                placeholder="Ask a question, e.g. What does a CMO do?",
                 max_length=4000,
                 elem_id="question",
+                submit_btn="Send",
             )
+            # Shown only while an answer is being written. A button of its own: changing the question box
+            # while a question is sent could lose the question typed in it.
+            stop = gr.Button("Stop", elem_id="stop", visible=False, size="sm", variant="secondary")
+            with gr.Group(visible=False, elem_id="feedback-comment-box") as comment_box:
+                comment = gr.Textbox(
+                    label="What was wrong with this answer? (optional)",
+                    max_length=2000,
+                    lines=2,
+                    elem_id="feedback-comment",
+                )
+                send_comment = gr.Button("Send comment", elem_id="send-comment", size="sm")
+            feedback_status = gr.Markdown(elem_id="feedback-status")
             with gr.Row():
                 kind = gr.Radio(list(KINDS), value="All documents", label="Search", elem_id="kind")
                 new_chat = gr.Button("New conversation", elem_id="new-chat")
                 download = gr.DownloadButton("Download conversation", elem_id="download", value=None)
             timings = gr.Markdown(elem_id="timings", elem_classes=["cmo-empty"])
-            with gr.Row():
-                comment = gr.Textbox(
-                    label="Comment for your next rating (optional)",
-                    max_length=2000,
-                    elem_id="feedback-comment",
-                )
-                feedback_status = gr.Markdown(elem_id="feedback-status")
-            for topic, examples in presentation.EXAMPLES.items():
-                gr.Examples(examples, inputs=question, label=topic)
-        with gr.Column(scale=2):
-            gr.Markdown("### Sources")
-            sources = gr.HTML(presentation.sources_html(None), elem_id="sources")
-    return _ChatTab(chat, question, kind, new_chat, download, timings, comment, feedback_status, sources)
+        sources = _sources_panel()
+    return _ChatTab(
+        chat,
+        question,
+        stop,
+        kind,
+        new_chat,
+        download,
+        timings,
+        comment_box,
+        comment,
+        send_comment,
+        feedback_status,
+        sources,
+    )
+
+
+def _sources_panel() -> "gr.HTML":
+    """The Sources panel beside the chat (a bottom sheet on a phone, with its Close button); returns its cards."""
+    import gradio as gr
+
+    with gr.Column(scale=2, min_width=300, elem_id="sources-panel"):
+        gr.HTML(
+            "<div class='cmo-sheet-bar'><h2>Sources</h2>"
+            "<button type='button' class='cmo-sheet-close'>Close</button></div>"
+        )
+        return gr.HTML(presentation.sources_html(None), elem_id="sources")
 
 
 def _documents_tab(max_file_mb: float) -> _DocumentsTab:
@@ -380,48 +496,113 @@ def _documents_tab(max_file_mb: float) -> _DocumentsTab:
 
     suffixes = list(supported_suffixes())
     with gr.Tab("Documents"):
-        table = gr.Dataframe(
-            headers=["Title", "Kind", "Chunks", "Document id"], interactive=False, elem_id="documents"
-        )
-        with gr.Row():
-            opener = gr.Dropdown(label="Open a document", choices=[], elem_id="open-doc")
-            remover = gr.Dropdown(
-                label="Uploaded document to remove",
-                choices=[],
-                elem_id="remove-select",
-                allow_custom_value=True,
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                search = gr.Textbox(
+                    label="Filter documents",
+                    placeholder="A word of the title, kind or id",
+                    elem_id="doc-filter",
+                )
+                table = gr.Dataframe(
+                    headers=["Title", "Kind", "Chunks", "Document id"],
+                    interactive=False,
+                    elem_id="documents",
+                    label="Documents (click a row to read it)",
+                )
+            with gr.Column(scale=1, min_width=320):
+                viewer = gr.HTML(
+                    "<p class='cmo-empty'>Click a document in the list to read it here.</p>",
+                    elem_id="doc-view",
+                )
+                chosen = gr.Textbox(visible="hidden", label="Document id")  # carries the row to open
+        with gr.Column(visible=False, elem_id="manage-documents") as manage:
+            files = gr.File(
+                label=f"Add policy documents ({', '.join(suffixes)}; up to {max_file_mb:g} MB each)",
+                file_types=suffixes,
+                file_count="multiple",
+                elem_id="upload",
             )
-            remove_button = gr.Button("Remove", elem_id="remove-doc", variant="stop")
-        files = gr.File(
-            label=f"Add policy documents ({', '.join(suffixes)}; up to {max_file_mb:g} MB each)",
-            file_types=suffixes,
-            file_count="multiple",
-            elem_id="upload",
-        )
-        status = gr.Markdown(elem_id="upload-status")
-        viewer = gr.HTML(elem_id="doc-view")
-    return _DocumentsTab(table, opener, remover, remove_button, files, status, viewer)
+            status = gr.Markdown(elem_id="upload-status")
+            with gr.Row():
+                remover = gr.Dropdown(
+                    label="Uploaded document to remove",
+                    choices=[],
+                    elem_id="remove-select",
+                    allow_custom_value=True,
+                )
+                remove_button = gr.Button("Remove", elem_id="remove-doc", variant="stop")
+    return _DocumentsTab(search, table, chosen, viewer, manage, remover, remove_button, files, status)
 
 
 def _wire_chat(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State") -> None:
-    """The Chat tab's events: /ask, "New conversation", and a rating (with the comment typed before it)."""
+    """The Chat tab's events: /ask (from the box, Send or a starter question), Stop, "New conversation", and a
+    rating (a comment box after a thumbs-down)."""
     import gradio as gr
-
-    def on_like(
-        data: gr.LikeData, answers: dict[int, Answer], comment: str, request: gr.Request
-    ) -> tuple[str, str]:
-        return handlers.rate(data.index, data.liked, answers, comment, _username(request))
 
     outputs = [tab.chat, tab.question, tab.sources, tab.timings, answers_state, tab.download]
     inputs = [tab.question, tab.chat, tab.kind, answers_state]
-    tab.question.submit(handlers.respond, inputs, outputs, api_name="ask")
-    tab.new_chat.click(handlers.new_conversation, None, outputs, api_visibility="private")
-    rating = [answers_state, tab.comment]
-    tab.chat.like(on_like, rating, [tab.feedback_status, tab.comment], api_visibility="private")
+
+    def busy() -> dict[str, Any]:
+        return gr.update(visible=True)
+
+    def idle() -> dict[str, Any]:
+        return gr.update(visible=False)
+
+    def starter(data: gr.SelectData) -> str:
+        return str(data.value.get("text", "")) if isinstance(data.value, dict) else ""
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    asked = tab.question.submit(_require_question, tab.question, None, queue=False, **private)
+    picked = tab.chat.example_select(starter, None, tab.question, queue=False, **private)
+    running = [
+        asked.success(handlers.respond, inputs, outputs, api_name="ask"),
+        picked.success(handlers.respond, inputs, outputs, **private),
+    ]
+    for started in (asked, picked):
+        started.success(busy, None, tab.stop, queue=False, **private)
+    for event in running:
+        event.then(idle, None, tab.stop, queue=False, **private)
+    tab.stop.click(idle, None, tab.stop, cancels=running, queue=False, **private)
+    tab.new_chat.click(handlers.new_conversation, None, outputs, **private)
+    tab.chat.clear(handlers.new_conversation, None, outputs, **private)  # the chat's own bin button
+    _wire_rating(handlers, tab, answers_state)
+
+
+def _require_question(question: str) -> None:
+    # Nothing is asked for an empty box (the page's script already keeps Enter from sending one).
+    import gradio as gr
+
+    if not question.strip():
+        raise gr.Error("Type a question first.", visible=False, print_exception=False)
+
+
+def _wire_rating(handlers: ChatHandlers, tab: _ChatTab, answers_state: "gr.State") -> None:
+    """Thumbs under each answer store the rating with its conversation; a thumbs-down opens a comment box."""
+    import gradio as gr
+
+    rating = gr.State(None)
+
+    def on_like(
+        data: gr.LikeData, answers: dict[int, Answer], chat: list[dict[str, Any]], request: gr.Request
+    ) -> tuple[str, int | None, dict[str, Any], str]:
+        status, row = handlers.rate(data.index, data.liked, answers, chat, _username(request))
+        down = row is not None and data.liked is not True and str(data.liked).lower() != "like"
+        return status, row, gr.update(visible=down), ""
+
+    def on_comment(row: int | None, text: str) -> tuple[str, str, dict[str, Any]]:
+        status, left = handlers.comment(row, text)
+        return status, left, gr.update(visible=bool(left))
+
+    liked = [tab.feedback_status, rating, tab.comment_box, tab.comment]
+    tab.chat.like(on_like, [answers_state, tab.chat], liked, api_visibility="private")
+    commented = [tab.feedback_status, tab.comment, tab.comment_box]
+    tab.send_comment.click(on_comment, [rating, tab.comment], commented, api_visibility="private")
+    tab.comment.submit(on_comment, [rating, tab.comment], commented, api_visibility="private")
 
 
 def _wire_documents(app: "gr.Blocks", handlers: DocumentHandlers, tab: _DocumentsTab) -> None:
-    """The Documents tab's events: the listing on page load (/documents), opening, /upload and /remove."""
+    """The Documents tab's events: the listing on page load (/documents), the filter, a row opened, /upload and
+    /remove."""
     import gradio as gr
 
     # Adding and removing need the signed-in user, which gradio passes to a parameter typed gr.Request.
@@ -431,11 +612,27 @@ def _wire_documents(app: "gr.Blocks", handlers: DocumentHandlers, tab: _Document
     def remove(doc_id: str | None, request: gr.Request) -> DocumentsUpdate:
         return handlers.remove(doc_id, _username(request))
 
-    listing = [tab.table, tab.opener, tab.remover]
+    # A click on any cell of a row chooses that row's document (its id is the last column); it is then opened.
+    def chosen(data: gr.SelectData) -> str:
+        row = data.row_value if isinstance(data.row_value, list) else []
+        return str(row[3]) if len(row) > 3 else ""
+
+    listing = [tab.table, tab.remover]
     app.load(handlers.documents, None, listing, api_name="documents")
-    tab.opener.change(handlers.open_document, tab.opener, tab.viewer, api_visibility="private")
-    tab.files.upload(upload, tab.files, [tab.status, *listing], api_name="upload")
+    tab.search.change(handlers.documents, tab.search, listing, api_visibility="private")
+    tab.table.select(chosen, None, tab.chosen, queue=False, api_visibility="private").then(
+        handlers.open_document, tab.chosen, tab.viewer, api_visibility="private"
+    )
+    # Once added (or refused), the files leave the upload area: the status line and the list say what happened.
+    tab.files.upload(upload, tab.files, [tab.status, *listing], api_name="upload").then(
+        _emptied, None, tab.files, queue=False, api_visibility="private"
+    )
     tab.remove_button.click(remove, tab.remover, [tab.status, *listing], api_name="remove")
+
+
+def _emptied() -> None:
+    # The upload area's new value: no files.
+    return None
 
 
 def _username(request: "gr.Request | None") -> str | None:
@@ -531,9 +728,37 @@ def launch(assistant: Assistant, host: str, port: int) -> None:
         auth=users.sign_in if users else None,  # type: ignore[arg-type]
         auth_message="Sign in to CMO Assistant." if users else None,
         app_kwargs={
-            "middleware": [Middleware(SecurityHeaders), Middleware(NoDeepLinks), guard],
+            "middleware": [
+                Middleware(SecurityHeaders),
+                Middleware(NoDeepLinks),
+                Middleware(PageTitle),
+                guard,
+            ],
             "routes": [Mount("/api", app=build_api(assistant, users, limiter))],
         },
+        theme=_theme(),
+        footer_links=[],
+        # Quiet: gradio's own lines suggest share=True, which this app (on a local address) must not use.
+        quiet=True,
+        prevent_thread_lock=True,
+    )
+    print(f"CMO Assistant is running at http://{host}:{port} (press Ctrl+C to stop).", flush=True)
+    app.block_thread()
+
+
+def _theme() -> "gr.themes.Base":
+    """Gradio's default look with colours that keep text readable (WCAG AA contrast) on buttons and links."""
+    import gradio as gr
+
+    return gr.themes.Default(primary_hue="blue").set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="white",
+        button_cancel_background_fill="#b42318",
+        button_cancel_background_fill_hover="#912018",
+        button_cancel_text_color="white",
+        color_accent="*primary_700",
+        color_accent_soft="*primary_50",
     )
 
 
@@ -584,6 +809,39 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class PageTitle:
+    """ASGI middleware: the page's ``<title>`` is in the HTML itself. Gradio sets it from the app's settings once
+    they have loaded, which the sign-in page never does: it would have no title for a screen reader or a tab."""
+
+    TITLE = b"<title>CMO Assistant</title>"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"].rstrip("/") != "":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def titled(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = bytes(body)
+            if b"<title>" not in page and b"<head>" in page:
+                page = page.replace(b"<head>", b"<head>" + self.TITLE, 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, titled)
 
 
 class NoDeepLinks:

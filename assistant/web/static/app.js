@@ -1,0 +1,169 @@
+() => {
+  // CMO Assistant's one script. Answers arrive later than this runs, so every handler is delegated.
+  // Clicking a [n] marker marks its source card and scrolls only the Sources panel (never the page), so the
+  // question and the answer stay where they are; on a phone the panel is a bottom sheet that opens.
+  const phone = () => window.matchMedia("(max-width: 767px)").matches;
+  const panel = () => document.getElementById("sources-panel");
+
+  function showCard(marker) {
+    const box = panel();
+    const card = document.getElementById("source-" + marker);
+    if (!box || !card) return;
+    document.querySelectorAll(".cmo-source-active").forEach((el) => el.classList.remove("cmo-source-active"));
+    card.classList.add("cmo-source-active");
+    if (phone()) {
+      box.classList.add("cmo-sheet-open");
+      hide();  // the sheet shows the whole passage; the preview would cover the answer
+    }
+    requestAnimationFrame(() => {
+      // The card goes to the top of the part of the panel that is on screen, below the panel's heading.
+      const outer = box.getBoundingClientRect();
+      const heading = box.firstElementChild?.getBoundingClientRect().height ?? 0;
+      const top = Math.max(outer.top, 0) + heading + 8;
+      box.scrollTop += card.getBoundingClientRect().top - top;
+      if (phone()) keepAboveSheet(box);
+    });
+  }
+
+  // On a phone, the chat scrolls (by itself, not the page) so the clicked marker stays above the open sheet.
+  let lastMarker = null;
+  // ... but never so far that the question the answer is for leaves the chat's view.
+  function keepAboveSheet(box) {
+    const scroller = lastMarker && scrollParent(lastMarker);
+    if (!scroller) return;
+    const limit = window.innerHeight - box.getBoundingClientRect().height - 8;
+    const needed = lastMarker.getBoundingClientRect().bottom - limit;
+    const questions = [...scroller.querySelectorAll("[data-testid='user']")];
+    const asked = questions.filter((q) => q.compareDocumentPosition(lastMarker) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
+    const room = asked ? asked.getBoundingClientRect().top - scroller.getBoundingClientRect().top : needed;
+    if (needed > 0) scroller.scrollTop += Math.min(needed, Math.max(room, 0));
+  }
+  function scrollParent(el) {
+    for (let node = el.parentElement; node && node !== document.body; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (/(auto|scroll)/.test(style.overflowY) && node.scrollHeight > node.clientHeight) return node;
+    }
+    return null;
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.(".cmo-cite");
+    if (link) {
+      event.preventDefault();
+      lastMarker = link;
+      showCard(link.dataset.marker);
+      return;
+    }
+    if (event.target.closest?.(".cmo-sheet-close")) {
+      panel()?.classList.remove("cmo-sheet-open");
+      lastMarker?.focus({preventScroll: true});
+    }
+  }, true);
+
+  // A preview of the passage (its supporting sentences) while a marker is hovered or focused.
+  let tip = null;
+  let shownFor = null;
+  function preview(link) {
+    const card = document.getElementById("source-" + link.dataset.marker);
+    if (!card) return;
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.id = "cmo-preview";
+      tip.className = "cmo-preview";
+      tip.setAttribute("role", "tooltip");
+      document.body.appendChild(tip);
+    }
+    const title = card.querySelector(".cmo-source-head strong")?.textContent ?? "";
+    const marks = [...card.querySelectorAll(".cmo-passage mark")].map((m) => m.textContent.trim());
+    let text = marks.length ? marks.join(" \u2026 ") : (card.querySelector(".cmo-passage")?.textContent ?? "");
+    if (text.length > 320) text = text.slice(0, 317) + "\u2026";
+    const head = document.createElement("strong");
+    head.textContent = "[" + link.dataset.marker + "] " + title;
+    tip.replaceChildren(head, document.createTextNode(text));
+    tip.hidden = false;
+    shownFor = link;
+    place(link);
+    link.setAttribute("aria-describedby", "cmo-preview");
+  }
+  // Below the marker, or above it when there is no room below; kept there while anything scrolls.
+  function place(link) {
+    const at = link.getBoundingClientRect();
+    const width = tip.getBoundingClientRect().width;
+    tip.style.left = Math.max(8, Math.min(at.left, window.innerWidth - width - 8)) + "px";
+    const below = at.bottom + 6;
+    const height = tip.getBoundingClientRect().height;
+    tip.style.top = (below + height < window.innerHeight ? below : Math.max(8, at.top - height - 6)) + "px";
+  }
+  const hide = () => { if (tip) tip.hidden = true; shownFor = null; };
+  const marker = (event) => event.target.closest?.(".cmo-cite");
+  document.addEventListener("mouseover", (e) => { const l = marker(e); if (l) preview(l); }, true);
+  document.addEventListener("mouseout", (e) => { if (marker(e)) hide(); }, true);
+  document.addEventListener("focusin", (e) => { const l = marker(e); if (l) preview(l); else hide(); }, true);
+  document.addEventListener("focusout", (e) => { if (marker(e)) hide(); }, true);
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    hide();
+    panel()?.classList.remove("cmo-sheet-open");
+  }, true);
+  document.addEventListener("scroll", () => {
+    if (shownFor?.isConnected) place(shownFor);
+    else hide();
+  }, true);
+
+  // Enter on an empty question box does nothing (no empty bubble, no error).
+  document.addEventListener("keydown", (e) => {
+    const box = e.target.closest?.("#question textarea");
+    if (box && e.key === "Enter" && !e.shiftKey && !box.value.trim()) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
+  // The chat labels each message with its content as HTML; a screen reader gets its text instead.
+  const plain = (el) => (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
+  function relabel() {
+    // The starter questions are buttons, not list items; the Sources panel scrolls, so it takes focus.
+    document.querySelectorAll("#chat .examples[role='list']").forEach((el) => {
+      el.setAttribute("role", "group");
+      el.setAttribute("aria-label", "Starter questions");
+    });
+    // The upload area is a button holding the file input: the input is reached through the button only.
+    document.querySelectorAll("#upload button[aria-label='common.upload']").forEach((el) => {
+      el.setAttribute("aria-label", "Add policy documents: choose files or drop them here");
+      el.querySelectorAll("input").forEach((input) => input.setAttribute("tabindex", "-1"));
+    });
+    const box = panel();
+    if (box && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", "Sources");
+    }
+    document.querySelectorAll("#chat [data-testid='bot'], #chat [data-testid='user']").forEach((el) => {
+      const who = el.dataset.testid === "user" ? "Question: " : "Answer: ";
+      const label = who + plain(el);
+      if (el.getAttribute("aria-label") !== label) el.setAttribute("aria-label", label);
+    });
+  }
+  new MutationObserver(relabel).observe(document.body, {subtree: true, childList: true, characterData: true});
+
+  // When a new question appears, the chat scrolls so that it is at the top and its answer below it.
+  let questions = 0;
+  new MutationObserver(() => {
+    const asked = document.querySelectorAll("#chat [data-testid='user']");
+    if (asked.length === questions) return;
+    questions = asked.length;
+    const last = asked[asked.length - 1];
+    const scroller = last && scrollParent(last);
+    if (scroller) scroller.scrollTop += last.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+  }).observe(document.body, {subtree: true, childList: true});
+
+  // On a phone, a document opened from the list is scrolled into view (it is below the list there).
+  let shownDocument = "";
+  new MutationObserver(() => {
+    const doc = document.querySelector("#doc-view .cmo-document");
+    const shown = doc ? doc.textContent.slice(0, 200) : "";
+    if (shown === shownDocument) return;
+    shownDocument = shown;
+    if (doc && phone()) doc.scrollIntoView({block: "start"});
+  }).observe(document.body, {subtree: true, childList: true});
+}
