@@ -38,10 +38,10 @@ def test_nearest_ranks_by_cosine_and_honours_filters() -> None:
     assert search.nearest(query, 9, Filters(kind="policy", doc_id="d.md")) == []
 
 
-def test_a_store_that_cannot_hand_over_vectors_is_queried_instead() -> None:
+def test_a_store_missing_some_passage_vectors_is_queried_instead() -> None:
     store = MemoryStore()
     chunks = [_chunk("a"), _chunk("b")]
-    store.add(chunks, np.eye(2, 384, dtype=np.float32), [np.zeros((0, 384), np.float32)] * 2)
+    store.add(chunks[:1], np.eye(1, 384, dtype=np.float32), [np.zeros((0, 384), np.float32)])
     index = CorpusIndex("g1", chunks, Glossary.load(), store)
     assert index.exact_dense() is None
 

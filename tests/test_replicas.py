@@ -175,15 +175,11 @@ def rate(browser: Any, server: AppServer, question: str) -> None:
         page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(server.url + "/", wait_until="load")
-        box = page.locator("#question textarea, #question input").first
-        box.fill(question)
-        box.press("Enter")
-        page.wait_for_function("() => /\\d\\s*ms/.test(document.querySelector('#timings')?.innerText ?? '')")
-        answer = page.locator('#chat [data-testid="bot"]').last
-        container = answer.locator(
-            "xpath=ancestor::*[.//button[contains(translate(@aria-label,'LIKE','like'),'like')]][1]"
-        )
-        container.get_by_role("button", name="like", exact=False).first.click()
+        from browser import ask, bot_messages
+
+        ask(page, question)
+        row = bot_messages(page).last.locator("xpath=ancestor::div[contains(@class,'message-row')][1]")
+        row.locator("xpath=following-sibling::div[1]").get_by_role("button", name="Like", exact=True).click()
         page.locator("#feedback-status").filter(has_text="saved").wait_for()
     finally:
         context.close()

@@ -33,6 +33,7 @@ from browser import (
     wait_for_answer,
 )
 from playwright.sync_api import Browser, Page, expect
+from users_files import write_users
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,8 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 SCREENSHOTS = PROJECT_ROOT / "docs"
 SETTLE_MS = 500
 COMPARISON = "How is a hospital CMO different from an FQHC CMO?"
+#: an answer of prose quoting two sources (a comparison is a table, taller than a phone's screen)
+TWO_SOURCES = "What does a hospital CMO focus on?"
 USERS = {
     "admin": {"password": "a-long-password", "role": "admin"},
     "reader": {"password": "another-password", "role": "user"},
@@ -56,7 +59,7 @@ def secured_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
     users_file = tmp_path_factory.mktemp("ui-experience-users") / "users.json"
-    users_file.write_text(json.dumps(USERS), encoding="utf-8")
+    write_users(users_file, USERS)
     yield from serve(request, tmp_path_factory, "ui-experience-secured", users_file=users_file)
 
 
@@ -147,7 +150,7 @@ def test_first_screen_guides_and_a_starter_question_asks_it(page: Page) -> None:
 def test_clicking_a_marker_keeps_the_question_and_marker_in_view_and_shows_its_passage(
     page: Page, size: str
 ) -> None:
-    answer = ask(page, COMPARISON)
+    answer = ask(page, TWO_SOURCES)
     question = page.locator('#chat [data-testid="user"]').last
     markers = answer.locator(".cmo-cite")
     assert markers.count() >= 2, answer.inner_text()
