@@ -52,6 +52,13 @@ def sqlite_url(path: Path) -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
+def locate(location: Path | str) -> tuple[Path | None, str]:
+    """A store's location, a SQLite file or a database URL: the file (None for a URL) and the URL to open."""
+    if isinstance(location, Path):
+        return location, sqlite_url(location)
+    return None, location
+
+
 def is_postgres(url: str) -> bool:
     return _parse(url).get_backend_name() == "postgresql"
 

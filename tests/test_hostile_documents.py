@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 from openai_stub import OpenAIStub, Reply
+from test_presentation import DOCUMENT_TAGS
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant
@@ -144,23 +145,7 @@ def test_what_the_app_shows_of_a_hostile_answer_is_inert_and_literal(hostile: As
     page = presentation.document_html(title, text)
     # formatted from its Markdown with a few plain tags, none carrying an attribute that acts
     tags = Elements(page).found
-    assert {tag for tag, _ in tags} <= {
-        "article",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "p",
-        "br",
-        "ul",
-        "ol",
-        "li",
-    } | {
-        "blockquote",
-        "strong",
-        "em",
-    }, tags
+    assert {tag for tag, _ in tags} <= DOCUMENT_TAGS, tags
     assert not any(n.startswith("on") or n in ("src", "href", "style") for _, a in tags for n in a), tags
     assert "&lt;script&gt;" in page
 

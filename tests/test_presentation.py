@@ -80,6 +80,12 @@ def test_document_view_is_escaped() -> None:
     assert "<script>" not in shown and "&lt;script&gt;" in shown
 
 
+#: every element a document may be shown with: formatting only, nothing that links, loads or runs
+DOCUMENT_TAGS = frozenset(
+    {"article", "h2", "h3", "h4", "h5", "h6", "p", "br", "ul", "ol", "li", "blockquote", "strong", "em"}
+)
+
+
 def test_document_view_is_formatted_from_its_markdown_and_stays_inert() -> None:
     text = (
         "## Purpose\n\nThis policy sets <b>rules</b>.\nSecond line.\n\n### Steps\n"
@@ -102,23 +108,7 @@ def test_document_view_is_formatted_from_its_markdown_and_stays_inert() -> None:
     assert "<p>The <strong>CMO</strong> decides; <em>always</em> in 2 * 3 hours &lt;em&gt;.</p>" in shown
     assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
     tags = set(re.findall(r"</?([a-z0-9]+)", shown))
-    allowed = {
-        "article",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "p",
-        "br",
-        "ul",
-        "ol",
-        "li",
-        "blockquote",
-        "strong",
-        "em",
-    }
-    assert tags <= allowed, tags
+    assert tags <= DOCUMENT_TAGS, tags
 
 
 def test_document_list_filter_matches_every_word_of_title_kind_or_id() -> None:

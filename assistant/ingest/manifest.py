@@ -58,12 +58,7 @@ class Manifest:
         """
         :param location: a SQLite file, or a database URL (``postgresql://...``, ``sqlite:///...``).
         """
-        if isinstance(location, Path):
-            self.path: Path | None = location
-            self.url = database.sqlite_url(location)
-        else:
-            self.path = None
-            self.url = location
+        self.path, self.url = database.locate(location)
         self.where = database.display(self.url)
 
     @property

@@ -119,12 +119,7 @@ class FeedbackStore:
     """
 
     def __init__(self, location: Path | str) -> None:
-        if isinstance(location, Path):
-            self.path: Path | None = location
-            self.url = database.sqlite_url(location)
-        else:
-            self.path = None
-            self.url = location
+        self.path, self.url = database.locate(location)
         #: where the ratings are, fit to show (a password masked)
         self.where = database.display(self.url)
 
