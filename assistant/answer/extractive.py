@@ -355,26 +355,24 @@ class ExtractiveAnswerer:
                 columns[side].append(run)
         if not all(columns.values()) or any("|" in c.text or "\n" in c.text for c in sequence):
             return None
+        left, right = columns[sides[0]], columns[sides[1]]
+        pairs = [
+            (left[i] if i < len(left) else [], right[i] if i < len(right) else [])
+            for i in range(max(len(left), len(right)))
+        ]
+        # markers numbered in reading order: the lead above, then the table row by row, left cell first
+        ordered = [*above, *(c for pair in pairs for run in pair for c in run)]
         numbers: dict[str, int] = {}
-        for c in [*above, *(c for side in sides for run in columns[side] for c in run)]:
+        for c in ordered:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
 
-        def cell(run: list[Candidate]) -> str:
+        def cited(run: list[Candidate]) -> str:
             return " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in run)
 
         labels = [_side_label(side, request.question) for side in sides]
         rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
-        left, right = columns[sides[0]], columns[sides[1]]
-        for i in range(max(len(left), len(right))):
-            rows.append(
-                f"| {cell(left[i]) if i < len(left) else ''} | {cell(right[i]) if i < len(right) else ''} |"
-            )
-        lead = " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in above)
-        text = "\n\n".join(part for part in (lead, "\n".join(rows)) if part)
-        ordered = [
-            *above,
-            *(c for i in range(len(rows)) for col in (left, right) if i < len(col) for c in col[i]),
-        ]
+        rows.extend(f"| {cited(a)} | {cited(b)} |" for a, b in pairs)
+        text = "\n\n".join(part for part in (cited(above), "\n".join(rows)) if part)
         return Composition(text=text, answered=True, citations=self._citations(ordered, numbers))
 
     def _arrange(self, chosen: list[Candidate], request: AnswerRequest) -> list[Candidate]:
