@@ -185,6 +185,7 @@ class Settings:
             object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
         object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
         self._check_storage()
+        self._check_server()
         self._check_retrieval()
         self._check_answering()
         self._check_llm()
@@ -199,15 +200,6 @@ class Settings:
             self.query_encoder in ("auto", "torch"),
             "query_encoder must be 'auto' or 'torch'",
             self.query_encoder,
-        )
-        self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
-        self._check(
-            math.isfinite(self.upload_mb_per_day) and self.upload_mb_per_day > 0,
-            "upload_mb_per_day must be a number above 0",
-            self.upload_mb_per_day,
-        )
-        self._check(
-            self.uploads_per_minute >= 1, "uploads_per_minute must be at least 1", self.uploads_per_minute
         )
         self._check(
             32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
@@ -238,12 +230,6 @@ class Settings:
         self._check(
             self.chroma_timeout_s > 0, "chroma_timeout_s must be greater than 0", self.chroma_timeout_s
         )
-        self._check(1 <= self.api_workers <= 64, "api_workers must be between 1 and 64", self.api_workers)
-        self._check(
-            math.isfinite(self.session_hours) and self.session_hours > 0,
-            "session_hours must be a number above 0",
-            self.session_hours,
-        )
         if self.database_url and not self.database_url.startswith(("postgresql", "postgres://", "sqlite:")):
             raise ConfigError(
                 "database_url must be a PostgreSQL or SQLite URL (for example "
@@ -256,6 +242,23 @@ class Settings:
                 f"chroma_url must start with http:// or https:// (for example http://127.0.0.1:8000). "
                 f"Currently, chroma_url is {redact_credentials(self.chroma_url)!r}."
             )
+
+    def _check_server(self) -> None:
+        self._check(0 < self.port < 65536, "port must be between 1 and 65535", self.port)
+        self._check(
+            math.isfinite(self.upload_mb_per_day) and self.upload_mb_per_day > 0,
+            "upload_mb_per_day must be a number above 0",
+            self.upload_mb_per_day,
+        )
+        self._check(
+            self.uploads_per_minute >= 1, "uploads_per_minute must be at least 1", self.uploads_per_minute
+        )
+        self._check(1 <= self.api_workers <= 64, "api_workers must be between 1 and 64", self.api_workers)
+        self._check(
+            math.isfinite(self.session_hours) and self.session_hours > 0,
+            "session_hours must be a number above 0",
+            self.session_hours,
+        )
 
     def _check_retrieval(self) -> None:
         self._check(self.top_k > 0, "top_k must be greater than 0", self.top_k)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
-from assistant.evaluation.dataset import DEFAULT_DATASETS, load_datasets
+from assistant.evaluation.dataset import DEFAULT_DATASETS, EvalCase, load_datasets
 from assistant.evaluation.gate import check, load_thresholds, support_threshold
 from assistant.evaluation.metrics import SupportJudge
 from assistant.evaluation.results import EvalRun
@@ -41,18 +41,14 @@ def run_suite(
         # Score another backend with everything else as configured (its endpoint and model from the settings).
         assistant = Assistant(assistant.settings.replace(llm=backend))
     limits = load_thresholds(thresholds)
-    if dataset is None:
-        paths = list(DEFAULT_DATASETS)
-    else:
-        paths = [dataset] if isinstance(dataset, Path) else list(dataset)
-    cases = load_datasets(paths)
-    if split != "all":
-        present = list(dict.fromkeys(c.split for c in cases))
-        cases = [c for c in cases if c.split == split]
-        if not cases:
-            raise ConfigError(
-                f"The dataset has no cases in the {split!r} split; its splits are {', '.join(present)} (or all)."
-            )
+    paths = (
+        list(DEFAULT_DATASETS)
+        if dataset is None
+        else [dataset]
+        if isinstance(dataset, Path)
+        else list(dataset)
+    )
+    cases = _cases_in_split(load_datasets(paths), split)
     if previous is not None:
         from assistant.evaluation.report import load_summary
 
@@ -90,6 +86,19 @@ def run_suite(
 
         written = {p.name: p for p in write_run(run, out_dir, previous).values()}
     return run, written
+
+
+def _cases_in_split(cases: list[EvalCase], split: str) -> list[EvalCase]:
+    """The cases of one split ("all" keeps every case); a split with no cases is a ConfigError naming those present."""
+    if split == "all":
+        return cases
+    chosen = [c for c in cases if c.split == split]
+    if not chosen:
+        present = ", ".join(dict.fromkeys(c.split for c in cases))
+        raise ConfigError(
+            f"The dataset has no cases in the {split!r} split; its splits are {present} (or all)."
+        )
+    return chosen
 
 
 def _answerability(assistant: Assistant) -> dict[str, Any]:
