@@ -80,6 +80,44 @@ def test_a_new_topic_replaces_the_old_one() -> None:
     assert "What does a CMO do?" not in query
 
 
+def test_a_turn_that_says_it_is_unrelated_starts_a_new_topic() -> None:
+    history = turns(
+        ("user", "What does the credentialing policy say about temporary privileges?"),
+        ("assistant", "..."),
+        ("user", "ok thanks. unrelated, how long is the comment period for draft policies?"),
+        ("assistant", "..."),
+    )
+    query = standalone("And who approves them?", history)
+    assert (
+        query
+        == "ok thanks. unrelated, how long is the comment period for draft policies? And who approves them?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("going back to the first thing - how long can those last?", 0),
+        ("from the first list, which technologies does it name?", 0),
+        ("and the second question, who decides?", 1),
+    ],
+)
+def test_a_question_pointing_back_by_place_is_joined_to_that_question(question: str, place: int) -> None:
+    asked = [
+        "What does the credentialing policy say about temporary privileges?",
+        "ok thanks. unrelated, how long is the comment period for draft policies?",
+        "What are the call tiers?",
+    ]
+    history = turns(*[turn for q in asked for turn in (("user", q), ("assistant", "..."))])
+    assert standalone(question, history) == f"{asked[place]} {question}"
+
+
+def test_a_place_beyond_the_conversation_falls_back_to_the_topic() -> None:
+    history = turns(("user", "What does a CMO do?"), ("assistant", "..."))
+    query = standalone("going back to the third question, how long?", history)
+    assert query == "What does a CMO do? going back to the third question, how long?"
+
+
 def test_assistant_turns_never_become_the_topic() -> None:
     history = turns(("assistant", "Hello, ask me about the CMO role."))
     assert standalone("What about the skills?", history) == "What about the skills?"

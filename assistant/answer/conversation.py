@@ -25,6 +25,20 @@ _SUBJECT = re.compile(
     r"credential\w*|privileg\w*|peer review|fqhc|health centers?|hospital cmo)\b",
     re.I,
 )
+#: A question that says it starts a new topic ("ok thanks. unrelated, ...") is not a follow-up, whatever its form.
+_NEW_TOPIC = re.compile(
+    r"\b(unrelated|different (question|topic)|new (question|topic)|another (question|topic)|switching gears|"
+    r"chang(e|ing) (of )?(the )?subject|on another note)\b",
+    re.I,
+)
+#: A question that points back at an earlier one by its place ("going back to the first thing", "from the first
+#: list", "in the first setting"): resolved against that question, not against the most recent ones.
+_BACK_TO = re.compile(
+    r"\bthe (first|second|third|original|initial) (thing|question|one|list|point|topic|setting|answer|part|"
+    r"case|option)\b",
+    re.I,
+)
+_PLACES = {"first": 0, "original": 0, "initial": 0, "second": 1, "third": 2}
 
 
 def parse_history(raw: Any) -> list[Turn]:
@@ -53,7 +67,9 @@ def parse_history(raw: Any) -> list[Turn]:
 
 
 def is_followup(question: str) -> bool:
-    if _OPENERS.match(question):
+    if _NEW_TOPIC.search(question):
+        return False
+    if _OPENERS.match(question) or _BACK_TO.search(question):
         return True
     words = re.findall(r"\w+", question)
     if _SUBJECT.search(question):
@@ -62,7 +78,12 @@ def is_followup(question: str) -> bool:
 
 
 def standalone(question: str, history: Sequence[Turn]) -> str:
-    """The question to retrieve with: itself, or joined to the topic of the conversation so far."""
+    """The question to retrieve with: itself, or joined to the topic of the conversation so far (or to the earlier
+    question it points back at by place)."""
+    asked = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
+    back = _BACK_TO.search(question)
+    if back and not _NEW_TOPIC.search(question) and _PLACES[back.group(1).lower()] < len(asked):
+        return f"{asked[_PLACES[back.group(1).lower()]]} {question}"
     topic = ""
     for turn in history:
         if turn.role != "user" or not turn.content.strip():
