@@ -300,6 +300,8 @@ def test_thumbs_under_answers_a_comment_after_a_thumbs_down_and_the_conversation
 
 ORGANIZATION = "Riverside Community Health Network"
 ARTICLE = "What Does a Chief Medical Officer Do?"
+#: the example policy shipped as a four-page PDF
+PDF_POLICY = "Escalation of Clinical Concerns"
 
 
 def hygiene_policy(path: Path, size: str) -> str:
@@ -325,7 +327,7 @@ def open_documents(page: Page) -> None:
     page.locator("#documents").wait_for(state="visible")
 
 
-def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted(
+def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted_and_a_pdf_by_page(
     page: Page, size: str, tmp_path: Path
 ) -> None:
     path = tmp_path / f"hand-hygiene-{size}.docx"
@@ -359,6 +361,18 @@ def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted(
     assert view.locator("h3, h4").count() >= 2, view.inner_html()[:500]
     assert "## " not in view.inner_text() and "# " not in view.inner_text()
     assert view.locator("script, img, a[href]").count() == 0
+
+    # A PDF opens page by page: its pages in order, each labelled, each with its own text.
+    page.locator("#doc-filter textarea, #doc-filter input").first.fill("escalation")
+    table.get_by_text(re.compile(PDF_POLICY)).filter(visible=True).click()
+    expect(view.locator("h2")).to_contain_text(PDF_POLICY)
+    pages = view.locator("section.cmo-page")
+    expect(pages).to_have_count(4)
+    expect(view.locator(".cmo-page-number")).to_have_text([f"Page {n} of 4" for n in range(1, 5)])
+    second = pages.nth(1)
+    expect(second.locator("h4, h5, h6").first).to_have_text("4. Escalation Levels")
+    second.locator(".cmo-page-number").scroll_into_view_if_needed()
+    expect(second.locator(".cmo-page-number")).to_be_in_viewport()
     assert_accessible(page, f"the Documents tab ({size})")
 
 
