@@ -77,7 +77,7 @@ test: lint browser postgres llm-server
 	$(BIN)/cmo-assistant eval --quiet --out evals/runs/ci
 
 eval: setup
-	$(BIN)/cmo-assistant eval
+	$(BIN)/cmo-assistant eval --readme
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

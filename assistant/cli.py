@@ -120,6 +120,15 @@ def _add_eval(sub: Commands) -> None:
     )
     ev.add_argument("--no-ablation", action="store_true", help="skip the dense / BM25 / hybrid comparison")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.add_argument(
+        "--readme",
+        nargs="?",
+        type=Path,
+        const=Path("README.md"),
+        metavar="FILE",
+        help="also write the per-split figures into FILE's eval table (default README.md; the full default "
+        "run only, as `make eval` does)",
+    )
 
 
 def _add_feedback(sub: Commands) -> None:
@@ -287,6 +296,8 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
     from assistant.evaluation.suite import run_suite
 
+    if args.readme is not None:
+        _check_readme_run(args)
     out = args.out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
     run, written = run_suite(
         _assistant(settings),
@@ -307,12 +318,34 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         cells = [value, *(split.get(metric) for split in summary.by_split.values())]
         print(f"{metric:<{width}}" + "".join(f"  {'':>10}" if v is None else f"  {v:>10.3f}" for v in cells))
     print(f"report: {written.get('report.md', out)}")
+    if args.readme is not None:
+        from assistant.evaluation.readme import update_readme
+
+        print(f"eval table: {update_readme(summary, args.readme)}")
     assert run.gate is not None
     if not run.gate.passed:
         print("gate FAILED:\n  " + "\n  ".join(run.gate.failures()), file=sys.stderr)
         return EXIT_ERROR
     print("gate passed")
     return EXIT_OK
+
+
+def _check_readme_run(args: argparse.Namespace) -> None:
+    """The README's eval table shows the full default run only: a partial run must not replace it."""
+    partial = [
+        flag
+        for flag, given in (
+            (f"--split {args.split}", args.split != "all"),
+            ("--dataset", bool(args.dataset)),
+            (f"--backend {args.backend}", args.backend != "extractive"),
+        )
+        if given
+    ]
+    if partial:
+        raise QuestionError(
+            f"--readme writes the figures of the full default run into the README; {', '.join(partial)} "
+            "would replace them with a partial run's. Drop --readme, or those options."
+        )
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

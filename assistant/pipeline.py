@@ -25,7 +25,7 @@ from assistant.answer.query import clean_question, unreadable_removed
 from assistant.config import Settings
 from assistant.errors import IndexMissingError, QuestionError, StoreError
 from assistant.factory import Stages, build_stages
-from assistant.ingest.catalog import document_text, index_stats
+from assistant.ingest.catalog import document_text, index_stats, read_document
 from assistant.ingest.indexing import IngestReport
 from assistant.ingest.lock import writer_lock
 from assistant.ingest.manifest import Manifest
@@ -34,7 +34,7 @@ from assistant.ingest.verification import Verification, verify_index
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
 from assistant.search.embeddings import Embedder, offline_environment
 from assistant.search.protocols import Mode, VectorStore
-from assistant.types import Answer, Filters, Query, Retrieval, Turn
+from assistant.types import Answer, Document, Filters, Query, Retrieval, Turn
 
 History = Sequence[dict[str, str] | Turn] | None
 
@@ -188,6 +188,10 @@ class Assistant:
     def document_text(self, doc_id: str) -> tuple[str, str]:
         """Title and text of an indexed document, read through the manifest (never an arbitrary path)."""
         return document_text(self.settings, self.manifest, doc_id, self.uploads.original(doc_id))
+
+    def document(self, doc_id: str) -> Document:
+        """An indexed document to read: title, text and (a PDF's) pages, read through the manifest."""
+        return read_document(self.settings, self.manifest, doc_id, self.uploads.original(doc_id))
 
     def stats(self) -> dict[str, Any]:
         """What is in the index: documents, chunks, kinds, model, last ingest."""

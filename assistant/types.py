@@ -25,6 +25,9 @@ class Document:
     text: str
     sha256: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the text page by page, for reading (a PDF's, or whatever a reader gives under ``pages``); empty when
+    #: the format has no pages. Only ``text`` is chunked and indexed.
+    pages: tuple[str, ...] = ()
 
 
 def context_header(title: str, section: tuple[str, ...]) -> str:

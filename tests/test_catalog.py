@@ -3,6 +3,7 @@ small ingested corpus (slow)."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from memory_store import MemoryStore
 
 from assistant.config import Settings
 from assistant.errors import QuestionError
-from assistant.ingest.catalog import document_text, index_stats
+from assistant.ingest.catalog import document_text, index_stats, read_document
 from assistant.ingest.manifest import DocumentRecord, Manifest
 from assistant.pipeline import Assistant
 from assistant.types import Chunk
+from assistant.web.presentation import document_html
 
 ONBOARDING = """---
 title: Physician Leader Onboarding
@@ -117,6 +119,25 @@ def test_stats_count_documents_kinds_and_the_stores_chunks(manifest: Manifest, s
 
 # -- over an ingested corpus ---------------------------------------------------------------------------------
 @pytest.mark.slow
+def test_a_pdf_is_read_for_the_documents_view_page_by_page(manifest: Manifest, settings: Settings) -> None:
+    from test_readers import THREE_PAGES, write_pdf
+
+    path = settings.corpus_dir / "policies/badges.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(write_pdf(THREE_PAGES, title="Visitor Badges"))
+    manifest.put(
+        DocumentRecord("policies/badges.pdf", "Visitor Badges", "policy", str(path), "0" * 64, (), 1.0)
+    )
+    doc = read_document(settings, manifest, "policies/badges.pdf")
+    assert doc.title == "Visitor Badges" and len(doc.pages) == 3
+    shown = document_html(doc.title, doc.text, doc.pages)
+    heads = re.findall(r"<h3 class='cmo-page-number'>(.*?)</h3>", shown)
+    assert heads == ["Page 1 of 3", "Page 2 of 3", "Page 3 of 3"]
+    assert shown.index("1. Purpose") < shown.index("Page 2 of 3") < shown.index("2. Badge Colours")
+    assert shown.index("Page 3 of 3") < shown.index("3. Review")
+    assert document_text(settings, manifest, "policies/badges.pdf") == (doc.title, doc.text)
+
+
 def test_stats_and_text_of_an_ingested_corpus(make_assistant) -> None:
     assistant: Assistant = make_assistant()
     write_files(assistant.settings.corpus_dir, {**POLICIES, "policies/onboarding.md": ONBOARDING})

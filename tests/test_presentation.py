@@ -82,7 +82,23 @@ def test_document_view_is_escaped() -> None:
 
 #: every element a document may be shown with: formatting only, nothing that links, loads or runs
 DOCUMENT_TAGS = frozenset(
-    {"article", "h2", "h3", "h4", "h5", "h6", "p", "br", "ul", "ol", "li", "blockquote", "strong", "em"}
+    {
+        "article",
+        "section",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "p",
+        "br",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "strong",
+        "em",
+    }
 )
 
 
@@ -107,6 +123,27 @@ def test_document_view_is_formatted_from_its_markdown_and_stays_inert() -> None:
     assert "<blockquote>An example policy.</blockquote>" in shown
     assert "<p>The <strong>CMO</strong> decides; <em>always</em> in 2 * 3 hours &lt;em&gt;.</p>" in shown
     assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    tags = set(re.findall(r"</?([a-z0-9]+)", shown))
+    assert tags <= DOCUMENT_TAGS, tags
+
+
+def test_a_document_with_pages_is_shown_page_by_page_in_order() -> None:
+    pages = [
+        "## 1. Purpose\n\nBadges are returned and lost ones reported to",
+        f"security within one hour. {HOSTILE}",
+        "",
+    ]
+    shown = presentation.document_html("Visitor Badges", "the whole text, not shown", pages)
+    assert "the whole text" not in shown
+    sections = re.findall(r"<section class='cmo-page'>(.*?)</section>", shown)
+    assert [re.search(r"<h3[^>]*>(.*?)</h3>", s).group(1) for s in sections] == [  # type: ignore[union-attr]
+        "Page 1 of 3",
+        "Page 2 of 3",
+        "Page 3 of 3",
+    ]
+    assert "<h5>1. Purpose</h5>" in sections[0]  # below its page's heading
+    assert "<p>security within one hour. " in sections[1] and "&lt;script&gt;" in sections[1]
+    assert "No text on this page." in sections[2]
     tags = set(re.findall(r"</?([a-z0-9]+)", shown))
     assert tags <= DOCUMENT_TAGS, tags
 

@@ -330,6 +330,50 @@ def test_written_pdf_is_reflowed_into_headings_paragraphs_and_items(tmp_path: Pa
     ]
 
 
+#: BADGES and a third page: a paragraph runs over the break between pages 1 and 2
+THREE_PAGES: list[Page] = [
+    *BADGES,
+    [("h", "3. Review"), ("p", "The security manager reviews this policy yearly.")],
+]
+
+
+def test_a_pdf_is_also_read_page_by_page_with_the_joined_text_unchanged(tmp_path: Path) -> None:
+    doc = load_bytes(tmp_path, "visitor-badges.pdf", write_pdf(THREE_PAGES))
+    # chunked and indexed: the whole text, the sentence over the page break whole
+    assert "lost badges are reported to security within one hour." in doc.text
+    pages = [[line for line in page.splitlines() if line] for page in doc.pages]
+    assert len(pages) == 3
+    assert pages[0][0] == "## 1. Purpose" and pages[0][-1] == (
+        "Badges are returned at the end of each visit, and lost badges are reported to"
+    )
+    # page 2 goes on with the rest of that sentence, then its own heading and items
+    assert pages[1] == [
+        "security within one hour.",
+        "## 2. Badge Colours",
+        "- Orange badges: intensive care unit visitors who stay overnight with a patient.",
+        "- Green badges: all other visitors.",
+        "Badge colours are reviewed every year by the security manager, who is the policy owner.",
+    ]
+    assert pages[2] == ["## 3. Review", "The security manager reviews this policy yearly."]
+    every_page = "\n".join(doc.pages)
+    assert "Riverbend Health" not in every_page and "Page 2 of 3" not in every_page  # no running lines
+    assert "Visitor Badge Policy" not in every_page  # the title is the document's, not a line of page 1
+    # a document without pages has none
+    assert load_bytes(tmp_path, "note.md", b"# Note\n\nText.\n").pages == ()
+
+
+def test_the_example_pdfs_read_page_by_page_hold_the_same_paragraphs(
+    example: Callable[[str], Document],
+) -> None:
+    for name in ("ce-801-escalation-of-clinical-concerns.pdf", "ml-901-medical-staff-leave-of-absence.pdf"):
+        doc = example(name)
+        assert len(doc.pages) >= 4 and all(page.strip() for page in doc.pages), name
+        whole = [block for block in doc.text.split("\n\n") if block.strip()]
+        paged = " ".join(" ".join(page.split()) for page in doc.pages)
+        # every paragraph of the text is on the pages, in order (one over a page break cut in two)
+        assert " ".join(" ".join(block.split()) for block in whole) == paged, name
+
+
 @pytest.mark.parametrize("footer", ["{n}", "- {n} -", "Page {n}"])
 def test_bare_page_numbers_are_dropped(tmp_path: Path, footer: str) -> None:
     doc = load_bytes(

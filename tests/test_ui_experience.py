@@ -32,7 +32,7 @@ from browser import (
     serious_violations,
     wait_for_answer,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from users_files import write_users
 
 pytestmark = pytest.mark.slow
@@ -178,12 +178,15 @@ def test_clicking_a_marker_keeps_the_question_and_marker_in_view_and_shows_its_p
         if i == 0:
             page.screenshot(path=str(SCREENSHOTS / f"screenshot-{size}.png"))
         if size == "phone":
-            # The passage opens in a bottom sheet; it is closed before the next marker, which it may cover.
+            # The passage opens in a bottom sheet, below the question and the marker; it stays open for the next.
             sheet = page.locator("#sources-panel")
             expect(sheet).to_have_class(re.compile(r"\bcmo-sheet-open\b"))
-            sheet.get_by_role("button", name="Close").click()
-            expect(sheet).not_to_have_class(re.compile(r"\bcmo-sheet-open\b"))
-            expect(sheet).not_to_be_in_viewport()
+            assert_above_sheet(page, question, f"after [{n}], the question")
+            assert_above_sheet(page, marker, f"[{n}]")
+    if size == "phone":
+        sheet.get_by_role("button", name="Close").click()
+        expect(sheet).not_to_have_class(re.compile(r"\bcmo-sheet-open\b"))
+        expect(sheet).not_to_be_in_viewport()
 
     # A preview of the passage on focus (and hover), gone with Escape.
     first = markers.first
@@ -202,6 +205,74 @@ def test_clicking_a_marker_keeps_the_question_and_marker_in_view_and_shows_its_p
         page.mouse.move(0, 0)
         markers.last.hover()
         expect(preview).to_be_visible()
+
+
+#: an answer whose markers run down the whole chat on a phone (below where a 40% sheet would open)
+LONG_ANSWER = "What does a Chief Medical Officer do?"
+#: the Sources sheet on a phone is never shorter than this share of the screen
+SHEET_LEAST = 0.22
+
+
+def sheet_top(page: Page) -> float:
+    return box_of(page.locator("#sources-panel"))["y"]
+
+
+def assert_above_sheet(page: Page, locator: Locator, what: str) -> None:
+    """The element is whole between the top of the chat and the top of the open Sources sheet."""
+    box, chat = box_of(locator), box_of(page.locator("#chat"))
+    top = sheet_top(page)
+    assert box["y"] >= chat["y"] - 0.5 and box["y"] + box["height"] <= top + 0.5, (
+        f"{what} is not in view above the Sources sheet: {box}, the chat starts at {chat['y']}, "
+        f"the sheet at {top}"
+    )
+
+
+def swipe_above_sheet(page: Page, marker: Locator) -> None:
+    """Scroll the chat up as a finger would, over the messages, until ``marker`` is above the open sheet."""
+    chat = box_of(page.locator("#chat"))
+    page.mouse.move(chat["x"] + chat["width"] / 2, chat["y"] + 40)
+    for _ in range(20):
+        if box_of(marker)["y"] + box_of(marker)["height"] <= sheet_top(page) - 4:
+            return
+        page.mouse.wheel(0, 60)
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the chat cannot be scrolled to bring {box_of(marker)} above the sheet")
+
+
+@pytest.mark.parametrize("size", ["phone"])
+def test_on_a_phone_each_marker_is_clicked_in_turn_with_the_sources_sheet_open(page: Page) -> None:
+    answer = ask(page, LONG_ANSWER)
+    question = page.locator('#chat [data-testid="user"]').last
+    markers = answer.locator(".cmo-cite")
+    sheet = page.locator("#sources-panel")
+    screen = PHONE["height"]
+    chat_bottom = box_of(page.locator("#chat"))["y"] + box_of(page.locator("#chat"))["height"]
+    bottoms = [box_of(markers.nth(i))["y"] + box_of(markers.nth(i))["height"] for i in range(markers.count())]
+    # the markers a sheet of its least height leaves in view with the question: clicked without scrolling
+    in_view = [
+        i for i, bottom in enumerate(bottoms) if bottom <= min(chat_bottom, (1 - SHEET_LEAST) * screen - 12)
+    ]
+    assert len(in_view) >= 3 and bottoms[in_view[-1]] > 0.6 * screen, (
+        f"the answer's markers do not reach below where a 40% sheet opens: {bottoms}"
+    )
+    assert len(bottoms) > len(in_view), f"no marker needs the chat scrolled: {bottoms}"
+    for i in range(markers.count()):
+        marker = markers.nth(i)
+        n = marker.get_attribute("data-marker")
+        if i in in_view:
+            if i:
+                assert_above_sheet(page, marker, f"[{n}], in view before the sheet opened,")
+        else:
+            swipe_above_sheet(page, marker)  # a later marker: the chat scrolls above the sheet
+        marker.click()
+        expect(page.locator(f"#sources #source-{n}")).to_have_class(re.compile(r"\bcmo-source-active\b"))
+        expect(sheet).to_have_class(re.compile(r"\bcmo-sheet-open\b"))
+        page.wait_for_timeout(SETTLE_MS)
+        assert_above_sheet(page, marker, f"[{n}] once clicked")
+        if i in in_view:
+            assert_above_sheet(page, question, f"after [{n}], the question")
+        assert screen - sheet_top(page) >= SHEET_LEAST * screen - 1, "the sheet is too short to read"
+        expect(page.locator(f"#sources #source-{n} .cmo-source-head")).to_be_in_viewport()
 
 
 # --- a live answer, Stop -------------------------------------------------------------------------------------
@@ -300,6 +371,8 @@ def test_thumbs_under_answers_a_comment_after_a_thumbs_down_and_the_conversation
 
 ORGANIZATION = "Riverside Community Health Network"
 ARTICLE = "What Does a Chief Medical Officer Do?"
+#: the example policy shipped as a four-page PDF
+PDF_POLICY = "Escalation of Clinical Concerns"
 
 
 def hygiene_policy(path: Path, size: str) -> str:
@@ -325,7 +398,7 @@ def open_documents(page: Page) -> None:
     page.locator("#documents").wait_for(state="visible")
 
 
-def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted(
+def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted_and_a_pdf_by_page(
     page: Page, size: str, tmp_path: Path
 ) -> None:
     path = tmp_path / f"hand-hygiene-{size}.docx"
@@ -359,6 +432,18 @@ def test_documents_tab_lists_titles_filters_and_opens_a_row_formatted(
     assert view.locator("h3, h4").count() >= 2, view.inner_html()[:500]
     assert "## " not in view.inner_text() and "# " not in view.inner_text()
     assert view.locator("script, img, a[href]").count() == 0
+
+    # A PDF opens page by page: its pages in order, each labelled, each with its own text.
+    page.locator("#doc-filter textarea, #doc-filter input").first.fill("escalation")
+    table.get_by_text(re.compile(PDF_POLICY)).filter(visible=True).click()
+    expect(view.locator("h2")).to_contain_text(PDF_POLICY)
+    pages = view.locator("section.cmo-page")
+    expect(pages).to_have_count(4)
+    expect(view.locator(".cmo-page-number")).to_have_text([f"Page {n} of 4" for n in range(1, 5)])
+    second = pages.nth(1)
+    expect(second.locator("h4, h5, h6").first).to_have_text("4. Escalation Levels")
+    second.locator(".cmo-page-number").scroll_into_view_if_needed()
+    expect(second.locator(".cmo-page-number")).to_be_in_viewport()
     assert_accessible(page, f"the Documents tab ({size})")
 
 

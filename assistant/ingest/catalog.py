@@ -1,4 +1,5 @@
-"""What is in the index, for people: the documents with their passages, and one document's text to read."""
+"""What is in the index, for people: the documents with their passages, and one document to read (its text, and
+its pages when it has any)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,27 @@ from assistant.ingest.manifest import Manifest
 from assistant.ingest.readers import SourceFile, load, read_bytes
 from assistant.ingest.sources import SourceList
 from assistant.search.protocols import VectorStore
+from assistant.types import Document
 
 
 def document_text(
     settings: Settings, manifest: Manifest, doc_id: str, original: bytes | None = None
 ) -> tuple[str, str]:
-    """Title and text of an indexed document, read through the manifest (never an arbitrary path): only a file
-    whose real location (links followed) is inside one of the folders the index mirrors is read.
+    """Title and text of an indexed document (see :func:`read_document`)."""
+    doc = read_document(settings, manifest, doc_id, original)
+    return doc.title, doc.text
+
+
+def read_document(
+    settings: Settings, manifest: Manifest, doc_id: str, original: bytes | None = None
+) -> Document:
+    """An indexed document as read now (title, text, and its pages when it has any), read through the manifest
+    (never an arbitrary path): only a file whose real location (links followed) is inside one of the folders
+    the index mirrors is read.
 
     :param original: the document's bytes as kept in the database (an upload, possibly made on another replica,
         whose file is not on this host); read instead of the file.
+    :raises QuestionError: when no indexed document has that id, or it cannot be read or shown.
     """
     record = manifest.documents().get(doc_id)
     if record is None:
@@ -29,10 +41,9 @@ def document_text(
     if original is not None:
         name = Path(doc_id).name
         try:
-            doc = load(SourceFile(settings.uploads_dir / name, settings.uploads_dir, doc_id), original)
+            return load(SourceFile(settings.uploads_dir / name, settings.uploads_dir, doc_id), original)
         except DocumentError as exc:
             raise QuestionError(f"{doc_id} cannot be shown: {exc.reason}.") from None
-        return doc.title, doc.text
     path = Path(record.source_path)
     roots = settings.source_roots(SourceList(settings.data_dir).folders())
     try:
@@ -46,10 +57,9 @@ def document_text(
         )
     source = SourceFile(path, path.parent, doc_id)
     try:
-        doc = load(source, read_bytes(source, settings.max_file_bytes))
+        return load(source, read_bytes(source, settings.max_file_bytes))
     except DocumentError as exc:
         raise QuestionError(f"{doc_id} cannot be shown: {exc.reason}.") from None
-    return doc.title, doc.text
 
 
 def index_stats(

@@ -3,7 +3,8 @@
 Each format is read by a well-kept library (pdfplumber, python-docx, BeautifulSoup). Headings found in DOCX and
 HTML, and recovered from the layout of a PDF (font size, bold, section numbers), become Markdown headings, so
 chunking keeps the heading path whatever the format; PDF lines are joined back into paragraphs and list items,
-without running headers, footers or page numbers. Titles come from the document (front matter, PDF or DOCX
+without running headers, footers or page numbers; the same text cut at the page breaks is kept beside it for
+reading page by page (``Document.pages``; only the joined text is chunked). Titles come from the document (front matter, PDF or DOCX
 properties, <title>) or its first heading, not from its first line. Anything that cannot be read raises
 DocumentError with a reason a user can act on.
 """
@@ -130,6 +131,8 @@ def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Docum
     text = _clean(text)
     if not text.strip():
         raise DocumentError(str(source.path), "no text could be extracted (a scanned PDF needs OCR first)")
+    given = meta.pop(PAGES, ())
+    pages = tuple(_clean(str(page)) for page in given) if isinstance(given, list | tuple) else ()
     title = str(meta.pop("title", "") or _first_heading(text) or _title_from_name(source.path))
     kind = str(meta.pop("kind", "") or _kind_from_path(source) or default_kind)
     if kind not in ("article", "policy"):
@@ -144,6 +147,7 @@ def load(source: SourceFile, data: bytes, default_kind: str = "policy") -> Docum
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
         metadata={k: str(v) for k, v in meta.items() if v is not None},
+        pages=pages,
     )
 
 
@@ -200,6 +204,9 @@ def _split_front_matter(source: SourceFile, text: str) -> tuple[str, dict[str, A
 
 #: A PDF can claim any number of pages: only this many are read, and the document's metadata says so.
 PDF_MAX_PAGES = 2000
+#: The metadata key under which a reader may give the document's text page by page (a tuple of str, one per
+#: page, Markdown-like like the text): kept on the Document for reading, never chunked or indexed.
+PAGES = "pages"
 
 # Bullet glyphs drawn as text (the Symbol and Wingdings bullets of Word exports included); a dash, asterisk or
 # middle dot only with a space after it, and only where a new item can start (see _is_item_start).
@@ -341,14 +348,17 @@ def _read_pdf_layout(source: SourceFile, data: bytes) -> tuple[str, dict[str, An
         meta["truncated"] = f"only the first {PDF_MAX_PAGES}{of_total} pages were read"
 
     _drop_running_lines(pages, heights)
-    text, shown_title = _pdf_markdown(pages)
+    read = _pdf_markdown(pages)
+    text, shown_title, by_page = read.text, read.title, list(read.pages)
     info_title = pdf.metadata.get("Title")
     title = " ".join(_CONTROL.sub("", info_title).split()) if isinstance(info_title, str) else ""
     if not title or _PLACEHOLDER_TITLE.search(title):
         title = shown_title
     elif shown_title and _fold(shown_title) != _fold(title):
         text = f"{shown_title}\n\n{text}"  # the printed title differs from the metadata: keep it as text
+        by_page[0] = f"{shown_title}\n\n{by_page[0]}"
     meta["title"] = title
+    meta[PAGES] = tuple(by_page)
     return text, meta
 
 
@@ -548,19 +558,44 @@ def _drop_running_lines(pages: list[list[_Line]], heights: list[float]) -> None:
         pages[:] = kept
 
 
-def _pdf_markdown(pages: list[list[_Line]]) -> tuple[str, str]:
-    """Markdown-like text of the pages' lines, and the document title printed on the first page (if any)."""
+@dataclass(frozen=True)
+class _PdfText:
+    """What the layout rules make of a PDF's lines."""
+
+    text: str  # the whole document, paragraphs joined across page breaks (what is chunked)
+    title: str  # the title printed atop page 1, or ""
+    pages: tuple[str, ...]  # each page's own part of the text, for reading page by page
+
+
+def _pdf_markdown(pages: list[list[_Line]]) -> _PdfText:
+    """Markdown-like text of the pages' lines, the document title printed on the first page (if any), and the
+    same text cut at the page breaks (a paragraph running over a break goes on at the top of the next page)."""
     if not any(pages):
-        return "", ""
+        return _PdfText("", "", tuple("" for _ in pages))
     layout = _measure(pages)
     blocks = _blocks(pages, layout)
     title = _heading_levels(blocks, pages[0])
     hyphenated = _hyphenated_words(pages)
+    body = [b for b in blocks if b.kind != "title"]
+    on_page: list[list[_Block]] = [[] for _ in pages]
+    for block in body:
+        begun = block.lines[0].page
+        for page, lines in itertools.groupby(block.lines, key=lambda line: line.page):
+            # the rest of a paragraph or item begun on the page before reads as a paragraph atop this one
+            kind = block.kind if page == begun else "text"
+            on_page[page].append(_Block(kind, list(lines), block.level, block.depth))
+    return _PdfText(
+        _blocks_markdown(body, hyphenated) + "\n",
+        title,
+        tuple(_blocks_markdown(page, hyphenated) for page in on_page),
+    )
+
+
+def _blocks_markdown(blocks: list[_Block], hyphenated: set[str]) -> str:
+    """Headings as ``#``, list items as ``- `` (one line apart), paragraphs and headings a blank line apart."""
     parts: list[str] = []
     previous = ""
     for block in blocks:
-        if block.kind == "title":
-            continue
         text = _join_lines(block.lines, hyphenated)
         if block.kind == "heading":
             text = "#" * block.level + " " + text
@@ -570,7 +605,7 @@ def _pdf_markdown(pages: list[list[_Line]]) -> tuple[str, str]:
             parts.append("\n" if block.kind == previous == "item" else "\n\n")
         parts.append(text)
         previous = block.kind
-    return "".join(parts) + "\n", title
+    return "".join(parts)
 
 
 def _measure(pages: list[list[_Line]]) -> _Layout:

@@ -7,6 +7,7 @@ as text. Highlights are the citation's supporting-sentence spans, wrapped in ``<
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from assistant.answer.citations import MARKER
 from assistant.types import Answer, Citation
@@ -141,11 +142,33 @@ def _formatted(line: str) -> str:
     return _EMPHASIS.sub(r"<em>\2</em>", _STRONG.sub(r"<strong>\2</strong>", text))
 
 
-def document_html(title: str, text: str) -> str:
+def document_html(title: str, text: str, pages: Sequence[str] = ()) -> str:
     """A whole document for reading, formatted: its Markdown-like text (the readers write headings as ``#``,
     list items as ``-`` or ``1.``, quotes as ``>``) as headings, lists, quotes and paragraphs, with bold and
-    italic text. Every piece of text is escaped and inert; the only tags are the ones written here."""
-    out: list[str] = [f"<article class='cmo-document'><h2>{inert(title, links_as_text=False)}</h2>"]
+    italic text. Every piece of text is escaped and inert; the only tags are the ones written here.
+
+    :param pages: the text page by page (a PDF's): shown as one section per page headed "Page n of N", in
+        order, instead of ``text``; the document's own headings then sit one level below the page's.
+    """
+    head = f"<article class='cmo-document'><h2>{inert(title, links_as_text=False)}</h2>"
+    if not pages:
+        return head + "".join(_formatted_blocks(text, heading_shift=2)) + "</article>"
+    shown = [_page_html(n, len(pages), page) for n, page in enumerate(pages, 1)]
+    return head + "".join(shown) + "</article>"
+
+
+def _page_html(number: int, total: int, text: str) -> str:
+    body = _formatted_blocks(text, heading_shift=3) or ["<p class='cmo-empty'>No text on this page.</p>"]
+    return (
+        f"<section class='cmo-page'><h3 class='cmo-page-number'>Page {number} of {total}</h3>"
+        + "".join(body)
+        + "</section>"
+    )
+
+
+def _formatted_blocks(text: str, heading_shift: int) -> list[str]:
+    """The HTML blocks of a Markdown-like text; a ``#`` heading becomes ``h{1 + heading_shift}`` (at most h6)."""
+    out: list[str] = []
     paragraph: list[str] = []
     items: list[str] = []
     list_tag = ""
@@ -165,7 +188,7 @@ def document_html(title: str, text: str) -> str:
         quote = _QUOTE.match(line)
         if heading:
             flush()
-            level = min(len(heading.group(1)) + 2, 6)  # the document's title is the h2
+            level = min(len(heading.group(1)) + heading_shift, 6)
             out.append(f"<h{level}>{_formatted(heading.group(2))}</h{level}>")
         elif quote:
             flush()
@@ -185,7 +208,7 @@ def document_html(title: str, text: str) -> str:
                 flush()
             paragraph.append(_formatted(line.strip()))
     flush()
-    return "".join(out) + "</article>"
+    return out
 
 
 def timings_line(answer: Answer) -> str:

@@ -278,12 +278,13 @@ class DocumentHandlers:
         ]
         return presentation.document_rows(stats, query), gr.update(choices=uploads, value=None)
 
-    # A document shown whole for reading (formatted, escaped), or why it cannot be.
+    # A document shown whole for reading (formatted, escaped; a PDF page by page), or why it cannot be.
     def open_document(self, doc_id: str | None) -> str:
         if not doc_id:
             return ""
         try:
-            return presentation.document_html(*self.assistant.document_text(doc_id))
+            doc = self.assistant.document(doc_id)
+            return presentation.document_html(doc.title, doc.text, doc.pages)
         except AssistantError as exc:
             return presentation.error_markdown(str(exc))
 

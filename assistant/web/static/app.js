@@ -1,19 +1,22 @@
 () => {
   // CMO Assistant's one script. Answers arrive later than this runs, so every handler is delegated.
   // Clicking a [n] marker marks its source card and scrolls only the Sources panel (never the page), so the
-  // question and the answer stay where they are; on a phone the panel is a bottom sheet that opens.
+  // question and the answer stay where they are; on a phone the panel is a bottom sheet that opens below the
+  // clicked marker, so the next marker can be clicked with the sheet open.
   const phone = () => window.matchMedia("(max-width: 767px)").matches;
   const panel = () => document.getElementById("sources-panel");
 
-  function showCard(marker) {
+  function showCard(link) {
     const box = panel();
-    const card = document.getElementById("source-" + marker);
+    const card = document.getElementById("source-" + link.dataset.marker);
     if (!box || !card) return;
     document.querySelectorAll(".cmo-source-active").forEach((el) => el.classList.remove("cmo-source-active"));
     card.classList.add("cmo-source-active");
     if (phone()) {
-      box.classList.add("cmo-sheet-open");
+      openSheet(box, link);
       hide();  // the sheet shows the whole passage; the preview would cover the answer
+    } else {
+      box.style.maxHeight = "";
     }
     requestAnimationFrame(() => {
       // The card goes to the top of the part of the panel that is on screen, below the panel's heading.
@@ -21,22 +24,55 @@
       const heading = box.firstElementChild?.getBoundingClientRect().height ?? 0;
       const top = Math.max(outer.top, 0) + heading + 8;
       box.scrollTop += card.getBoundingClientRect().top - top;
-      if (phone()) keepAboveSheet(box);
+      if (phone()) keepAboveSheet(box, link);
     });
   }
 
-  // On a phone, the chat scrolls (by itself, not the page) so the clicked marker stays above the open sheet.
+  // On a phone the panel is a bottom sheet over the chat. It is only as tall as leaves the answer's markers
+  // that are in the chat's view above it (between 22% and 40% of the screen), the chat gets room below its
+  // last message so that any later marker can be scrolled above the sheet, and the clicked marker is.
   let lastMarker = null;
-  // ... but never so far that the question the answer is for leaves the chat's view.
-  function keepAboveSheet(box) {
-    const scroller = lastMarker && scrollParent(lastMarker);
-    if (!scroller) return;
-    const limit = window.innerHeight - box.getBoundingClientRect().height - 8;
-    const needed = lastMarker.getBoundingClientRect().bottom - limit;
-    const questions = [...scroller.querySelectorAll("[data-testid='user']")];
-    const asked = questions.filter((q) => q.compareDocumentPosition(lastMarker) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
-    const room = asked ? asked.getBoundingClientRect().top - scroller.getBoundingClientRect().top : needed;
-    if (needed > 0) scroller.scrollTop += Math.min(needed, Math.max(room, 0));
+  let padded = null;
+  function openSheet(box, link) {
+    const chat = scrollBox(link) ?? document.getElementById("chat");
+    const seen = chat ? chat.getBoundingClientRect().bottom : window.innerHeight;
+    const answer = link.closest("[data-testid='bot']") ?? link.parentElement;
+    const bottoms = [...answer.querySelectorAll(".cmo-cite")]
+      .map((m) => m.getBoundingClientRect().bottom)
+      .filter((bottom) => bottom <= seen);
+    const lowest = Math.max(link.getBoundingClientRect().bottom, ...bottoms);
+    const screen = window.innerHeight;
+    const height = Math.min(0.4 * screen, Math.max(0.22 * screen, screen - lowest - 12));
+    box.style.maxHeight = Math.round(height) + "px";
+    box.classList.add("cmo-sheet-open");
+  }
+  // The sheet's top once open (offsetHeight: its height without the opening slide's transform).
+  const sheetTop = (box) => window.innerHeight - box.offsetHeight;
+  function keepAboveSheet(box, link) {
+    const chat = scrollBox(link);
+    if (!chat) return;
+    if (padded && padded !== chat) padded.style.paddingBottom = "";
+    chat.style.paddingBottom = "";
+    const covered = chat.getBoundingClientRect().bottom - sheetTop(box);
+    chat.style.paddingBottom = Math.max(0, Math.ceil(covered)) + 8 + "px";
+    padded = chat;
+    const needed = link.getBoundingClientRect().bottom - (sheetTop(box) - 8);
+    if (needed > 0) chat.scrollTop += needed;
+  }
+  function closeSheet() {
+    const box = panel();
+    if (!box) return;
+    box.classList.remove("cmo-sheet-open");
+    box.style.maxHeight = "";
+    if (padded) padded.style.paddingBottom = "";
+    padded = null;
+  }
+  // The element that scrolls the chat (whether or not it has anything to scroll yet).
+  function scrollBox(el) {
+    for (let node = el.parentElement; node && node !== document.body; node = node.parentElement) {
+      if (/(auto|scroll)/.test(getComputedStyle(node).overflowY)) return node;
+    }
+    return null;
   }
   function scrollParent(el) {
     for (let node = el.parentElement; node && node !== document.body; node = node.parentElement) {
@@ -51,11 +87,11 @@
     if (link) {
       event.preventDefault();
       lastMarker = link;
-      showCard(link.dataset.marker);
+      showCard(link);
       return;
     }
     if (event.target.closest?.(".cmo-sheet-close")) {
-      panel()?.classList.remove("cmo-sheet-open");
+      closeSheet();
       lastMarker?.focus({preventScroll: true});
     }
   }, true);
@@ -103,7 +139,7 @@
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
     hide();
-    panel()?.classList.remove("cmo-sheet-open");
+    closeSheet();
   }, true);
   document.addEventListener("scroll", () => {
     if (shownFor?.isConnected) place(shownFor);
