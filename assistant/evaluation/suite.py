@@ -41,13 +41,7 @@ def run_suite(
         # Score another backend with everything else as configured (its endpoint and model from the settings).
         assistant = Assistant(assistant.settings.replace(llm=backend))
     limits = load_thresholds(thresholds)
-    paths = (
-        list(DEFAULT_DATASETS)
-        if dataset is None
-        else [dataset]
-        if isinstance(dataset, Path)
-        else list(dataset)
-    )
+    paths = _dataset_paths(dataset)
     cases = _cases_in_split(load_datasets(paths), split)
     if previous is not None:
         from assistant.evaluation.report import load_summary
@@ -57,19 +51,7 @@ def run_suite(
     assistant.ask(cases[0].question, history=cases[0].history)  # warm-up: model, BM25 and caches load untimed
     judge = SupportJudge(assistant.embedder.encode, support_threshold(limits))
     results = run_cases(assistant, cases, judge, "hybrid", progress, label="hybrid")
-    s = assistant.settings
-    settings = {
-        "top_k": s.top_k,
-        "k": K,
-        "fusion": s.fusion,
-        "fusion_dense_weight": s.fusion_dense_weight,
-        "max_per_document": s.max_per_document,
-        "chunk_tokens": s.chunk_tokens,
-        "support_threshold": judge.threshold,
-        "split": split,
-        "embedding_model": assistant.embedder.name,
-    }
-    summary = summarise("hybrid", backend, paths, results, settings)
+    summary = summarise("hybrid", backend, paths, results, _run_settings(assistant, judge, split))
     table: dict[str, dict[str, float]] = {}
     if ablation:
         modes: tuple[Mode, ...] = tuple(m for m in ABLATION_MODES if m != "hybrid")
@@ -86,6 +68,28 @@ def run_suite(
 
         written = {p.name: p for p in write_run(run, out_dir, previous).values()}
     return run, written
+
+
+def _dataset_paths(dataset: Path | Sequence[Path] | None) -> list[Path]:
+    if dataset is None:
+        return list(DEFAULT_DATASETS)
+    return [dataset] if isinstance(dataset, Path) else list(dataset)
+
+
+def _run_settings(assistant: Assistant, judge: SupportJudge, split: str) -> dict[str, Any]:
+    """What the run was made with, recorded in its summary."""
+    s = assistant.settings
+    return {
+        "top_k": s.top_k,
+        "k": K,
+        "fusion": s.fusion,
+        "fusion_dense_weight": s.fusion_dense_weight,
+        "max_per_document": s.max_per_document,
+        "chunk_tokens": s.chunk_tokens,
+        "support_threshold": judge.threshold,
+        "split": split,
+        "embedding_model": assistant.embedder.name,
+    }
 
 
 def _cases_in_split(cases: list[EvalCase], split: str) -> list[EvalCase]:
