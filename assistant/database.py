@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -28,6 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 __all__ = [
     "BUSY_TIMEOUT_S",
     "DatabaseError",
+    "KeptConnection",
     "advisory_lock",
     "display",
     "forget",
@@ -148,6 +150,66 @@ def forget(url: str) -> None:
             _ready.discard(key)
     if engine is not None:
         engine.dispose()
+
+
+class KeptConnection:
+    """A connection kept open on one SQLite file for a read asked very often (every question reads the index
+    generation): opening one costs about half a millisecond, a read on an open one microseconds.
+
+    In WAL mode every read sees the latest committed write, as on a new connection. Used only once the file has
+    been opened through its engine (which creates the tables), and only while it is the same file: when it is
+    missing or was replaced (another inode: a damaged manifest deleted and made again), :meth:`rows` returns
+    None and the caller reads through the engine, then calls :meth:`keep` again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any] | None:
+        """The rows of ``sql``, or None when no connection is kept on the file as it is now.
+
+        :raises sqlite3.Error: the file cannot be read (damaged).
+        """
+        current = _file_identity(self.path)
+        with self._lock:
+            if self._conn is None:
+                return None
+            if current is None or current != self._file:
+                self._close()
+                return None
+            return self._conn.execute(sql, params).fetchall()
+
+    def keep(self) -> None:
+        """Open the connection (after a read through the engine; a no-op while one is open on the same file)."""
+        with self._lock:
+            current = _file_identity(self.path)
+            if current is None or (self._conn is not None and current == self._file):
+                return
+            self._close()
+            uri = f"{self.path.resolve().as_uri()}?mode=rw"  # never creates the file
+            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            self._file = current
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+        self._conn = self._file = None
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _lock_key(name: str) -> int:

@@ -88,6 +88,7 @@ class Assistant:
             self.stages.glossary,
             committed=self.stages.manifest.committed_ids,
             saved=self.settings.corpus_index_dir,
+            model=self.stages.embedder.name,
         )
         self._ingest_lock = threading.RLock()
         self._store_checked: str | None = None  # the index generation whose vector store was seen to exist
@@ -164,7 +165,8 @@ class Assistant:
             self._reopen_store()  # the next attempt (space freed, server back) starts from a fresh client
             raise
         if rebuild:
-            self._indexes.forget()  # a rebuild may use another model: cached vectors of the same text change
+            # a rebuild may use another model: cached (and saved) vectors of the same text change
+            self._indexes.forget(saved=True)
         self._store_generation = self.manifest.generation  # this process wrote it: its store is current
         return report
 
@@ -221,9 +223,17 @@ class Assistant:
             return generation
         if not self.manifest.has_documents():
             return None
-        exists = self.store.exists()
+        exists = self._answers_from_memory(generation) or self.store.exists()
         self._store_checked = generation if exists else None
         return generation if exists else None
+
+    def _answers_from_memory(self, generation: str) -> bool:
+        """Whether the index of ``generation`` is a saved one holding every vector, so a question needs nothing
+        from the vector store (not even opening it). A store whose files are gone is asked all the same."""
+        files_present = getattr(self.store, "files_present", None)
+        if files_present is not None and not files_present():
+            return False
+        return self._indexes.self_contained(generation)
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
         """Build the index when there is none yet, or index uploads that were saved but never indexed (the app

@@ -76,6 +76,23 @@ def test_each_bump_makes_a_new_generation(manifest: Manifest) -> None:
     assert Manifest(manifest.path).generation == manifest.generation
 
 
+def test_the_generation_read_every_question_follows_other_writers_and_a_replaced_file(
+    manifest: Manifest,
+) -> None:
+    reader = Manifest(manifest.path)  # another process, say the app, asking questions
+    manifest.bump_generation()
+    assert reader.generation == manifest.generation  # read through the engine, then a kept connection
+    for _ in range(2):
+        time.sleep(0.001)
+        manifest.bump_generation()
+        assert reader.generation == manifest.generation
+    # the file deleted and made again (a damaged manifest cleared by a rebuild in another process)
+    manifest.clear()
+    assert reader.generation == ""
+    manifest.bump_generation()
+    assert reader.generation == manifest.generation
+
+
 def test_meta_values_default_and_overwrite(manifest: Manifest) -> None:
     assert manifest.get_meta("signature") == ""
     assert manifest.get_meta("signature", "none") == "none"

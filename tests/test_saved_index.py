@@ -35,17 +35,23 @@ QUESTIONS = (
 
 
 class ObservedStore:
-    """A real store that counts how often every passage was read back from it (the cost a saved index saves)."""
+    """A real store that counts how often every passage was read back from it (the cost a saved index saves),
+    and records what else was asked of it."""
 
     def __init__(self, store: ChromaStore) -> None:
         self.store = store
         self.full_reads = 0
+        self.used: set[str] = set()
 
     def all_chunks(self) -> list[Chunk]:
         self.full_reads += 1
         return self.store.all_chunks()
 
+    def files_present(self) -> bool:
+        return self.store.files_present()
+
     def __getattr__(self, name: str) -> Any:
+        self.used.add(name)
         return getattr(self.store, name)
 
 
@@ -86,6 +92,9 @@ def test_answers_are_identical_from_a_saved_index_and_a_fresh_build(
     loading, loaded_store = open_assistant(copied, embedder)
     assert answers(loading) == built
     assert loaded_store.full_reads == 0  # nothing read back from the store: it came from disk
+    # a small index keeps its vectors too: the store was not even opened (no chromadb import for a question)
+    assert loaded_store.used == set()
+    assert loading.store.store._client is None  # type: ignore[attr-defined]
     assert any(a["answered"] for a in built) and not all(a["answered"] for a in built)
 
 
@@ -176,4 +185,31 @@ def test_an_index_missing_passages_the_store_lost_is_not_saved(tmp_path: Path) -
     store = stored([passage("a", "Credentialing is renewed every two years.")])
     indexes = CorpusIndexes(store, glossary, committed=lambda: {"a", "gone"}, saved=tmp_path)
     assert len(indexes.get("g1")) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_vectors_are_saved_for_one_model_and_a_rebuild_deletes_them(tmp_path: Path) -> None:
+    glossary = Glossary.load()
+    chunks = [passage("a", "Credentialing is renewed every two years."), passage("b", "Parking: lot seven.")]
+    store = stored(chunks)
+    indexes = CorpusIndexes(store, glossary, committed=lambda: {"a", "b"}, saved=tmp_path, model="mini")
+    built = indexes.get("g1")
+    assert not built.self_contained  # built from the store
+    assert corpus_key({"a", "b"}, glossary, "mini") != corpus_key({"a", "b"}, glossary, "another")
+
+    empty = MemoryStore()  # nothing to read: everything comes from the saved index
+    reopened = CorpusIndexes(empty, glossary, committed=lambda: {"a", "b"}, saved=tmp_path, model="mini")
+    assert reopened.self_contained("g1")
+    loaded = reopened.get("g1")
+    np.testing.assert_array_equal(loaded.unit_vectors(chunks)["b"], store.units["b"])
+    vector = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    exact = loaded.exact_dense()
+    assert exact is not None and [(c.chunk_id, s) for c, s in exact.nearest(vector, 2)] == [
+        (c.chunk_id, s)
+        for c, s in built.exact_dense().nearest(vector, 2)  # type: ignore[union-attr]
+    ]
+    other_model = CorpusIndexes(empty, glossary, committed=lambda: {"a", "b"}, saved=tmp_path, model="other")
+    assert not other_model.self_contained("g1")
+
+    reopened.forget(saved=True)  # what a rebuild does
     assert list(tmp_path.iterdir()) == []

@@ -60,6 +60,8 @@ class Manifest:
         """
         self.path, self.url = database.locate(location)
         self.where = database.display(self.url)
+        #: the generation is read on every question: on a SQLite file, through a connection kept open
+        self._kept = database.KeptConnection(self.path) if self.path is not None else None
 
     @property
     def _db(self) -> sa.Engine:
@@ -139,6 +141,8 @@ class Manifest:
             if self.path is None:
                 raise
             database.forget(self.url)
+            if self._kept is not None:
+                self._kept.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
@@ -157,7 +161,18 @@ class Manifest:
 
     @property
     def generation(self) -> str:
-        return self.get_meta("generation")
+        """The current index generation ("" before the first ingest); every question reads it."""
+        kept = self._kept
+        if kept is not None:
+            with self._guard():
+                rows = kept.rows("SELECT value FROM meta WHERE key = ?", ("generation",))
+            if rows is not None:
+                return str(rows[0][0]) if rows else ""
+        value = self.get_meta("generation")
+        if kept is not None:
+            with self._guard():
+                kept.keep()
+        return value
 
 
 def _first_line(exc: BaseException) -> str:

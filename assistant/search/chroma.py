@@ -187,6 +187,11 @@ class ChromaStore:
                     self._open.clear()
             return getattr(self._collection(suffix), operation)(**kwargs)
 
+    def files_present(self) -> bool:
+        """Whether the embedded database's file is there, looked at without opening it (no chromadb import);
+        always True with a server."""
+        return bool(self.settings.chroma_url) or (self.settings.chroma_dir / "chroma.sqlite3").is_file()
+
     def exists(self) -> bool:
         """Whether an index with at least one chunk is there, without creating anything."""
         from chromadb.errors import NotFoundError

@@ -20,7 +20,7 @@ from assistant.search import dense
 from assistant.search.glossary import Glossary
 from assistant.search.lexical import LexicalIndex
 from assistant.search.protocols import VectorStore
-from assistant.search.saved_index import SavedCorpus, SavedIndexes, corpus_key
+from assistant.search.saved_index import SavedCorpus, SavedIndexes, SavedVectors, corpus_key
 from assistant.types import Chunk
 
 _SINGLE_WORD = re.compile(r"\w+")
@@ -55,8 +55,20 @@ class CorpusIndex:
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
         self._sentences: tuple[np.ndarray, np.ndarray] | None = None
         self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
+        #: every vector came from a saved index: questions read nothing from the store
+        self.self_contained = saved is not None and saved.vectors is not None
+        if saved is not None and saved.vectors is not None:
+            self._hold(chunks, saved.vectors)
         if len(chunks) <= UNIT_CACHE_CHUNKS:
             self.unit_vectors(chunks)
+
+    def _hold(self, chunks: Sequence[Chunk], vectors: SavedVectors) -> None:
+        """Take a saved index's vectors as if read from the store (the same float32 values)."""
+        self._dense = dense.ExactDense.from_matrix(chunks, vectors.passages)
+        self._sentences = (vectors.units, vectors.starts)
+        ends = [*vectors.starts[1:].tolist(), len(vectors.units)]
+        for chunk, start, end in zip(chunks, vectors.starts.tolist(), ends, strict=True):
+            self._units[chunk.chunk_id] = vectors.units[start:end]
 
     @property
     def by_id(self) -> Mapping[str, Chunk]:
@@ -158,9 +170,17 @@ class CorpusIndex:
             return OrderedDict(self._units)
 
     def saved(self) -> SavedCorpus:
-        """What a saved index keeps of this one (see :mod:`assistant.search.saved_index`)."""
+        """What a saved index keeps of this one (see :mod:`assistant.search.saved_index`): with every vector
+        when it is small enough to hold them all in memory."""
         text, words = self.own_text()
-        return SavedCorpus(self.lexical.chunks, self.lexical.terms, text, words)
+        return SavedCorpus(self.lexical.chunks, self.lexical.terms, text, words, self._all_vectors())
+
+    def _all_vectors(self) -> SavedVectors | None:
+        exact = self.exact_dense()
+        matrix = self._sentence_matrix() if exact is not None else None
+        if exact is None or matrix is None or len(exact) != len(self):
+            return None
+        return SavedVectors(exact.matrix, matrix[0], matrix[1])
 
 
 class CorpusIndexes:
@@ -176,16 +196,21 @@ class CorpusIndexes:
         glossary: Glossary,
         committed: Callable[[], set[str]] | None = None,
         saved: Path | None = None,
+        model: str = "",
     ) -> None:
         """
         :param committed: the ids of the committed passages (from the manifest); None: every stored passage.
         :param saved: the folder of saved indexes (``<data dir>/corpus-index``); None: always build. Used only
             with ``committed``, whose ids name the saved index before anything is read from the store.
+        :param model: the embedding model's name (the vectors a saved index keeps are that model's).
         """
         self.store = store
         self.glossary = glossary
         self.committed = committed
-        self.saved = SavedIndexes(saved, glossary) if saved is not None and committed is not None else None
+        self.model = model
+        self.saved = (
+            SavedIndexes(saved, glossary, model) if saved is not None and committed is not None else None
+        )
         self._current: CorpusIndex | None = None
         self._lock = threading.Lock()
 
@@ -198,11 +223,37 @@ class CorpusIndexes:
                 self._current = current
             return current
 
+    def self_contained(self, generation: str) -> bool:
+        """Whether the index of ``generation`` answers without the store: it came from a saved index holding
+        every vector (loaded now if need be; nothing is read from the store, nor built, when there is none)."""
+        with self._lock:
+            current = self._current
+            if current is None or current.generation != generation:
+                carried = current.carried() if current is not None else None
+                loaded = self._load_saved(generation, carried, self._key(self._committed_ids()))
+                if loaded is None:
+                    return False
+                self._current = current = loaded
+            return current.self_contained
+
+    def _committed_ids(self) -> set[str] | None:
+        return self.committed() if self.committed is not None else None
+
+    def _key(self, ids: set[str] | None) -> str | None:
+        return corpus_key(ids, self.glossary, self.model) if self.saved is not None and ids else None
+
+    def _load_saved(
+        self, generation: str, carried: OrderedDict[str, np.ndarray] | None, key: str | None
+    ) -> CorpusIndex | None:
+        if key is None or self.saved is None or (found := self.saved.load(key)) is None:
+            return None
+        return CorpusIndex(generation, found.chunks, self.glossary, self.store, carried, saved=found)
+
     def _open(self, generation: str, carried: OrderedDict[str, np.ndarray] | None) -> CorpusIndex:
-        ids = self.committed() if self.committed is not None else None
-        key = corpus_key(ids, self.glossary) if self.saved is not None and ids else None
-        if key is not None and self.saved is not None and (found := self.saved.load(key)) is not None:
-            return CorpusIndex(generation, found.chunks, self.glossary, self.store, carried, saved=found)
+        ids = self._committed_ids()
+        key = self._key(ids)
+        if (loaded := self._load_saved(generation, carried, key)) is not None:
+            return loaded
         chunks = self.store.all_chunks()
         if ids is not None:
             chunks = [c for c in chunks if c.chunk_id in ids]
@@ -212,7 +263,12 @@ class CorpusIndexes:
             self.saved.save(key, index.saved())
         return index
 
-    def forget(self) -> None:
-        """Drop the index and its cached vectors (after a rebuild, which may use another model)."""
+    def forget(self, saved: bool = False) -> None:
+        """Drop the index and its cached vectors (after a rebuild, which may use another model).
+
+        :param saved: delete the saved indexes too (a rebuild: the same passages' vectors may change).
+        """
         with self._lock:
             self._current = None
+            if saved and self.saved is not None:
+                self.saved.clear()

@@ -24,14 +24,25 @@ class ExactDense:
 
     def __init__(self, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray]) -> None:
         kept = [c for c in chunks if c.chunk_id in vectors]
-        self.chunks = kept
-        self.matrix = (
+        matrix = (
             np.stack([np.asarray(vectors[c.chunk_id], dtype=np.float32) for c in kept])
             if kept
             else np.zeros((0, 0), dtype=np.float32)
         )
-        self._kinds = np.array([c.kind for c in kept])
-        self._docs = np.array([c.doc_id for c in kept])
+        self._set(kept, matrix)
+
+    @classmethod
+    def from_matrix(cls, chunks: Sequence[Chunk], matrix: np.ndarray) -> ExactDense:
+        """Passage vectors already stacked, one row per passage in ``chunks`` order (from a saved index)."""
+        made = cls.__new__(cls)
+        made._set(list(chunks), np.asarray(matrix, dtype=np.float32))
+        return made
+
+    def _set(self, chunks: list[Chunk], matrix: np.ndarray) -> None:
+        self.chunks = chunks
+        self.matrix = matrix
+        self._kinds = np.array([c.kind for c in chunks])
+        self._docs = np.array([c.doc_id for c in chunks])
 
     def __len__(self) -> int:
         return len(self.chunks)

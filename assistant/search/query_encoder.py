@@ -148,12 +148,15 @@ def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
     return input_names
 
 
-#: Intra-op threads, and whether idle ones spin (poll for work for a moment) rather than sleep. Chosen by
-#: measurement on this 2-core machine, a warm ask alone in a process (p50 of the embedding over the golden
-#: questions, twice each): two spinning threads 4.4-4.9 ms, two sleeping 5.5-5.8 ms, one 5.5-5.7 ms; the rest of
-#: the ask was not slowed by the spinning (2.1-2.2 against 2.2-2.4 ms).
+#: Intra-op threads, and whether idle ones spin (poll for work for a moment) rather than sleep. Alone in a
+#: process on this 2-core machine, two spinning threads embedded a question about 1 ms faster than two sleeping
+#: ones; but a spinning thread keeps a core busy after every run, which under load is CPU taken from the rest of
+#: the answer and from the server: at 16 concurrent API clients the app's CPU per answer went from 21-24 ms
+#: (spinning) to 11-12 ms (sleeping) and answers per second from 44 to 87-96, while a warm ask stayed within 1.5x
+#: of a bare session's embedding (same run). The vectors are the same whatever the thread count (checked bitwise
+#: on the golden and paraphrase questions with one and two threads).
 QUERY_THREADS = 2
-SPIN = True
+SPIN = False
 #: Texts run through the graph together when encoding many (batches are sorted by length, so little padding).
 BATCH_SIZE = 32
 

@@ -9,12 +9,18 @@ name stands for, or that cannot be read for any other reason is ignored (and rep
 
 Each saved index is a folder ``<data dir>/corpus-index/<key>/``, written in full under a temporary name and
 renamed into place, so a reader never sees half of one. A few recently used ones are kept.
+
+A small index (every passage's vectors held in memory, see :mod:`assistant.search.dense`) also keeps the passage
+and unit vectors it read from the store, so a process answering from it never opens the vector store (importing
+chromadb alone takes most of a second). The key then also names the embedding model, and a rebuild, which may
+embed the same text anew, deletes the saved indexes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -26,16 +32,18 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
 from assistant.search.chunk_table import ChunkTable, chunk_row
 from assistant.search.glossary import Glossary
 from assistant.search.lexical import ANALYSER_VERSION, LexicalTerms
 from assistant.types import Chunk
 
-__all__ = ["SavedCorpus", "SavedIndexes", "corpus_key"]
+__all__ = ["SavedCorpus", "SavedIndexes", "SavedVectors", "corpus_key"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = "2"
+FORMAT = "3"
 #: Saved indexes kept (the most recently used): the current one and a few before it, for a process still on
 #: an older generation.
 KEEP = 3
@@ -43,6 +51,40 @@ KEEP = 3
 STALE_TMP_S = 3600.0
 _BM25 = "bm25"
 _FILES = ("chunks.jsonl", "columns.json", "terms.json", "text.txt")
+_VECTOR_FILES = ("passage-vectors.npy", "unit-vectors.npy", "unit-starts.npy")
+
+
+@dataclass(frozen=True)
+class SavedVectors:
+    """Every vector of a small index, as read from the store: one row per passage (in passage order), and every
+    unit vector stacked in passage order with the row where each passage's units start."""
+
+    passages: np.ndarray
+    units: np.ndarray
+    starts: np.ndarray
+
+    def check(self, passages: int) -> None:
+        """:raises ValueError: the arrays do not fit ``passages`` passages."""
+        starts, units = self.starts, self.units
+        if (
+            self.passages.ndim != 2
+            or self.passages.shape[0] != passages
+            or units.ndim != 2
+            or units.shape[1] != self.passages.shape[1]
+            or starts.shape != (passages,)
+            or (passages and (starts[0] != 0 or starts[-1] >= len(units)))
+            or bool(np.any(np.diff(starts) <= 0))
+        ):
+            raise ValueError("its vectors do not fit its passages")
+
+    def blobs(self) -> dict[str, bytes]:
+        arrays = (self.passages, self.units, self.starts)
+        return {name: _npy(array) for name, array in zip(_VECTOR_FILES, arrays, strict=True)}
+
+    @classmethod
+    def from_blobs(cls, data: dict[str, bytes]) -> SavedVectors:
+        arrays = [np.load(io.BytesIO(data[name]), allow_pickle=False) for name in _VECTOR_FILES]
+        return cls(arrays[0], arrays[1], arrays[2])
 
 
 @dataclass(frozen=True)
@@ -54,13 +96,15 @@ class SavedCorpus:
     terms: LexicalTerms
     text: str
     words: frozenset[str]
+    #: the passage and unit vectors of a small index (None: the store is read for them)
+    vectors: SavedVectors | None = None
 
 
-def corpus_key(ids: Iterable[str], glossary: Glossary) -> str:
-    """The name of the saved index of the passages ``ids`` (order does not matter)."""
+def corpus_key(ids: Iterable[str], glossary: Glossary, model: str = "") -> str:
+    """The name of the saved index of the passages ``ids`` (order does not matter) embedded by ``model``."""
     digest = hashlib.sha256(
         f"corpus-index {FORMAT}|analyser {ANALYSER_VERSION}|glossary {glossary.fingerprint}|"
-        f"bm25s {version('bm25s')}\n".encode()
+        f"bm25s {version('bm25s')}|model {model}\n".encode()
     )
     for cid in sorted(ids):
         digest.update(cid.encode("utf-8", "surrogatepass") + b"\n")
@@ -70,9 +114,10 @@ def corpus_key(ids: Iterable[str], glossary: Glossary) -> str:
 class SavedIndexes:
     """The saved corpus indexes in one folder (``<data dir>/corpus-index``)."""
 
-    def __init__(self, folder: Path, glossary: Glossary) -> None:
+    def __init__(self, folder: Path, glossary: Glossary, model: str = "") -> None:
         self.folder = Path(folder)
         self.glossary = glossary
+        self.model = model
 
     def load(self, key: str) -> SavedCorpus | None:
         """The saved index named ``key``, or None when there is none or it is not exactly right."""
@@ -117,6 +162,15 @@ class SavedIndexes:
         self.prune(keep=target)
         return target
 
+    def clear(self) -> None:
+        """Delete every saved index (after a rebuild: the vectors of the same passages may change)."""
+        try:
+            entries = [p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        except OSError:
+            return
+        for path in entries:
+            _discard(path)
+
     def prune(self, keep: Path | None = None) -> None:
         """Delete all but the most recently used saved indexes, and temporary folders of dead writers."""
         try:
@@ -138,6 +192,8 @@ class SavedIndexes:
             raise ValueError("made by another version or for other passages")
         checksums: dict[str, str] = meta["files"]
         expected = {*_FILES, *(f"{_BM25}/{name}" for name in _bm25_names(path))}
+        if _VECTOR_FILES[0] in checksums:
+            expected.update(_VECTOR_FILES)
         if set(checksums) != expected:
             raise ValueError(f"holds files {sorted(expected)}, its record lists {sorted(checksums)}")
         data = {name: (path / name).read_bytes() for name in checksums}
@@ -149,7 +205,7 @@ class SavedIndexes:
         chunks = ChunkTable(
             [str(i) for i in columns["ids"]], columns["kinds"], columns["doc_ids"], rows
         )  # each passage is parsed (and checked against its id) when first used
-        if corpus_key(chunks.ids, self.glossary) != key:
+        if corpus_key(chunks.ids, self.glossary, self.model) != key:
             raise ValueError("its passages are not the ones its name stands for")
         terms = json.loads(data["terms.json"])
         retriever = bm25s.BM25.load(path / _BM25, mmap=False, allow_pickle=False) if chunks else bm25s.BM25()
@@ -158,11 +214,15 @@ class SavedIndexes:
             int(retriever.scores["num_docs"]) != len(chunks) or not set(df) <= set(retriever.vocab_dict)
         ):
             raise ValueError("its BM25 index does not match its passages")
+        vectors = SavedVectors.from_blobs(data) if _VECTOR_FILES[0] in data else None
+        if vectors is not None:
+            vectors.check(len(chunks))
         return SavedCorpus(
             chunks=chunks,
             terms=LexicalTerms(retriever, df, frozenset(map(str, terms["surface"]))),
             text=data["text.txt"].decode("utf-8"),
             words=frozenset(map(str, terms["words"])),
+            vectors=vectors,
         )
 
 
@@ -188,6 +248,7 @@ def _write(folder: Path, key: str, corpus: SavedCorpus) -> None:
         "columns.json": json.dumps(columns, ensure_ascii=False).encode("utf-8"),
         "terms.json": json.dumps(terms, ensure_ascii=False).encode("utf-8"),
         "text.txt": corpus.text.encode("utf-8"),
+        **(corpus.vectors.blobs() if corpus.vectors is not None else {}),
     }
     for name, blob in blobs.items():
         _write_synced(folder / name, blob)
@@ -196,6 +257,12 @@ def _write(folder: Path, key: str, corpus: SavedCorpus) -> None:
     checksums = {name: hashlib.sha256(blob).hexdigest() for name, blob in blobs.items()}
     meta = {"format": FORMAT, "key": key, "chunks": len(corpus.chunks), "files": checksums}
     _write_synced(folder / "meta.json", json.dumps(meta, indent=1).encode("utf-8"))
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _write_synced(path: Path, blob: bytes) -> None:

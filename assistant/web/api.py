@@ -14,9 +14,9 @@ a minute). Without a users file the API answers loopback callers only, like the 
 ``{"error": "<the sentence the CLI prints>"}``: 400 a malformed request, 401 no or a wrong key, 413 too large,
 429 too many failures, 503 no index or a service down.
 
-Answers are CPU work of about 12 ms (the ONNX embedding, which uses both cores, then Python holding the GIL);
-they run on a pool of ``api_workers`` threads (1 by default: measured on 2 cores, one thread answers about 15%
-more per second than two, which only contend for the GIL), so concurrent requests queue for it instead of
+Answers are CPU work of about 10-12 ms (the ONNX embedding, which uses both cores, then Python holding the
+GIL); they run on a pool of ``api_workers`` threads (1 by default: measured on 2 cores, one thread answers about
+15% more per second than two, which only contend for the GIL), so concurrent requests queue for it instead of
 contending in dozens of threads. An LLM backend waits on the network instead, so its answers use the server's
 larger thread pool.
 
