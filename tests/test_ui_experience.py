@@ -311,6 +311,48 @@ def test_the_answer_appears_sentence_by_sentence_with_a_stop_button(page: Page) 
     expect(stop_button(page)).to_have_count(0)
 
 
+#: how far below the top of the chat's visible area a new question may start
+QUESTION_AT_TOP_PX = 40
+#: at least this much of the answer's start (two lines or so) shows below its question
+ANSWER_START_PX = 40
+
+
+def test_a_second_question_goes_to_the_top_of_the_chat_with_its_answer_reading_down_from_it(
+    page: Page,
+) -> None:
+    ask(page, TWO_SOURCES)
+    second = "What leadership skills does a CMO need?"
+    answer = ask(page, second)
+    page.wait_for_timeout(SETTLE_MS)
+    question = page.locator('#chat [data-testid="user"]').last
+    expect(question).to_contain_text(second)
+    chat, asked, answered = box_of(page.locator("#chat")), box_of(question), box_of(answer)
+    assert chat["y"] - 0.5 <= asked["y"] <= chat["y"] + QUESTION_AT_TOP_PX, (
+        f"the second question is not at the top of the chat: it is at {asked}, the chat starts at {chat['y']}"
+    )
+    screen = page.viewport_size
+    assert screen is not None
+    chat_bottom = min(chat["y"] + chat["height"], screen["height"])
+    assert asked["y"] + asked["height"] <= answered["y"] + 0.5, f"the answer {answered} is above {asked}"
+    assert answered["y"] + ANSWER_START_PX <= chat_bottom, (
+        f"the start of the answer is not in view: it is at {answered}, the chat ends at {chat_bottom}"
+    )
+
+    # The reader scrolls back while the next answer is written: the chat stays where they put it.
+    box = page.locator(QUESTION_BOX).first
+    box.fill(COMPARISON)
+    box.press("Enter")
+    third = page.locator('#chat [data-testid="user"]').nth(2)
+    expect(third).to_contain_text(COMPARISON)
+    page.mouse.move(chat["x"] + chat["width"] / 2, chat["y"] + chat["height"] / 2)
+    page.mouse.wheel(0, -200)
+    wait_for_answer(page, 2, COMPARISON)
+    page.wait_for_timeout(SETTLE_MS)
+    assert box_of(third)["y"] >= chat["y"] + QUESTION_AT_TOP_PX + 100, (
+        f"the chat was scrolled back to the question the reader scrolled away from: {box_of(third)}"
+    )
+
+
 # --- ratings -------------------------------------------------------------------------------------------------
 
 

@@ -74,13 +74,6 @@
     }
     return null;
   }
-  function scrollParent(el) {
-    for (let node = el.parentElement; node && node !== document.body; node = node.parentElement) {
-      const style = getComputedStyle(node);
-      if (/(auto|scroll)/.test(style.overflowY) && node.scrollHeight > node.clientHeight) return node;
-    }
-    return null;
-  }
 
   document.addEventListener("click", (event) => {
     const link = event.target.closest?.(".cmo-cite");
@@ -182,16 +175,57 @@
   }
   new MutationObserver(relabel).observe(document.body, {subtree: true, childList: true, characterData: true});
 
-  // When a new question appears, the chat scrolls so that it is at the top and its answer below it.
+  // When a new question appears, the chat scrolls so that it is at the top and its answer reads down from it.
+  // The answer arrives (and grows) after the question, so the question is kept there at every change to the
+  // chat until the reader scrolls, drags, taps or uses the keys in it; the chat gets room below its last
+  // message for that (a short answer would otherwise leave the question low), as much as its answer does not
+  // fill yet, so the chat's length stays the same while the answer is written.
   let questions = 0;
-  new MutationObserver(() => {
+  let pinned = false;
+  const lastQuestion = () => {
     const asked = document.querySelectorAll("#chat [data-testid='user']");
-    if (asked.length === questions) return;
-    questions = asked.length;
-    const last = asked[asked.length - 1];
-    const scroller = last && scrollParent(last);
-    if (scroller) scroller.scrollTop += last.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
-  }).observe(document.body, {subtree: true, childList: true});
+    return asked.length > 1 ? asked[asked.length - 1] : null;  // the first question is at the top already
+  };
+  let roomy = null;
+  function makeRoom(question) {
+    const scroller = question && scrollBox(question);
+    if (roomy && roomy !== scroller) roomy.style.removeProperty("--cmo-room");
+    roomy = scroller;
+    if (!scroller) return;
+    scroller.classList.add("cmo-room");
+    const room = parseFloat(scroller.style.getPropertyValue("--cmo-room")) || 0;
+    const top = question.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
+    const below = scroller.scrollHeight - room - (top - 8);
+    const needed = Math.max(0, Math.ceil(scroller.clientHeight - below));
+    if (needed !== room) scroller.style.setProperty("--cmo-room", needed + "px");
+  }
+  function keepAtTop() {
+    const question = lastQuestion();
+    makeRoom(question);
+    if (!pinned || !question) return;
+    const scroller = scrollBox(question);
+    const off = question.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+    if (Math.abs(off) > 1) scroller.scrollTop += off;
+  }
+  new MutationObserver((changes) => {
+    const chat = document.getElementById("chat");
+    if (!chat || !changes.some((change) => chat.contains(change.target))) return;
+    const asked = chat.querySelectorAll("[data-testid='user']").length;
+    if (asked !== questions) {
+      pinned = asked > questions;
+      questions = asked;
+    }
+    keepAtTop();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  // The reader's own scrolling (or a tap, a click on a marker) ends it until the next question.
+  const letGo = (event) => { if (event.target.closest?.("#chat")) pinned = false; };
+  for (const type of ["wheel", "touchstart", "pointerdown"]) {
+    document.addEventListener(type, letGo, {capture: true, passive: true});
+  }
+  document.addEventListener("keydown", (event) => {
+    if (!/^(Arrow(Up|Down)|Page(Up|Down)|Home|End| )$/.test(event.key)) return;
+    if (!event.target.closest?.("textarea, input, [contenteditable='true']")) pinned = false;
+  }, true);
 
   // On a phone, a document opened from the list is scrolled into view (it is below the list there).
   let shownDocument = "";
