@@ -6,6 +6,7 @@ files -> Document -> Chunk (with its Units) -> [Query] -> Retrieval (ScoredChunk
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -103,6 +104,17 @@ class Filters:
 TERM_PREFIX = 5
 
 
+def _prefixes(terms: set[str] | frozenset[str]) -> frozenset[str]:
+    return frozenset(t[:TERM_PREFIX] for t in terms if len(t) >= TERM_PREFIX)
+
+
+@lru_cache(maxsize=65_536)
+def term_prefixes(terms: frozenset[str]) -> frozenset[str]:
+    """The first letters of each term long enough to have them: a sentence's terms come back question after
+    question, so they are worked out once per set."""
+    return _prefixes(terms)
+
+
 @dataclass(frozen=True)
 class FocusTerms:
     """A question's specific terms (stemmed), each with an IDF weight; unknown ones get the maximum weight."""
@@ -115,7 +127,7 @@ class FocusTerms:
         total = sum(self.weights.values())
         if total == 0:
             return 1.0
-        prefixes = {t[:TERM_PREFIX] for t in covered if len(t) >= TERM_PREFIX}
+        prefixes = term_prefixes(covered) if isinstance(covered, frozenset) else _prefixes(covered)
         return (
             sum(
                 w

@@ -6,8 +6,11 @@ questions go through the ONNX export. Then again with the torch model, for compa
 
 The floor is what embedding the question costs at the least: the index's ONNX export run by a bare onnxruntime
 session, with the model's fast tokenizer (tokenizer.json) and mean pooling, written here and independent of the
-product code. It is measured in the same loop just before each ask, with one and with two intra-op threads; the
-faster p50 is the floor. Writes benchmarks/results/ask_latency.json.
+product code. It is measured in the same process and run, with one and with two intra-op threads (the faster p50
+is the floor), in alternating phases: every question through the bare sessions, then every question asked, three
+times over. Alternating per question instead put three sessions' weights through the CPU caches in turn and let
+one session's spinning threads slow the next; each side then measured slower than it runs alone (the ask by up
+to 2 ms). Writes benchmarks/results/ask_latency.json.
 """
 
 from __future__ import annotations
@@ -59,8 +62,6 @@ def measure(
     assistant = Assistant(settings_for(data, corpus, query_encoder=encoder))
     assistant.ask("What does a CMO do?")  # warm-up: encoder, BM25 index, answerer
     floors: dict[str, Callable[[str], np.ndarray]] = (
-        # Two threads first: the one-thread run after it gives the two-thread session's workers time to stop
-        # spinning before the ask, whose own encoder they would otherwise slow.
         {f"{n} thread{'s' * (n > 1)}": bare_encoder(data, n) for n in (2, 1)}
         if encoder == "auto"
         else {"model": assistant.embedder.encode_query}  # torch: the model's own encode is its floor
@@ -70,11 +71,12 @@ def measure(
     floor_ms: dict[str, list[float]] = {name: [] for name in floors}
     stages: dict[str, list[float]] = {"embed": [], "search": [], "compose": [], "total": []}
     for _ in range(rounds):
-        for case in cases:
-            for name, encode in floors.items():
+        for name, encode in floors.items():
+            for case in cases:
                 started = time.perf_counter()
                 encode(case["question"])
                 floor_ms[name].append((time.perf_counter() - started) * 1000)
+        for case in cases:
             t = assistant.ask(case["question"], history=case["history"]).timings_ms
             stages["embed"].append(t["embed"])
             stages["search"].append(t["retrieve"] - t["embed"])
@@ -100,7 +102,7 @@ def measure(
 
 
 def main(
-    data: Path, corpus: Path | None = None, rounds: int = 1, limit: int | None = None, out: Path | None = None
+    data: Path, corpus: Path | None = None, rounds: int = 3, limit: int | None = None, out: Path | None = None
 ) -> dict[str, Any]:
     cases = questions(limit)
     app = measure(data, "auto", cases, rounds, corpus)

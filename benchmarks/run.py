@@ -54,6 +54,7 @@ def main(
             ask_latency.main,
             data,
             corpus,
+            rounds=1 if quick else 3,
             limit=3 if quick else None,
             out=out,
         )

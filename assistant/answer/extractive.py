@@ -154,7 +154,8 @@ class ExtractiveAnswerer:
             similarities=[c.similarity for c in candidates],
             chosen=sentences,
             index=index,
-            subject_covered=states_figure(request.question, request.standalone, sentences, index),
+            subject_covered=asks_figure(request.question)
+            and states_figure(request.question, request.standalone, sentences, index),
             spelled_out=self._spelled_out,
         )
         return evidence, chosen
@@ -230,7 +231,7 @@ class ExtractiveAnswerer:
         return frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
 
     def _relevance(self, c: Candidate, focus: FocusTerms) -> float:
-        overlap = focus.coverage(set(c.terms)) if focus.weights else 0.0
+        overlap = focus.coverage(c.terms) if focus.weights else 0.0
         chatter = 0.05 if c.chatter else 0.0
         return c.similarity + 0.25 * overlap - 0.01 * c.passage_rank - chatter
 

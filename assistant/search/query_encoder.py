@@ -148,15 +148,15 @@ def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
     return input_names
 
 
-#: Intra-op threads, and whether idle ones spin (poll for work for a moment) rather than sleep. Alone in a
-#: process on this 2-core machine, two spinning threads embedded a question about 1 ms faster than two sleeping
-#: ones; but a spinning thread keeps a core busy after every run, which under load is CPU taken from the rest of
-#: the answer and from the server: at 16 concurrent API clients the app's CPU per answer went from 21-24 ms
-#: (spinning) to 11-12 ms (sleeping) and answers per second from 44 to 87-96, while a warm ask stayed within 1.5x
-#: of a bare session's embedding (same run). The vectors are the same whatever the thread count (checked bitwise
-#: on the golden and paraphrase questions with one and two threads).
+#: Intra-op threads, and how they wait. Threads that spin (poll for work) between the graph's many small operators
+#: embed a question faster than threads that sleep: a warm ask measured 5.3-6.6 ms spinning against 7.4-9.2 ms
+#: sleeping, next to 3.6-4.7 ms for a bare session (same process, alternating rounds). But a thread that goes on
+#: spinning after a run keeps a core busy that the rest of the answer and the server need: at 16 concurrent API
+#: clients the app's CPU per answer was 20 ms spinning against 11-15 ms sleeping. So they spin during a run and
+#: stop the moment it returns (``session.force_spinning_stop``). The vectors are the same whatever the thread
+#: count or waiting (checked bitwise on the golden and paraphrase questions with one and two threads).
 QUERY_THREADS = 2
-SPIN = False
+SPIN = True
 #: Texts run through the graph together when encoding many (batches are sorted by length, so little padding).
 BATCH_SIZE = 32
 
@@ -182,6 +182,7 @@ class OnnxQueryEncoder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if SPIN else "0")
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
