@@ -58,10 +58,11 @@ def test_the_model_file_is_fitted_on_dev_with_its_curve() -> None:
     assert model.probability(strong) > model.probability(weak)
 
 
-def test_a_missing_name_or_money_is_refused_whatever_the_similarity() -> None:
+def test_a_missing_name_money_or_figure_is_refused_whatever_the_similarity() -> None:
     model = AnswerabilityModel.load()
     assert not model.answerable(Evidence(**STRONG, missing_name="Mayo Clinic"))
     assert not model.answerable(Evidence(**STRONG, money_missing=True))
+    assert not model.answerable(Evidence(**{**STRONG, "figure_missing": 1.0}))
 
 
 @pytest.mark.slow

@@ -1,8 +1,12 @@
 """Whether the chosen sentences answer the question: a calibrated decision over meaning, not a word count.
 
 A question that names something the sources never mention is refused by rule (``missing_name``: a
-capitalised phrase such as "Mayo Clinic" or "Certified Physician Executive", or an acronym such as "EMTALA"), and so is one that asks for money (a salary, a fee)
-when no chosen sentence states an amount.
+capitalised phrase such as "Mayo Clinic" or "Certified Physician Executive", or an acronym such as "EMTALA"), and
+so is one that asks for money (a salary, a fee) when no chosen sentence states an amount, or for any figure (how
+many, how long, what percentage) when no chosen sentence states one about the question's subject: other numbers
+from the same policies are easy to misread as the one asked for. The model below was fitted with those figure
+questions among its cases (``figure_missing`` is one of its features); the rule then refuses them whatever it
+says.
 Otherwise four signals (:class:`Evidence`) are combined by a small logistic model fitted on the dev split
 (``evals/calibrate_answerability.py`` writes ``assistant/data/answerability.json``: weights, the operating
 threshold chosen on dev, and the dev precision/recall curve the eval report shows):
@@ -195,7 +199,7 @@ class AnswerabilityModel:
         return 1.0 / (1.0 + math.exp(-(float(z @ np.array(self.weights)) + self.bias)))
 
     def answerable(self, evidence: Evidence) -> bool:
-        if evidence.missing_name or evidence.money_missing:
+        if evidence.missing_name or evidence.money_missing or evidence.figure_missing:
             return False
         return self.probability(evidence) >= self.threshold
 
