@@ -55,9 +55,12 @@ class CorpusIndex:
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
         self._sentences: tuple[np.ndarray, np.ndarray] | None = None
         self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
-        #: every vector came from a saved index: questions read nothing from the store
-        self.self_contained = saved is not None and saved.vectors is not None
-        if saved is not None and saved.vectors is not None:
+        #: every vector came from a saved index: questions read nothing from the store (held only while the
+        #: index is small enough to keep every unit vector in memory, as when they are read from the store)
+        self.self_contained = (
+            saved is not None and saved.vectors is not None and len(chunks) <= UNIT_CACHE_CHUNKS
+        )
+        if self.self_contained and saved is not None and saved.vectors is not None:
             self._hold(chunks, saved.vectors)
         if len(chunks) <= UNIT_CACHE_CHUNKS:
             self.unit_vectors(chunks)
