@@ -375,3 +375,25 @@ def test_answers_do_not_quote_article_signposting(ask: Ask, question: str) -> No
     assert answer.answered
     for text, _ in quoted_units(answer):
         assert not re.search(r"\b(keep reading|this article|in this article)\b", text, re.I), text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("do you have to be an MD to be a CMO or does a DO count?", "Doctor of Osteopathic Medicine"),
+        (
+            "What leadership skills make a CMO effective? especially around change and crises",
+            "Crisis leadership",
+        ),
+    ],
+)
+def test_the_answer_opens_with_the_sentence_stating_what_was_asked(
+    ask: Ask, question: str, opening: str
+) -> None:
+    """Of the most relevant sentences, the one holding the question's own specific terms comes first, not a
+    sentence that is merely about the topic ("A successful CMO has a variety of skills.")."""
+    answer = ask(question)
+    assert answer.answered
+    first = quoted_units(answer)[0][0]
+    assert opening in first, answer.answer
