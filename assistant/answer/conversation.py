@@ -82,8 +82,9 @@ def standalone(question: str, history: Sequence[Turn]) -> str:
     question it points back at by place)."""
     asked = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
     back = _BACK_TO.search(question)
-    if back and not _NEW_TOPIC.search(question) and _PLACES[back.group(1).lower()] < len(asked):
-        return f"{asked[_PLACES[back.group(1).lower()]]} {question}"
+    place = _PLACES[back.group(1).lower()] if back else len(asked)
+    if place < len(asked) and not _NEW_TOPIC.search(question):
+        return f"{asked[place]} {question}"
     topic = ""
     for turn in history:
         if turn.role != "user" or not turn.content.strip():

@@ -411,20 +411,17 @@ class ExtractiveAnswerer:
             if best > 0:
                 return chosen[-position]
         # Of the three most relevant sentences that stand on their own, the one holding most of the question's
-        # specific terms (the first of equals): similarity alone favours a sentence about the topic over the
-        # one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
+        # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
+        # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
         standing = [
             c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
         ]
         focus = request.query.focus
-        lead = (
-            max(
-                standing,
-                key=lambda c: (round(focus.coverage(c.terms), 3) if focus.weights else 0.0, -chosen.index(c)),
-            )
-            if standing
-            else chosen[0]
-        )
+        lead = chosen[0]
+        if standing and focus.weights:
+            lead = max(standing, key=lambda c: round(focus.coverage(c.terms), 3))
+        elif standing:
+            lead = standing[0]
         if lead.unit.is_list_item:  # a list item chosen first: its lead-in, when chosen too, opens instead
             opener = _lead_in(lead)
             return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)

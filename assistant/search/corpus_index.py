@@ -57,11 +57,10 @@ class CorpusIndex:
         self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
         #: every vector came from a saved index: questions read nothing from the store (held only while the
         #: index is small enough to keep every unit vector in memory, as when they are read from the store)
-        self.self_contained = (
-            saved is not None and saved.vectors is not None and len(chunks) <= UNIT_CACHE_CHUNKS
-        )
-        if self.self_contained and saved is not None and saved.vectors is not None:
-            self._hold(chunks, saved.vectors)
+        vectors = saved.vectors if saved is not None and len(chunks) <= UNIT_CACHE_CHUNKS else None
+        self.self_contained = vectors is not None
+        if vectors is not None:
+            self._hold(chunks, vectors)
         if len(chunks) <= UNIT_CACHE_CHUNKS:
             self.unit_vectors(chunks)
 
