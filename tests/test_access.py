@@ -20,7 +20,7 @@ import httpx
 import pytest
 from app_process import PROJECT_ROOT, AppServer, serve
 from gradio_client import Client, handle_file
-from users_files import write_users
+from users_files import accounts_file
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,7 @@ API = "/gradio_api"
 
 @pytest.fixture(scope="module")
 def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("access-users") / "users.json"
-    write_users(path, ACCOUNTS)
-    return path
+    return accounts_file(tmp_path_factory, "access", ACCOUNTS)
 
 
 @pytest.fixture(scope="module")

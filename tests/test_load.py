@@ -27,7 +27,7 @@ import pytest
 from app_process import AppServer, serve
 from corpus_files import POLICIES, write_files
 from gradio_client import Client, handle_file
-from users_files import write_users
+from users_files import accounts_file
 
 from assistant.ingest.manifest import DocumentRecord
 from assistant.pipeline import Assistant
@@ -188,9 +188,8 @@ def message_text(message: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def busy_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    users_file = tmp_path_factory.mktemp("load-users") / "users.json"
-    write_users(users_file, ACCOUNTS)
-    yield from serve(request, tmp_path_factory, "load", users_file=users_file)
+    accounts = accounts_file(tmp_path_factory, "load", ACCOUNTS)
+    yield from serve(request, tmp_path_factory, "load", users_file=accounts)
 
 
 def test_sixteen_users_ask_while_an_admin_uploads(

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from app_process import AppServer, serve
 from gradio_client import Client, handle_file
-from users_files import write_users
+from users_files import accounts_file
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def secured_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    users_file = tmp_path_factory.mktemp("ui-users") / "users.json"
-    write_users(users_file, USERS)
-    yield from serve(request, tmp_path_factory, "ui-api-secured", users_file=users_file)
+    accounts = accounts_file(tmp_path_factory, "ui-api", USERS)
+    yield from serve(request, tmp_path_factory, "ui-api-secured", users_file=accounts)
 
 
 def client(url: str, auth: tuple[str, str] | None = None) -> Client:

@@ -33,7 +33,7 @@ from browser import (
     wait_for_answer,
 )
 from playwright.sync_api import Browser, Locator, Page, expect
-from users_files import write_users
+from users_files import accounts_file
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +58,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def secured_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    users_file = tmp_path_factory.mktemp("ui-experience-users") / "users.json"
-    write_users(users_file, USERS)
-    yield from serve(request, tmp_path_factory, "ui-experience-secured", users_file=users_file)
+    accounts = accounts_file(tmp_path_factory, "ui-experience", USERS)
+    yield from serve(request, tmp_path_factory, "ui-experience-secured", users_file=accounts)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant.web.accounts import hash_secret
 
 #: bcrypt's lowest cost: fast sign-ins in tests.
@@ -20,3 +22,10 @@ def write_users(path: Path, accounts: dict[str, dict[str, str]]) -> Path:
     }
     path.write_text(json.dumps(entries, indent=2), encoding="utf-8")
     return path
+
+
+def accounts_file(
+    tmp_path_factory: pytest.TempPathFactory, name: str, accounts: dict[str, dict[str, str]]
+) -> Path:
+    """A users file of ``accounts`` in a fresh temporary folder named after ``name`` (for a module's app)."""
+    return write_users(tmp_path_factory.mktemp(f"{name}-users") / "users.json", accounts)
