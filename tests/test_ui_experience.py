@@ -107,6 +107,9 @@ def stop_button(page: Page):
 
 
 def assert_accessible(page: Page, where: str) -> None:
+    """axe-core on the page once it has settled: while an event runs, Gradio lays a translucent bar over the
+    component it updates (.eta-bar) or dims it (.pending), and text under either is measured at that contrast."""
+    expect(page.locator(".eta-bar, .pending")).to_have_count(0, timeout=15_000)
     found = serious_violations(page)
     assert not found, f"axe-core finds serious or critical problems on {where}: {json.dumps(found, indent=1)}"
 
