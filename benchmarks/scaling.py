@@ -119,12 +119,13 @@ def synthetic_chunks(size: int, pool: list[Any], vectors: np.ndarray) -> tuple[l
 
 def build(size: int, folder: Path, cache: Path) -> dict[str, Any]:
     """In this process: write ``size`` synthetic chunks into a Chroma database in ``folder``."""
+    from assistant.search.bundled_model import MODEL_NAME
     from assistant.search.chroma import ChromaStore
 
     pool = sentence_pool()
     chunks, vectors = synthetic_chunks(size, pool, sentence_vectors(pool, cache))
     settings = _settings(folder)
-    store = ChromaStore(settings, "all-MiniLM-L6-v2")
+    store = ChromaStore(settings, MODEL_NAME)
     started = time.perf_counter()
     batch = 2000
     for lo in range(0, size, batch):
@@ -158,12 +159,13 @@ def open_index(folder: Path, cache: Path) -> tuple[Any, float]:
     """The corpus index of ``folder`` as the app opens it (saved copy if there is one), and the seconds it took
     (from the committed ids in the manifest to the index ready; the vector store is already open)."""
     from assistant.ingest.manifest import Manifest
+    from assistant.search.bundled_model import MODEL_NAME
     from assistant.search.chroma import ChromaStore
     from assistant.search.corpus_index import CorpusIndexes
     from assistant.search.glossary import Glossary
 
     settings = _settings(folder)
-    store = ChromaStore(settings, "all-MiniLM-L6-v2")
+    store = ChromaStore(settings, MODEL_NAME)
     store.count()  # the store is open before the first question (the app checks it has an index)
     manifest = Manifest(settings.manifest_path)
     started = time.perf_counter()
@@ -191,6 +193,7 @@ def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
     """In a fresh process, as the app would: open the index (no saved copy yet: read every passage from Chroma,
     build BM25, save them), then time retrieval."""
     from assistant.answer.query import QueryAnalyzer
+    from assistant.search.bundled_model import MODEL_NAME
     from assistant.search.chroma import ChromaStore
     from assistant.search.embeddings import Embedder
     from assistant.search.glossary import Glossary

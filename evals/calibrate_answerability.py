@@ -2,11 +2,13 @@
 
     python evals/calibrate_answerability.py [--data-dir DIR]
 
-Reads the dev cases of evals/golden.jsonl and evals/users.jsonl (never test or paraphrase), runs each question
+Reads the dev cases of evals/golden.jsonl, evals/users.jsonl and evals/more_users.jsonl (never test or
+paraphrase), runs each question
 through the assistant up to the sentences it would quote, and records the evidence (assistant/answer/
 answerability.py). A logistic model (standardised features, L2) is fitted on all dev cases; its threshold is the
 one that maximises balanced accuracy (answerable answered, must-refuse refused) over 5-fold cross-validated
-probabilities on dev, so the threshold is not chosen on the same predictions it was fitted to. Writes
+probabilities on dev, so the threshold is not chosen on the same predictions it was fitted to, among the
+thresholds that refuse at most 10% of the answerable dev cases. Writes
 assistant/data/answerability.json with the weights, the threshold and the dev curve (the eval report draws it).
 """
 
@@ -24,9 +26,10 @@ from assistant.answer.answerability import FEATURES, MODEL_FILE, AnswerabilityMo
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import PROJECT_ROOT
 
-DATASETS = ("golden.jsonl", "users.jsonl")
+DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl")
 L2 = 1.0
 FOLDS = 5
+MAX_FALSE_REFUSALS = 0.10
 
 
 def dev_cases() -> list[dict[str, Any]]:
@@ -98,6 +101,14 @@ def curve(p: np.ndarray, y: np.ndarray) -> list[dict[str, float]]:
     return points
 
 
+def operating_point(points: list[dict[str, float]]) -> dict[str, float]:
+    """The threshold with the best balanced accuracy among those that refuse at most MAX_FALSE_REFUSALS of
+    the answerable dev cases (cross-validated): a refused answerable question is what users meet most, and
+    with about twenty must-refuse dev cases, balanced accuracy alone swings to strict thresholds on one case."""
+    allowed = [q for q in points if q["false_refusal_rate"] <= MAX_FALSE_REFUSALS] or points[:1]
+    return max(allowed, key=lambda q: (1 - q["false_refusal_rate"] + q["refusal_rate"], q["threshold"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -106,7 +117,7 @@ def main() -> None:
     assistant.ensure_index()
     x, y = evidence_table(assistant, dev_cases())
     points = curve(cross_validated(x, y), y)
-    best = max(points, key=lambda q: (1 - q["false_refusal_rate"] + q["refusal_rate"], q["threshold"]))
+    best = operating_point(points)
     w, b, mean, scale = fit(x, y)
     model = AnswerabilityModel(
         weights=tuple(round(float(v), 6) for v in w),

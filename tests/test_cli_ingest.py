@@ -90,7 +90,7 @@ def test_stats_json_describes_the_index(session: Session) -> None:
     assert stats["documents"] == 2
     assert stats["chunks"] == 2
     assert stats["kinds"] == {"article": 1, "policy": 1}
-    assert stats["embedding_model"] == "all-MiniLM-L6-v2"
+    assert stats["embedding_model"] == "all-mpnet-base-v2"
     assert stats["last_ingest"]
     assert {d["doc_id"] for d in stats["per_document"]} == {"policies/leave.md", "sources/cmo.md"}
 

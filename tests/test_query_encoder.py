@@ -76,7 +76,7 @@ def test_a_damaged_export_falls_back_to_the_model(
         vector = fresh.encode_query("What does a CMO do?")
     assert fresh.query_encoder_name == "sentence-transformers"
     assert "cannot open" in caplog.text
-    assert vector.shape == (384,)
+    assert vector.shape == (768,)  # all-mpnet-base-v2
 
 
 def test_an_export_for_another_model_is_not_used(exported: Path, tmp_path: Path) -> None:

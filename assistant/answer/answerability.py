@@ -12,7 +12,9 @@ Otherwise four signals (:class:`Evidence`) are combined by a small logistic mode
 threshold chosen on dev, and the dev precision/recall curve the eval report shows):
 
 - ``best``: cosine similarity of the best sentence to the question (the best one alone: how many others match
-  depends on how much the corpus says about the subject, and one short policy may say it once);
+  depends on how much the corpus says about the subject, and one short policy may say it once; the mean of the
+  three best, fitted on dev, refused "Where does the CMO park?" over a corpus whose one parking sentence
+  answers it);
 - ``coverage``: the share of the (resolved) question's content words the chosen sentences contain, each word
   weighed by how specific it is in general English (``wordfreq``), so "honestly", "best" or "really" weigh
   little and "credentialing" a lot; the corpus's own rarity (IDF) would count every everyday word the sources

@@ -40,6 +40,8 @@ _COMPARISON = re.compile(
 )
 #: Documents one answer quotes at most, unless the question compares (then each side needs its own).
 MAX_DOCUMENTS = 3
+#: Sentences one answer quotes at most, with the sentences and lead-ins brought in as context.
+MAX_QUOTED = 8
 #: Sentences that lean on the one before them make a poor first sentence.
 _LEANS_BACK = re.compile(
     r"^(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
@@ -395,7 +397,7 @@ class ExtractiveAnswerer:
                 c for c in rest if c.chunk is lead.chunk and c.index > lead.index and c.unit.is_list_item
             ]
             rest = items + [c for c in rest if c not in items]
-        return _with_context([lead, *rest], request)
+        return _trimmed(_with_context([lead, *rest], request))
 
     def _lead(self, chosen: list[Candidate], request: AnswerRequest) -> Candidate:
         """The sentence that answers most directly: for a figure question, the one stating the asked figure
@@ -416,6 +418,10 @@ class ExtractiveAnswerer:
         standing = [
             c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
         ]
+        if not standing:  # none of the three stands on its own: the most relevant one that does
+            standing = [
+                c for c in chosen if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
+            ][:1]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -433,10 +439,18 @@ class ExtractiveAnswerer:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
         lines: list[str] = []
         prose: list[str] = []
+        previous: Candidate | None = None
         for c in sequence:
             piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
-            # An answer never opens with a bullet: a list item without its lead-in reads as a sentence.
-            if c.unit.is_list_item and _in_list_run(c, sequence) and (lines or prose):
+            # A bullet follows its lead-in or another bullet of its list; a list item without its lead-in (a list
+            # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
+            introduced = (
+                previous is not None
+                and previous.chunk is c.chunk
+                and (previous.text.rstrip().endswith(":") or bool(lines and lines[-1].startswith("- ")))
+            )
+            previous = c
+            if c.unit.is_list_item and _in_list_run(c, sequence) and introduced and (lines or prose):
                 if prose:
                     lines.append(" ".join(prose))
                     prose = []
@@ -489,8 +503,13 @@ def _quotable(text: str, unit: Unit) -> bool:
     if stripped.endswith("?") or _META.search(stripped):
         return False
     words = stripped.split()
-    if not unit.is_list_item and stripped[-1:] not in '.!:;)"”’' and len(words) <= 12:
-        return False  # a title or heading line ("LD-501 New Physician Leader Onboarding")
+    if stripped[-1:] not in '.!:;)"”’' and len(words) <= 12:
+        if not unit.is_list_item:
+            return False  # a title or heading line ("LD-501 New Physician Leader Onboarding")
+        if all(w[:1].isupper() or w[:1].isdigit() for w in words if len(w) > 3):
+            return (
+                False  # a list of titles ("- PS-301 Patient Safety Event Reporting" under "Related policies")
+            )
     return len(words) >= (3 if unit.is_list_item else 5)
 
 
@@ -560,9 +579,13 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
     have = {c.key for c in sequence}
     out: list[Candidate] = []
     for c in sequence:
-        before = _antecedent(c) if _LEANS_BACK.match(c.text) else _lead_in(c) if c.unit.is_list_item else None
-        if before is not None and (c.chunk.chunk_id, before) not in have:
-            extra = _unit_candidate(c, before, request)
+        if _LEANS_BACK.match(c.text):
+            before = _antecedents(c)
+        else:
+            opener = _lead_in(c) if c.unit.is_list_item else None
+            before = [opener] if opener is not None else []
+        extras = [_unit_candidate(c, i, request) for i in before if (c.chunk.chunk_id, i) not in have]
+        for extra in extras:
             if extra is not None:
                 out.append(extra)
                 have.add(extra.key)
@@ -570,8 +593,30 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
     return out
 
 
-def _antecedent(c: Candidate) -> int | None:
-    return c.index - 1 if c.index > 0 else None
+def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
+    """At most MAX_QUOTED sentences (the context brought in counts), cut at the end; a lead-in left with fewer
+    than two of its items goes too."""
+    out = sequence[:MAX_QUOTED]
+    if len(out) == len(sequence):
+        return out
+    # A lead-in cut off from all but one of its items would read as a sentence ending with ":".
+    lead_ins = [i for i, c in enumerate(out) if c.text.rstrip().endswith(":")]
+    if lead_ins and len(out) - 1 - lead_ins[-1] < 2 and lead_ins[-1] > 0:
+        out = out[: lead_ins[-1]]
+    return out
+
+
+def _antecedents(c: Candidate, most: int = 3) -> list[int]:
+    """The sentences before ``c`` it needs, in order: the one before, and the ones before that while the
+    earlier one leans back too ("Firstly, ..." after "It's all about ...")."""
+    out: list[int] = []
+    i = c.index - 1
+    while i >= 0 and len(out) < most:
+        out.insert(0, i)
+        if not _LEANS_BACK.match(c.chunk.unit_text(c.chunk.units[i])):
+            break
+        i -= 1
+    return out
 
 
 def _lead_in(c: Candidate) -> int | None:

@@ -54,7 +54,7 @@ def _check_bounds(path: Path, data: Mapping[str, Any], where: str) -> None:
 
 
 def support_threshold(thresholds: dict[str, Any]) -> float:
-    value = thresholds.get("support", {}).get("threshold", 0.86)
+    value = thresholds.get("support", {}).get("threshold", 0.89)
     if not isinstance(value, int | float) or not 0 < value <= 1:
         raise ConfigError(f"[support] threshold must be a number in (0, 1], not {value!r}.")
     return float(value)

@@ -214,7 +214,8 @@ def _answerability(fitted: Mapping[str, Any], charts: Mapping[str, bytes]) -> _S
         _Text(
             "Whether to answer is a logistic model over the evidence (assistant/answer/answerability.py), fitted "
             "on dev by evals/calibrate_answerability.py; the threshold maximises balanced accuracy over "
-            "cross-validated dev probabilities. The curve is that dev curve; the figures above are this run's."
+            "cross-validated dev probabilities among the thresholds that refuse at most 10% of the answerable "
+            "dev cases. The curve is that dev curve; the figures above are this run's."
         ),
         facts,
     ]

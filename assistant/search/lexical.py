@@ -84,11 +84,12 @@ def english_words() -> frozenset[str]:
     A word in it is written as meant, so spelling correction leaves it alone even when the sources lack it
     ("weather" stays "weather", not "whether"; "stuff" is not "staff"). Typos are rarely whole words there.
     """
-    from assistant.search.embeddings import bundled_model_path
+    from assistant.errors import ConfigError
+    from assistant.search.bundled_model import bundled_model_path
 
     try:
         lines = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    except (OSError, ImportError):
+    except (OSError, ImportError, ConfigError):
         return frozenset()
     return frozenset(w for w in lines if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower())
 

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,6 +197,11 @@ class OnnxQueryEncoder:
         self._output = [self.session.get_outputs()[0].name]
         self._ones = np.ones((1, info.max_seq_length), dtype=np.int64)
         self._zeros = np.zeros((1, info.max_seq_length), dtype=np.int64)
+
+    @cached_property
+    def dimension(self) -> int:
+        """The width of the model's vectors."""
+        return int(self.encode_one("a").shape[0])
 
     def encode_one(self, text: str) -> np.ndarray:
         """The unit vector of one text (float32, shape ``(dimension,)``)."""
