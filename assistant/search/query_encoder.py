@@ -146,7 +146,26 @@ def _write_onnx(model: SentenceTransformer, path: Path) -> tuple[str, ...]:
             opset_version=17,
             dynamo=False,
         )
+    _optimize(path)
     return input_names
+
+
+def _optimize(path: Path) -> None:
+    """Rewrite the graph at ``path`` as ONNX Runtime optimises it (operators fused; no hardware-specific layout,
+    so the file still runs on another machine): a new process then opens it in a third of the time (all-mpnet-
+    base-v2: 0.3 s instead of 0.9 s), which is most of a one-off ``cmo-assistant ask``."""
+    import onnxruntime
+
+    optimized = path.with_name(path.name + ".optimized")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(optimized)
+    try:
+        onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        os.replace(optimized, path)
+    finally:
+        optimized.unlink(missing_ok=True)
 
 
 #: Intra-op threads, and how they wait. Threads that spin (poll for work) between the graph's many small operators
@@ -160,6 +179,15 @@ QUERY_THREADS = 2
 SPIN = True
 #: Texts run through the graph together when encoding many (batches are sorted by length, so little padding).
 BATCH_SIZE = 32
+
+
+def _one_blas_thread() -> None:
+    """numpy's OpenBLAS threads busy-wait after each product (the dense search's), on the cores this session's
+    threads need next: with all-mpnet-base-v2 a question embedded right after a search took 40 ms instead of
+    20. The products a question needs are small, so one BLAS thread costs nothing; the limit is process-wide."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 class OnnxQueryEncoder:
@@ -176,6 +204,7 @@ class OnnxQueryEncoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        _one_blas_thread()
         self.info = info
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
