@@ -1,6 +1,6 @@
 """Every benchmark, end to end (`make bench`): results in benchmarks/results/, a figure, the README table.
 
-python benchmarks/run.py            # the full run, about 6 minutes on 2 cores
+python benchmarks/run.py            # the full run, about 10 minutes on 2 cores
 python benchmarks/run.py --quick    # tiny inputs, to check the benchmark code itself (the test suite does)
 """
 

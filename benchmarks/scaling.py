@@ -58,8 +58,10 @@ def sentence_pool() -> list[tuple[str, str, tuple[str, ...], str]]:
 
 def sentence_vectors(pool: list[tuple[str, str, tuple[str, ...], str]], cache: Path) -> np.ndarray:
     """The model's vector for every pool sentence, computed once and cached by content (with the ONNX export
-    of the model, which the measuring processes use for questions)."""
-    key = hashlib.sha256("\n".join(s for *_, s in pool).encode()).hexdigest()[:16]
+    of the model, which the measuring processes use for questions); the key includes the model's name."""
+    from assistant.search.bundled_model import MODEL_NAME
+
+    key = hashlib.sha256("\n".join([MODEL_NAME, *(s for *_, s in pool)]).encode()).hexdigest()[:16]
     path = cache / f"sentences-{key}.npy"
     if path.exists():
         return np.asarray(np.load(path), dtype=np.float32)
@@ -193,7 +195,6 @@ def serve(folder: Path, n_questions: int, cache: Path) -> dict[str, Any]:
     """In a fresh process, as the app would: open the index (no saved copy yet: read every passage from Chroma,
     build BM25, save them), then time retrieval."""
     from assistant.answer.query import QueryAnalyzer
-    from assistant.search.bundled_model import MODEL_NAME
     from assistant.search.chroma import ChromaStore
     from assistant.search.embeddings import Embedder
     from assistant.search.glossary import Glossary
