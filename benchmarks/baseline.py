@@ -29,6 +29,10 @@ REPORTED = (
 )
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 class EmbedderAdapter(Embeddings):
     """The assistant's embedder as LangChain ``Embeddings`` (the same model, the same normalisation)."""
 
@@ -122,8 +126,9 @@ def main(
             "baseline_build_s": round(build_s, 1),
             "retrieval_latency": {name: summary_ms(values) for name, values in timings.items()},
             "metrics": {
-                "langchain_similarity_search": {k: round(theirs[k], 3) for k in REPORTED if k in theirs},
-                "assistant_hybrid": {k: round(ours[k], 3) for k in REPORTED if k in ours},
+                # every metric for both; None where no case applies (faithfulness when nothing was answered)
+                "langchain_similarity_search": {k: _rounded(theirs.get(k)) for k in REPORTED},
+                "assistant_hybrid": {k: _rounded(ours.get(k)) for k in REPORTED},
             },
         },
         out,

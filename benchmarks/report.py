@@ -108,13 +108,19 @@ def table(results: dict[str, Any]) -> str:
         rows.append(
             _row(
                 "Plain LangChain `Chroma.similarity_search` (k=5) vs the assistant's retrieval",
-                f"hit@5 {theirs['hit@5']:.3f} vs {ours['hit@5']:.3f}; MRR {theirs['mrr']:.3f} vs {ours['mrr']:.3f}; "
-                f"key facts {theirs['key_fact_coverage']:.3f} vs {ours['key_fact_coverage']:.3f}; false refusals "
-                f"{theirs['false_refusal_rate']:.3f} vs {ours['false_refusal_rate']:.3f}; p50 "
+                f"hit@5 {_share(theirs['hit@5'])} vs {_share(ours['hit@5'])}; MRR {_share(theirs['mrr'])} vs "
+                f"{_share(ours['mrr'])}; key facts {_share(theirs['key_fact_coverage'])} vs "
+                f"{_share(ours['key_fact_coverage'])}; false refusals {_share(theirs['false_refusal_rate'])} vs "
+                f"{_share(ours['false_refusal_rate'])}; p50 "
                 f"{lat['baseline']['p50_ms']:.1f} vs {lat['hybrid']['p50_ms']:.1f} ms",
             )
         )
     return "\n".join(rows)
+
+
+def _share(value: float | None) -> str:
+    """A metric to three decimals; "n/a" where no case applied (a quick run's few questions all refused)."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def plot(results: dict[str, Any], path: Path) -> Path:

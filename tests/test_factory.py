@@ -61,7 +61,9 @@ def first_cited(answer: Answer) -> tuple[str, str]:
 def test_a_reversing_reranker_changes_the_order_and_the_first_citation(shipped: Assistant) -> None:
     reversing = Assistant.build(shipped.settings, embedder=shipped.embedder, reranker=Reverse())
     moved = []
-    for question in POLICY_QUESTIONS:
+    # The answer opens with its most relevant sentence wherever its passage ranks, so for these policy questions
+    # the first citation may stay; a comparison quotes each side's passages in rank order.
+    for question in (*POLICY_QUESTIONS, "How is a hospital CMO different from an FQHC CMO?"):
         default, reranked = shipped.ask(question), reversing.ask(question)
         assert len(default.retrieved) > 1
         assert chunk_ids(reranked.retrieved) == chunk_ids(default.retrieved)[::-1]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import (
+    SUBJECT_COVERAGE,
     AnswerabilityModel,
     Evidence,
     Sentence,
@@ -409,6 +410,12 @@ class ExtractiveAnswerer:
                 (figure_fit(request.standalone, Sentence(c.text, c.terms), index), -i)
                 for i, c in enumerate(chosen)
             ]
+            # Of the sentences stating a figure about the asked subject, the one closest to the question in meaning:
+            # "escalated to the CMO within 2 hours" for how soon an event must reach the CMO, not "disclosed to
+            # the family within 24 hours", which covers the subject as well.
+            stating = [c for (fit, _), c in zip(fits, chosen, strict=True) if fit >= SUBJECT_COVERAGE]
+            if stating:
+                return max(stating, key=lambda c: c.similarity)
             best, position = max(fits)
             if best > 0:
                 return chosen[-position]
