@@ -422,13 +422,9 @@ class ExtractiveAnswerer:
         # Of the three most relevant sentences that stand on their own, the one holding most of the question's
         # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
         # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
-        standing = [
-            c for c in chosen[:3] if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
-        ]
+        standing = [c for c in chosen[:3] if _stands(c)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
-            standing = [
-                c for c in chosen if not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
-            ][:1]
+            standing = [c for c in chosen if _stands(c)][:1]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -513,10 +509,9 @@ def _quotable(text: str, unit: Unit) -> bool:
     if stripped[-1:] not in '.!:;)"”’' and len(words) <= 12:
         if not unit.is_list_item:
             return False  # a title or heading line ("LD-501 New Physician Leader Onboarding")
+        # a list of titles ("- PS-301 Patient Safety Event Reporting" under "Related policies")
         if all(w[:1].isupper() or w[:1].isdigit() for w in words if len(w) > 3):
-            return (
-                False  # a list of titles ("- PS-301 Patient Safety Event Reporting" under "Related policies")
-            )
+            return False
     return len(words) >= (3 if unit.is_list_item else 5)
 
 
@@ -598,6 +593,11 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
                 have.add(extra.key)
         out.append(c)
     return out
+
+
+def _stands(c: Candidate) -> bool:
+    """Whether a sentence can open an answer: it neither leans on the one before it nor introduces a list."""
+    return not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
 
 
 def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
