@@ -60,16 +60,16 @@ def part_files() -> list[Path]:
     found = []
     for name in PARTS:
         try:
-            files = metadata.distribution(name).files or []
+            distribution = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             raise ConfigError(
                 f"The embedding model's package {name} is not installed. Reinstall the project "
                 "(pip install -e .) or set CMO_ASSISTANT_EMBEDDING_MODEL to a local model folder."
             ) from None
-        piece = next((f for f in files if ".zip." in f.name), None)
+        piece = next((f for f in distribution.files or [] if ".zip." in f.name), None)
         if piece is None:
             raise ConfigError(f"The package {name} holds no part of the model archive: reinstall it.")
-        found.append(Path(str(metadata.distribution(name).locate_file(piece))))
+        found.append(Path(str(distribution.locate_file(piece))))
     return found
 
 

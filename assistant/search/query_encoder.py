@@ -16,7 +16,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,10 +226,10 @@ class OnnxQueryEncoder:
         self._ones = np.ones((1, info.max_seq_length), dtype=np.int64)
         self._zeros = np.zeros((1, info.max_seq_length), dtype=np.int64)
 
-    @cached_property
+    @property
     def dimension(self) -> int:
-        """The width of the model's vectors."""
-        return int(self.encode_one("a").shape[0])
+        """The width of the model's vectors: the hidden size the graph declares (no run needed)."""
+        return int(self.session.get_outputs()[0].shape[-1])
 
     def encode_one(self, text: str) -> np.ndarray:
         """The unit vector of one text (float32, shape ``(dimension,)``)."""
