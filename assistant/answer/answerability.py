@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.figure_kinds import states_kind
 from assistant.answer.query import generic_terms
 from assistant.answer.word_frequency import zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
@@ -45,6 +46,10 @@ from assistant.types import TERM_PREFIX
 
 #: Share of the question's subject (specificity-weighted) a sentence stating a figure must cover.
 SUBJECT_COVERAGE = 1 / 3
+#: A sentence this close in meaning to the question's best-matching one (cosine) states the asked figure when it
+#: holds a figure of the asked kind, whatever words it shares with the question: "a complete initial application
+#: is processed ... within 90 days" for "how long does it take to get privileges approved?" (chosen on dev).
+NEAR_BEST = 0.02
 FEATURES = ("best", "coverage", "unknown", "figure_missing")
 MODEL_FILE = "answerability.json"
 
@@ -165,6 +170,8 @@ class Sentence:
 
     text: str
     terms: frozenset[str]
+    #: cosine similarity to the question
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -259,9 +266,11 @@ def gather(
 
 
 def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
-    """How well a sentence states the asked figure: 0 without a figure, else the share of the question's
-    subject (its content words other than those asking for the figure, weighed by specificity) it covers."""
-    if not FIGURE.search(sentence.text):
+    """How well a sentence states the asked figure: 0 without a figure of the asked kind (a duration for "how
+    long", a count of members for "how many members": :mod:`assistant.answer.figure_kinds`), else the share of
+    the question's subject (its content words other than those asking for the figure, weighed by specificity) it
+    covers."""
+    if not FIGURE.search(sentence.text) or not states_kind(resolved, sentence.text):
         return 0.0
     subject = " ".join(w for w in re.findall(r"[\w'’-]+", resolved) if w.lower() not in ASKING_WORDS)
     return _coverage(subject, [sentence], index, keep_generic=True)[0]
@@ -276,10 +285,22 @@ def asks_figure(question: str) -> bool:
     return bool(FIGURE_QUESTION.search(question) or MONEY_QUESTION.search(question))
 
 
-def states_figure(question: str, resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> bool:
-    """Some chosen sentence states a figure and covers a third of the question's subject: its content
-    words other than those asking for the figure ("how long", "what percentage"), weighed by specificity."""
-    return any(figure_fit(resolved, s, index) >= SUBJECT_COVERAGE for s in chosen)
+def states_figure(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float) -> bool:
+    """Some chosen sentence states the asked figure (:func:`states_asked_figure`)."""
+    return any(states_asked_figure(resolved, s, index, best) for s in chosen)
+
+
+def states_asked_figure(resolved: str, sentence: Sentence, index: CorpusIndex, best: float) -> bool:
+    """The sentence states a figure of the asked kind and either covers a third of the question's subject (its
+    content words other than those asking for the figure, weighed by specificity) or is, in meaning, within
+    NEAR_BEST of the best-matching sentence (``best``: its cosine similarity to the question)."""
+    if figure_fit(resolved, sentence, index) >= SUBJECT_COVERAGE:
+        return True
+    return (
+        sentence.similarity >= best - NEAR_BEST
+        and bool(FIGURE.search(sentence.text))
+        and states_kind(resolved, sentence.text)
+    )
 
 
 def _coverage(

@@ -26,6 +26,7 @@ from assistant.answer.answerability import (
     asks_figure,
     figure_fit,
     gather,
+    states_asked_figure,
     states_figure,
 )
 from assistant.answer.prompts import Prompts
@@ -97,6 +98,11 @@ class Candidate:
     def key(self) -> tuple[str, int]:
         return (self.chunk.chunk_id, self.index)
 
+    @property
+    def sentence(self) -> Sentence:
+        """What the answerability evidence needs of it."""
+        return Sentence(self.text, self.terms, self.similarity)
+
 
 @dataclass(frozen=True)
 class _UnitFacts:
@@ -150,7 +156,8 @@ class ExtractiveAnswerer:
         if not candidates:
             return None, []
         chosen = self._select(candidates, request, focus)
-        sentences = [Sentence(c.text, c.terms) for c in chosen]
+        sentences = [c.sentence for c in chosen]
+        best = max(c.similarity for c in candidates)
         evidence = gather(
             question=request.question,
             resolved=request.standalone,
@@ -158,7 +165,7 @@ class ExtractiveAnswerer:
             chosen=sentences,
             index=index,
             subject_covered=asks_figure(request.question)
-            and states_figure(request.question, request.standalone, sentences, index),
+            and states_figure(request.standalone, sentences, index, best),
             spelled_out=self._spelled_out,
         )
         return evidence, chosen
@@ -406,14 +413,17 @@ class ExtractiveAnswerer:
         of the question's specific terms."""
         if asks_figure(request.question):
             index = _index_of(request)
-            fits = [
-                (figure_fit(request.standalone, Sentence(c.text, c.terms), index), -i)
-                for i, c in enumerate(chosen)
-            ]
+            fits = [(figure_fit(request.standalone, c.sentence, index), -i) for i, c in enumerate(chosen)]
             # Of the sentences stating a figure about the asked subject, the one closest to the question in meaning:
             # "escalated to the CMO within 2 hours" for how soon an event must reach the CMO, not "disclosed to
-            # the family within 24 hours", which covers the subject as well.
+            # the family within 24 hours", which covers the subject as well. None: the one stating a figure of
+            # the asked kind that is nearly the closest of all in meaning (:func:`states_asked_figure`).
             stating = [c for (fit, _), c in zip(fits, chosen, strict=True) if fit >= SUBJECT_COVERAGE]
+            if not stating:
+                top = max(c.similarity for c in chosen)
+                stating = [
+                    c for c in chosen if states_asked_figure(request.standalone, c.sentence, index, top)
+                ]
             if stating:
                 return max(stating, key=lambda c: c.similarity)
             best, position = max(fits)
