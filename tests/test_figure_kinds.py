@@ -16,6 +16,7 @@ from assistant.answer.figure_kinds import asked_kind, states_kind
         ("How often are OPPE reports produced?", "frequency"),
         ("What percentage of US hospitals have a CMO?", "percent"),
         ("how old do you have to be to be excused from call?", "age"),
+        ("what's the average age of a chief medical officer?", "age"),
         ("how many cases get reviewed for a new privilege?", "count"),
         ("What is the weekend call stipend?", None),
         # a resolved follow-up: the last asking phrase is the new turn's
@@ -44,6 +45,9 @@ def test_the_kind_asked_for(question: str, kind: str | None) -> None:
         ),
         ("How often are policies reviewed?", "Comments are due within 14 days.", False),
         ("how often do they meet?", "The sponsor meets weekly with the new leader.", True),
+        # ages
+        ("what's the average age of a CMO?", "A CMO typically needs several years of experience.", False),
+        ("how old must a physician be to be excused?", "A physician who is 60 years of age or older.", True),
         # shares
         ("What percentage of members must be patients?", "At least 51 percent are patients.", True),
         ("What percentage of members must be patients?", "The board has 12 members.", False),

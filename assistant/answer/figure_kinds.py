@@ -45,10 +45,17 @@ ASKING: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
-    ("age", re.compile(r"\bhow old\b|\bwhat age\b|\bage (limit|cutoff)\b", re.I)),
+    (
+        "age",
+        re.compile(
+            r"\bhow old\b|\bwhat age\b|\b(average|typical|usual|median|minimum|maximum) age\b|"
+            r"\bage (limit|cutoff)\b",
+            re.I,
+        ),
+    ),
     ("count", re.compile(r"\bhow many\b|\bwhat number of\b", re.I)),
 )
-#: A sentence that states a figure of each kind (a count is checked against the counted noun instead).
+#: A sentence that states a figure of each kind (a count is any number that counts: :func:`_counts`).
 STATING: dict[Kind, re.Pattern[str]] = {
     "percent": re.compile(_NUMBER + r"\s?(%|percent\b)|\b(half|majority|quarter|third|percent)\b", re.I),
     "frequency": re.compile(
