@@ -34,6 +34,10 @@ def test_the_kind_asked_for(question: str, kind: str | None) -> None:
         ("How long does credentialing take?", "Applications are processed within 90 days.", True),
         ("How long does it take to become a CMO?", "It takes several years of experience.", True),
         ("How long does credentialing take?", "Two Level 3 ratings trigger an FPPE.", False),
+        # a time of day
+        ("How late is the cafeteria open?", "The cafeteria stays open until 11 pm.", True),
+        ("how long is weekend call?", "Weekend call runs from Friday 17:00 to Monday 07:00.", True),
+        ("How late is the cafeteria open?", "The cafeteria is on level 1.", False),
         ("how many hours of CME do I need?", "Each practitioner documents at least 50 hours of CME.", True),
         ("how many yrs experience do u need?", "A CMO needs five to 10 years of clinical experience.", True),
         ("how many vacation days do physicians get?", "A payment of $150 per encounter, up to $600.", False),

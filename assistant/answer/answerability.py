@@ -272,10 +272,9 @@ def gather(
 
 def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
     """How well a sentence states the asked figure: 0 without a figure of the asked kind (a duration for "how
-    long", a count of members for "how many members": :mod:`assistant.answer.figure_kinds`), else the share of
-    the question's subject (its content words other than those asking for the figure, weighed by specificity) it
-    covers."""
-    if not FIGURE.search(sentence.text) or not states_kind(resolved, sentence.text):
+    long", a count for "how many": :mod:`assistant.answer.figure_kinds`), else the share of the question's
+    subject (its content words other than those asking for the figure, weighed by specificity) it covers."""
+    if not _holds_asked_figure(resolved, sentence.text):
         return 0.0
     subject = " ".join(w for w in re.findall(r"[\w'’-]+", resolved) if w.lower() not in ASKING_WORDS)
     return _coverage(subject, [sentence], index, keep_generic=True)[0]
@@ -301,11 +300,12 @@ def states_asked_figure(resolved: str, sentence: Sentence, index: CorpusIndex, b
     NEAR_BEST of the best-matching sentence (``best``: its cosine similarity to the question)."""
     if figure_fit(resolved, sentence, index) >= SUBJECT_COVERAGE:
         return True
-    return (
-        sentence.similarity >= best - NEAR_BEST
-        and bool(FIGURE.search(sentence.text))
-        and states_kind(resolved, sentence.text)
-    )
+    return sentence.similarity >= best - NEAR_BEST and _holds_asked_figure(resolved, sentence.text)
+
+
+def _holds_asked_figure(resolved: str, text: str) -> bool:
+    """``text`` states a figure of the kind the question asks for."""
+    return bool(FIGURE.search(text)) and states_kind(resolved, text)
 
 
 def _coverage(

@@ -66,6 +66,8 @@ STATING: dict[Kind, re.Pattern[str]] = {
     "duration": re.compile(
         _NUMBER + rf"[\s-]*(?:\w+[\s-]+)?{_UNIT}\b|"
         rf"\b(several|a few|many) {_UNIT}|"
+        # a time of day answers "how late", "how early" and bounds a period ("from Friday 17:00 to Monday 07:00")
+        r"\b\d{1,2}(:\d\d)?\s?([ap]\.?m\b\.?)|\b\d{1,2}:\d\d\b|\b(noon|midnight)\b|"
         r"\b(immediately|annual(ly)?|monthly|weekly|daily|quarterly|yearly|same day|next (business )?day)\b",
         re.I,
     ),
