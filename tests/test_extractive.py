@@ -267,6 +267,50 @@ def test_list_introduction_is_not_quoted_without_its_items(ask: Ask, question: s
     assert_no_dangling_list_intro(answer)
 
 
+@pytest.mark.slow
+def test_a_list_split_over_two_passages_keeps_its_lead_in(ask: Ask, shipped: Assistant) -> None:
+    """A long list is split over passages; an item quoted from the later passage, inside the answer, comes with
+    the lead-in from the passage before and reads as a bullet of that list."""
+    index = shipped.corpus_index()
+    # The items of lists that open a passage, mapped to the lead-in in the passage before.
+    lead_in_of: dict[str, str] = {}
+    for chunk in index.by_id.values():
+        previous = index.preceding(chunk)
+        if not chunk.units or not chunk.units[0].is_list_item or previous is None:
+            continue
+        prose = [previous.unit_text(u) for u in previous.units if not u.is_list_item]
+        if prose and prose[-1].rstrip().endswith(":") and previous.units[-1].is_list_item:
+            for unit in chunk.units:
+                if not unit.is_list_item:
+                    break
+                lead_in_of[" ".join(chunk.unit_text(unit).split())] = prose[-1].strip()
+    assert lead_in_of, "the shipped corpus has no list split over two passages any more"
+    checked = 0
+    for question in (
+        "Which laws and accrediting bodies does a CMO need to make sure the organization meets?",
+        "What advice is there for succeeding as a new CMO?",
+        "cmo challenges with staff shortages and burnout?",
+    ):
+        answer = ask(question)
+        units = [" ".join(text.split()) for text, _ in quoted_units(answer)]
+        bullets = {
+            " ".join(re.sub(r"\s*\[\d+\]", "", line[2:]).split())
+            for line in answer.answer.splitlines()
+            if line.startswith("- ")
+        }
+        for position, text in enumerate(units[1:], start=1):
+            lead_in = lead_in_of.get(text)
+            if lead_in is None:
+                continue
+            checked += 1
+            assert " ".join(lead_in.split()) in units[:position], (question, answer.answer)
+            if (
+                units[position - 1] in bullets
+            ):  # it follows an item of its list: it is a bullet of that list too
+                assert text in bullets, (question, answer.answer)
+    assert checked, "no answer quoted an item from the later passage of a split list"
+
+
 # -- refusals -----------------------------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize(

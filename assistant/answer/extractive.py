@@ -459,7 +459,7 @@ class ExtractiveAnswerer:
             # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
             introduced = (
                 previous is not None
-                and previous.chunk is c.chunk
+                and _same_list_place(previous, c)
                 and (previous.text.rstrip().endswith(":") or bool(lines and lines[-1].startswith("- ")))
             )
             previous = c
@@ -597,6 +597,10 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
             opener = _lead_in(c) if c.unit.is_list_item else None
             before = [opener] if opener is not None else []
         extras = [_unit_candidate(c, i, request) for i in before if (c.chunk.chunk_id, i) not in have]
+        if out and c.unit.is_list_item and not before and _opens_inside_list(c):
+            # The list began in the passage before (a long list is split over passages): its lead-in is there.
+            # Not for the sentence that opens the answer: that one reads as a sentence, the most direct first.
+            extras = [_lead_in_before(c, request, have)]
         for extra in extras:
             if extra is not None:
                 out.append(extra)
@@ -645,14 +649,52 @@ def _lead_in(c: Candidate) -> int | None:
     return None
 
 
-def _unit_candidate(c: Candidate, index: int, request: AnswerRequest) -> Candidate | None:
-    vectors = request.unit_vectors.get(c.chunk.chunk_id)
-    unit = c.chunk.units[index]
-    text = c.chunk.unit_text(unit)
+def _opens_inside_list(c: Candidate) -> bool:
+    """Every unit of ``c``'s passage up to ``c`` is a list item: the passage starts inside a list."""
+    return all(u.is_list_item for u in c.chunk.units[: c.index + 1])
+
+
+def _lead_in_before(c: Candidate, request: AnswerRequest, have: set[tuple[str, int]]) -> Candidate | None:
+    """The lead-in of the list ``c`` continues, from the passage before ``c``'s (None: there is none, or the
+    answer has it already)."""
+    previous = _index_of(request).preceding(c.chunk)
+    if previous is None or not previous.units:
+        return None
+    units = previous.units
+    last_prose = next((i for i in range(len(units) - 1, -1, -1) if not units[i].is_list_item), None)
+    if last_prose is None or not previous.unit_text(units[last_prose]).rstrip().endswith(":"):
+        return None
+    if (previous.chunk_id, last_prose) in have:
+        return None
+    return _unit_candidate(c, last_prose, request, previous)
+
+
+def _unit_candidate(
+    c: Candidate, index: int, request: AnswerRequest, chunk: Chunk | None = None
+) -> Candidate | None:
+    """Unit ``index`` of ``c``'s passage (or of ``chunk``) as a candidate quoted for ``c``'s sake."""
+    chunk = chunk or c.chunk
+    vectors = request.unit_vectors.get(chunk.chunk_id)
+    if vectors is None:
+        vectors = _index_of(request).unit_vectors([chunk]).get(chunk.chunk_id)
+    unit = chunk.units[index]
+    text = chunk.unit_text(unit)
     if vectors is None or len(text.split()) < 3 or text.rstrip()[-1:] not in '.!:;)"”’':
         return None
     similarity = float(vectors[index] @ request.query_vector)
-    return Candidate(c.passage_rank, c.chunk, unit, index, vectors[index], similarity, c.terms)
+    return Candidate(c.passage_rank, chunk, unit, index, vectors[index], similarity, c.terms)
+
+
+def _same_list_place(previous: Candidate, c: Candidate) -> bool:
+    """``previous`` can introduce or continue ``c``'s list: the same passage, or the passage before it under the
+    same heading (a list split over passages)."""
+    if previous.chunk is c.chunk:
+        return True
+    return (
+        previous.chunk.doc_id == c.chunk.doc_id
+        and previous.chunk.section == c.chunk.section
+        and previous.chunk.start < c.chunk.start
+    )
 
 
 def _in_list_run(c: Candidate, sequence: Sequence[Candidate]) -> bool:

@@ -55,6 +55,8 @@ class CorpusIndex:
         self._units: OrderedDict[str, np.ndarray] = OrderedDict(carried or ())
         self._sentences: tuple[np.ndarray, np.ndarray] | None = None
         self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
+        #: each (document, heading path)'s passages in document order, worked out at the first use
+        self._order: dict[tuple[str, tuple[str, ...]], list[Chunk]] | None = None
         #: every vector came from a saved index: questions read nothing from the store (held only while the
         #: index is small enough to keep every unit vector in memory, as when they are read from the store)
         vectors = saved.vectors if saved is not None and len(chunks) <= UNIT_CACHE_CHUNKS else None
@@ -75,6 +77,17 @@ class CorpusIndex:
     @property
     def by_id(self) -> Mapping[str, Chunk]:
         return self.lexical.by_id
+
+    def preceding(self, chunk: Chunk) -> Chunk | None:
+        """The passage just before ``chunk`` under the same heading of its document (None: it opens it)."""
+        with self._lock:
+            if self._order is None:
+                order: dict[tuple[str, tuple[str, ...]], list[Chunk]] = {}
+                for c in self.lexical.chunks:
+                    order.setdefault((c.doc_id, c.section), []).append(c)
+                self._order = {key: sorted(cs, key=lambda c: c.start) for key, cs in order.items()}
+        before = [c for c in self._order.get((chunk.doc_id, chunk.section), ()) if c.start < chunk.start]
+        return before[-1] if before else None
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)
