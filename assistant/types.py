@@ -74,6 +74,32 @@ class Chunk:
     def unit_text(self, unit: Unit) -> str:
         return self.text[unit.start : unit.end]
 
+    def lead_in(self, index: int) -> int | None:
+        """The unit that opens the list unit ``index`` belongs to: the last unit before it that is not a list
+        item, when it ends with ":" (None: ``index`` is no list item, or its list has no lead-in here)."""
+        if not self.units[index].is_list_item:
+            return None
+        for i in range(index - 1, -1, -1):
+            if not self.units[i].is_list_item:
+                return i if self.unit_text(self.units[i]).rstrip().endswith(":") else None
+        return None
+
+    def unit_embedding_text(self, index: int) -> str:
+        """What unit ``index`` is embedded as, so that a list item is found by what its list is about: after
+        its lead-in ("Riverbend Health pays the following stipends ...: Weekend call: $2,400 for the full
+        weekend."), or after its heading path when its list opens the passage (a list right under a heading, or
+        the rest of a list split over passages). Any other unit as written."""
+        unit = self.units[index]
+        text = self.unit_text(unit)
+        if not unit.is_list_item:
+            return text
+        opener = self.lead_in(index)
+        if opener is not None:
+            return f"{self.unit_text(self.units[opener]).strip()} {text}"
+        if self.section and all(u.is_list_item for u in self.units[:index]):
+            return f"{self.section_label}: {text}"
+        return text
+
 
 @dataclass(frozen=True)
 class ScoredChunk:

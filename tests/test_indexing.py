@@ -133,6 +133,43 @@ def test_rebuild_reembeds_everything(assistant: Assistant) -> None:
     assert_consistent(assistant)
 
 
+def test_an_index_made_by_an_older_version_is_embedded_again(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.ingest import indexing
+
+    monkeypatch.setattr(indexing, "CHUNKER_VERSION", "older")
+    first = assistant.ingest()
+    monkeypatch.undo()
+    report = assistant.ingest()
+    assert report.chunks_embedded == first.chunks_embedded == report.chunks_total, (
+        "vectors made the old way were kept: chunk ids did not change, but how they are embedded did"
+    )
+    assert assistant.ingest().chunks_embedded == 0
+    assert_consistent(assistant)
+
+
+def test_a_list_item_is_embedded_after_its_lead_in(assistant: Assistant) -> None:
+    listing = (
+        "# Call Stipends\n\nRiverbend Health pays the following stipends for each duty period:\n\n"
+        "- Weekend call: $2,400 for the full weekend.\n- Weeknight call: $600 per night.\n"
+    )
+    write_files(assistant.settings.corpus_dir, {"policies/stipends.md": listing})
+    assistant.ingest()
+    chunk = next(c for c in assistant.store.all_chunks() if c.doc_id == "policies/stipends.md")
+    stored = assistant.store.unit_vectors([chunk])[chunk.chunk_id]
+    item = next(i for i, u in enumerate(chunk.units) if "Weekend call" in chunk.unit_text(u))
+    lead_in = "Riverbend Health pays the following stipends for each duty period:"
+    expected = assistant.embedder.encode([f"{lead_in} Weekend call: $2,400 for the full weekend."])[0]
+    bare = assistant.embedder.encode(["Weekend call: $2,400 for the full weekend."])[0]
+    assert float(stored[item] @ expected) > 0.999
+    assert float(stored[item] @ bare) < 0.99
+    prose = next(i for i, u in enumerate(chunk.units) if not u.is_list_item)
+    assert float(stored[prose] @ assistant.embedder.encode([lead_in])[0]) > 0.999, (
+        "prose is embedded as written"
+    )
+
+
 def test_a_bad_file_is_reported_and_the_rest_ingests(assistant: Assistant) -> None:
     corpus = assistant.settings.corpus_dir
     (corpus / "scan.txt").write_bytes(b"\x00\x01\x02binary")

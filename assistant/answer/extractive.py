@@ -50,6 +50,8 @@ _LEANS_BACK = re.compile(
     r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
     re.I,
 )
+#: A list item that names its subject before a colon: "Weekend call: $2,400 for the full weekend."
+_LABELLED = re.compile(r"^([A-Z][^:.;!?]{1,50}):\s+\S")
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
 #: announces a subject without saying anything about it ("Understanding the role ... is essential.").
 _META = re.compile(
@@ -65,9 +67,14 @@ _SELF_DESCRIPTION = re.compile(
     r"\billustrative example policy\b|\breplace it with your organization",
     re.I,
 )
+#: Sections recording how the document changed ("Revision History"): what the policy said before, and when it
+#: changed, not what it says now.
+_HISTORY = re.compile(r"\b(revision|version|change|document|amendment) (history|log)\b|\bchangelog\b", re.I)
 #: Questions that ask about the document itself (its purpose, scope): then such sentences are the answer.
 _ABOUT_DOCUMENT = re.compile(
-    r"\b(purpose|scope|apply|applies|cover|covers|who does (it|this|the policy))\b", re.I
+    r"\b(purpose|scope|apply|applies|cover|covers|who does (it|this|the policy)|versions?|revis\w*|"
+    r"chang(e|ed|es)|updated?|history|used to)\b",
+    re.I,
 )
 #: First-person marketing by the article's publisher ("At Allied Executive Solutions, we ...").
 _VENDOR = re.compile(
@@ -229,7 +236,7 @@ class ExtractiveAnswerer:
         quotable = _quotable(text, unit) and not (chunk.kind == "article" and _VENDOR.search(text))
         return _UnitFacts(
             quotable=quotable,
-            self_description=bool(_SELF_DESCRIPTION.search(text)),
+            self_description=bool(_SELF_DESCRIPTION.search(text) or _HISTORY.search(chunk.section_label)),
             folded=" ".join(text.split()),
             terms=self._unit_terms(text, chunk) if quotable else frozenset(),
             chatter=bool(_CHATTER.search(text)),
@@ -441,7 +448,8 @@ class ExtractiveAnswerer:
             lead = max(standing, key=lambda c: round(focus.coverage(c.terms), 3))
         elif standing:
             lead = standing[0]
-        if lead.unit.is_list_item:  # a list item chosen first: its lead-in, when chosen too, opens instead
+        if lead.unit.is_list_item and not _reads_alone(lead, request):
+            # a list item chosen first: its lead-in, when chosen too, opens instead
             opener = _lead_in(lead)
             return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)
         return lead
@@ -593,6 +601,8 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
     for c in sequence:
         if _LEANS_BACK.match(c.text):
             before = _antecedents(c)
+        elif c.unit.is_list_item and not out and _reads_alone(c, request):
+            before = []  # "Weekend call: $2,400 ..." opens the answer; its lead-in comes before the next item
         else:
             opener = _lead_in(c) if c.unit.is_list_item else None
             before = [opener] if opener is not None else []
@@ -607,6 +617,19 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
                 have.add(extra.key)
         out.append(c)
     return out
+
+
+def _reads_alone(c: Candidate, request: AnswerRequest) -> bool:
+    """A list item that answers on its own: it names, before a colon, what the question asks about, then what
+    the list says of it ("how much is weekend call paid?": "Weekend call: $2,400 for the full weekend."). An item
+    the question does not name ("Communication: ..." for "what leadership skills ...") is one of a list, read
+    after its lead-in."""
+    label = _LABELLED.match(c.text)
+    if label is None:
+        return False
+    named = analyze(label.group(1))
+    asked = set(analyze(request.standalone))
+    return bool(named) and all(t in asked for t in named)
 
 
 def _stands(c: Candidate) -> bool:
@@ -641,12 +664,8 @@ def _antecedents(c: Candidate, most: int = 3) -> list[int]:
 
 
 def _lead_in(c: Candidate) -> int | None:
-    """The unit that opens the list ``c`` belongs to: the last non-list unit before it, when it ends with ":"."""
-    for i in range(c.index - 1, -1, -1):
-        unit = c.chunk.units[i]
-        if not unit.is_list_item:
-            return i if c.chunk.unit_text(unit).rstrip().endswith(":") else None
-    return None
+    """The unit that opens the list ``c`` belongs to (:meth:`Chunk.lead_in`)."""
+    return c.chunk.lead_in(c.index)
 
 
 def _opens_inside_list(c: Candidate) -> bool:

@@ -28,7 +28,9 @@ from assistant.search.embeddings import Embedder
 from assistant.search.protocols import VectorStore
 from assistant.types import Chunk, Document
 
-CHUNKER_VERSION = "2"
+#: Bumped when what is stored for a passage changes, so every index is rebuilt: 3, list items are embedded after
+#: their lead-in (:meth:`Chunk.unit_embedding_text`).
+CHUNKER_VERSION = "3"
 
 
 @dataclass
@@ -108,7 +110,8 @@ class Indexer:
             self.manifest.clear()
         records = self.manifest.documents()
         interrupted = self.manifest.get_meta("in_progress") == "1"
-        same_settings = self.manifest.get_meta("signature") == self.signature
+        signed = self.manifest.get_meta("signature")
+        same_settings = signed == self.signature
         self.manifest.set_meta(in_progress="1")
 
         if interrupted:
@@ -120,7 +123,10 @@ class Indexer:
             # One line before the bars, so a first run says what it is doing and for how much.
             what = "Building the index for" if not records else "Updating the index for"
             print(f"{what} {len(todo)} document{'s' * (len(todo) != 1)}...", file=sys.stderr, flush=True)
-        self._write(self._chunked(todo, records, report), records, report, progress)
+        # Stored vectors are reused unless they were made another way (no signature yet: a first build was
+        # interrupted, and what it stored was made as now).
+        reuse = same_settings or not signed
+        self._write(self._chunked(todo, records, report), records, report, progress, reuse=reuse)
 
         failed = {path for path, _ in report.skipped}
         for doc_id, record in records.items():
@@ -245,11 +251,18 @@ class Indexer:
         records: dict[str, DocumentRecord],
         report: IngestReport,
         progress: bool,
+        reuse: bool = True,
     ) -> None:
+        """Store the documents' chunks, embedding only those not stored yet (``reuse``: the stored vectors were
+        made the way they would be made now; otherwise, after a change of :attr:`signature`, every chunk is
+        embedded again)."""
         # Only the changed documents' own chunks: a single upload must not scan the whole store.
         existing = {doc.doc_id: self.store.ids(doc.doc_id) for doc, _ in documents}
         new_chunks = [
-            c for doc, chunks in documents for c in chunks if c.chunk_id not in existing.get(doc.doc_id, ())
+            c
+            for doc, chunks in documents
+            for c in chunks
+            if not reuse or c.chunk_id not in existing.get(doc.doc_id, ())
         ]
         chunk_vecs, unit_vecs = self._embed(new_chunks, progress)
         vec_of = {c.chunk_id: (chunk_vecs[i], unit_vecs[i]) for i, c in enumerate(new_chunks)}
@@ -285,7 +298,7 @@ class Indexer:
             [f"{c.context_header}\n{c.text}" for c in chunks],
             progress="Embedding passages" if progress else False,
         )
-        unit_texts = [c.unit_text(u) for c in chunks for u in c.units]
+        unit_texts = [c.unit_embedding_text(i) for c in chunks for i in range(len(c.units))]
         flat = self.embedder.encode(unit_texts, progress="Embedding sentences" if progress else False)
         unit_vecs, pos = [], 0
         for c in chunks:
