@@ -450,7 +450,7 @@ def test_the_answer_opens_with_the_sentence_stating_what_was_asked(
 
 @pytest.mark.slow
 def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask: Ask) -> None:
-    """"Raised the weekend call stipend from $2,000 to $2,400" is the history of the policy, not what it says."""
+    """ "Raised the weekend call stipend from $2,000 to $2,400" is the history of the policy, not what it says."""
     current = ask("how much do we get paid for taking weekend call")
     assert current.answered
     assert not any("Revision History" in c.section for c in current.citations), current.answer
