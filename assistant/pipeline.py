@@ -236,9 +236,10 @@ class Assistant:
         return self._indexes.self_contained(generation)
 
     def ensure_index(self, progress: bool = False) -> IngestReport | None:
-        """Build the index when there is none yet, or index uploads that were saved but never indexed (the app
-        was killed in between); returns the report, or None when there was nothing to do."""
-        if self.has_index() and not self.uploads.unindexed():
+        """Build the index when there is none yet, index uploads that were saved but never indexed (the app
+        was killed in between), or bring an index made another way (an older version, other chunk sizes) up to
+        date; returns the report, or None when there was nothing to do."""
+        if self.has_index() and not self.uploads.unindexed() and not self.stages.indexer.made_otherwise():
             return None
         return self.ingest(progress=progress)
 

@@ -89,6 +89,12 @@ class Indexer:
         s = self.settings
         return f"{self.embedder.name}|{s.chunk_tokens}|{s.chunk_overlap_tokens}|chunker-{CHUNKER_VERSION}"
 
+    def made_otherwise(self) -> bool:
+        """Whether the index was made another way than now (an older version, another chunk size): its passages
+        and vectors are then brought up to date by the next ingest."""
+        signed = self.manifest.get_meta("signature")
+        return bool(signed) and signed != self.signature
+
     def ingest(
         self,
         extra_sources: tuple[Path, ...] = (),
