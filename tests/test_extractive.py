@@ -459,3 +459,22 @@ def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask
     history = ask("when was the weekend call stipend changed?")
     assert history.answered
     assert any("Revision History" in c.section for c in history.citations), history.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does the CMO have a say in bringing on new doctors and coaching them along?",
+        "what does a CMO do when they work for the government, in terms of the population's health?",
+    ],
+)
+def test_every_sentence_of_an_answer_carries_its_citation(ask: Ask, question: str) -> None:
+    """A list item of two sentences quoted after its lead-in reads as a bullet: as prose, its first sentence
+    would stand without a marker."""
+    from assistant.answer.citations import answer_sentences
+
+    answer = ask(question)
+    assert answer.answered
+    uncited = [text for text, markers in answer_sentences(answer.answer) if not markers]
+    assert not uncited, answer.answer

@@ -465,13 +465,21 @@ class ExtractiveAnswerer:
             piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
             # A bullet follows its lead-in or another bullet of its list; a list item without its lead-in (a list
             # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
-            introduced = (
+            after_lead_in = (
                 previous is not None
                 and _same_list_place(previous, c)
-                and (previous.text.rstrip().endswith(":") or bool(lines and lines[-1].startswith("- ")))
+                and previous.text.rstrip().endswith(":")
+            )
+            introduced = after_lead_in or (
+                previous is not None
+                and _same_list_place(previous, c)
+                and bool(lines and lines[-1].startswith("- "))
             )
             previous = c
-            if c.unit.is_list_item and _in_list_run(c, sequence) and introduced and (lines or prose):
+            # One item right after its lead-in is a list of one ("... include:" then "- Developing ..."): as
+            # prose, an item of two sentences would read as two, the first without its citation.
+            listed = _in_list_run(c, sequence) or after_lead_in
+            if c.unit.is_list_item and listed and introduced and (lines or prose):
                 if prose:
                     lines.append(" ".join(prose))
                     prose = []
