@@ -96,9 +96,14 @@ class Chunk:
         opener = self.lead_in(index)
         if opener is not None:
             return f"{self.unit_text(self.units[opener]).strip()} {text}"
-        if self.section and all(u.is_list_item for u in self.units[:index]):
+        if self.section and self.opens_inside_list(index):
             return f"{self.section_label}: {text}"
         return text
+
+    def opens_inside_list(self, index: int) -> bool:
+        """Every unit up to ``index`` is a list item: the passage starts inside a list (one right under a
+        heading, or the rest of a list split over passages)."""
+        return all(u.is_list_item for u in self.units[: index + 1])
 
 
 @dataclass(frozen=True)

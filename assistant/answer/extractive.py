@@ -450,7 +450,7 @@ class ExtractiveAnswerer:
             lead = standing[0]
         if lead.unit.is_list_item and not _reads_alone(lead, request):
             # a list item chosen first: its lead-in, when chosen too, opens instead
-            opener = _lead_in(lead)
+            opener = lead.chunk.lead_in(lead.index)
             return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)
         return lead
 
@@ -465,16 +465,10 @@ class ExtractiveAnswerer:
             piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
             # A bullet follows its lead-in or another bullet of its list; a list item without its lead-in (a list
             # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
-            after_lead_in = (
-                previous is not None
-                and _same_list_place(previous, c)
-                and previous.text.rstrip().endswith(":")
-            )
-            introduced = after_lead_in or (
-                previous is not None
-                and _same_list_place(previous, c)
-                and bool(lines and lines[-1].startswith("- "))
-            )
+            after_lead_in = introduced = False
+            if previous is not None and _same_list_place(previous, c):
+                after_lead_in = previous.text.rstrip().endswith(":")
+                introduced = after_lead_in or bool(lines and lines[-1].startswith("- "))
             previous = c
             # One item right after its lead-in is a list of one ("... include:" then "- Developing ..."): as
             # prose, an item of two sentences would read as two, the first without its citation.
@@ -612,10 +606,10 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
         elif c.unit.is_list_item and not out and _reads_alone(c, request):
             before = []  # "Weekend call: $2,400 ..." opens the answer; its lead-in comes before the next item
         else:
-            opener = _lead_in(c) if c.unit.is_list_item else None
+            opener = c.chunk.lead_in(c.index)
             before = [opener] if opener is not None else []
         extras = [_unit_candidate(c, i, request) for i in before if (c.chunk.chunk_id, i) not in have]
-        if out and c.unit.is_list_item and not before and _opens_inside_list(c):
+        if out and c.unit.is_list_item and not before and c.chunk.opens_inside_list(c.index):
             # The list began in the passage before (a long list is split over passages): its lead-in is there.
             # Not for the sentence that opens the answer: that one reads as a sentence, the most direct first.
             extras = [_lead_in_before(c, request, have)]
@@ -669,16 +663,6 @@ def _antecedents(c: Candidate, most: int = 3) -> list[int]:
             break
         i -= 1
     return out
-
-
-def _lead_in(c: Candidate) -> int | None:
-    """The unit that opens the list ``c`` belongs to (:meth:`Chunk.lead_in`)."""
-    return c.chunk.lead_in(c.index)
-
-
-def _opens_inside_list(c: Candidate) -> bool:
-    """Every unit of ``c``'s passage up to ``c`` is a list item: the passage starts inside a list."""
-    return all(u.is_list_item for u in c.chunk.units[: c.index + 1])
 
 
 def _lead_in_before(c: Candidate, request: AnswerRequest, have: set[tuple[str, int]]) -> Candidate | None:
