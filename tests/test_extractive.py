@@ -228,6 +228,19 @@ def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: 
 
 
 @pytest.mark.slow
+def test_a_comparison_cell_says_what_its_side_goes_on_to_say(ask: Ask) -> None:
+    """A side's sentence comes with the ones after it that go on about that side ("Due to ..., they often deal
+    with complex cases"): what sets the two apart is often said there, not in the sentence naming the side."""
+    lines = ask(COMPARISON).answer.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2 :]]
+    left = " ".join(row[0] for row in rows)
+    right = " ".join(row[1] for row in rows)
+    assert "complex cases" in left, left
+    assert "underserved communities" in right, right
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "question", ["What does a hospital CMO focus on?", "What are the key challenges for CMOs?"]
 )
@@ -459,6 +472,24 @@ def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask
     history = ask("when was the weekend call stipend changed?")
     assert history.answered
     assert any("Revision History" in c.section for c in history.citations), history.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How does the CMO's work change at our FQHC sites?",
+        "how has the CMO role at the health center changed?",
+    ],
+)
+def test_a_question_about_how_the_work_changes_is_not_answered_with_what_the_policy_says_of_itself(
+    ask: Ask, question: str
+) -> None:
+    """Asking how something changed opens the policy's revision history, not its sentences about itself ("This
+    policy describes ..."): those answer questions about the document's purpose or scope."""
+    answer = ask(question)
+    assert answer.answered
+    assert not any(text.startswith("This policy") for text, _ in quoted_units(answer)), answer.answer
 
 
 @pytest.mark.slow

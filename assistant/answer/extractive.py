@@ -50,6 +50,13 @@ _LEANS_BACK = re.compile(
     r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
     re.I,
 )
+#: Sentences that say what the subject is like or sum up rather than state it: an analogy ("Much like a play
+#: that relies on a director, ...") or a closing line ("In conclusion, a CMO is a key figure in healthcare.").
+_INDIRECT = re.compile(
+    r"^((much|just) (like|as)|like a|imagine|think of|in conclusion|in summary|to sum( it)? up|all in all|"
+    r"in short)\b",
+    re.I,
+)
 #: A list item that names its subject before a colon: "Weekend call: $2,400 for the full weekend."
 _LABELLED = re.compile(r"^([A-Z][^:.;!?]{1,50}):\s+\S")
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
@@ -72,10 +79,10 @@ _SELF_DESCRIPTION = re.compile(
 _HISTORY = re.compile(r"\b(revision|version|change|document|amendment) (history|log)\b|\bchangelog\b", re.I)
 #: Questions that ask about the document itself (its purpose, scope): then such sentences are the answer.
 _ABOUT_DOCUMENT = re.compile(
-    r"\b(purpose|scope|apply|applies|cover|covers|who does (it|this|the policy)|versions?|revis\w*|"
-    r"chang(e|ed|es)|updated?|history|used to)\b",
-    re.I,
+    r"\b(purpose|scope|apply|applies|cover|covers|who does (it|this|the policy))\b", re.I
 )
+#: Questions that ask how a rule changed ("when was the stipend changed?"): then the revision history answers.
+_ABOUT_CHANGES = re.compile(r"\b(versions?|revis\w*|chang(e|ed|es)|updated?|history|used to)\b", re.I)
 #: First-person marketing by the article's publisher ("At Allied Executive Solutions, we ...").
 _VENDOR = re.compile(
     r"^(at [\w&.' -]+, )?(we|our)\b|\b(our (team|firm|company|clients|services|experts))\b", re.I
@@ -116,7 +123,10 @@ class _UnitFacts:
     """What is known about a unit whatever the question."""
 
     quotable: bool
+    #: a sentence about the document itself ("This policy describes ...")
     self_description: bool
+    #: a line of the document's revision history
+    history: bool
     folded: str
     terms: frozenset[str]
     chatter: bool
@@ -199,6 +209,7 @@ class ExtractiveAnswerer:
     def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
         found: list[Candidate] = []
         about_document = bool(_ABOUT_DOCUMENT.search(request.standalone))
+        about_changes = bool(_ABOUT_CHANGES.search(request.standalone))
         shown = [" ".join(t.content.split()) for t in request.history if t.role == "assistant"]
         for rank, scored in enumerate(request.passages):
             chunk = scored.chunk
@@ -209,7 +220,11 @@ class ExtractiveAnswerer:
             for i, facts in enumerate(self._unit_facts(chunk)):
                 # Not a sentence about the document itself (unless asked about), not the publisher's own
                 # marketing, not a sentence the conversation has shown already.
-                if not facts.quotable or (facts.self_description and not about_document):
+                if (
+                    not facts.quotable
+                    or (facts.self_description and not about_document)
+                    or (facts.history and not about_changes)
+                ):
                     continue
                 if any(facts.folded in turn for turn in shown):
                     continue
@@ -236,7 +251,8 @@ class ExtractiveAnswerer:
         quotable = _quotable(text, unit) and not (chunk.kind == "article" and _VENDOR.search(text))
         return _UnitFacts(
             quotable=quotable,
-            self_description=bool(_SELF_DESCRIPTION.search(text) or _HISTORY.search(chunk.section_label)),
+            self_description=bool(_SELF_DESCRIPTION.search(text)),
+            history=bool(_HISTORY.search(chunk.section_label)),
             folded=" ".join(text.split()),
             terms=self._unit_terms(text, chunk) if quotable else frozenset(),
             chatter=bool(_CHATTER.search(text)),
@@ -363,6 +379,7 @@ class ExtractiveAnswerer:
             return None
         columns: dict[str, list[list[Candidate]]] = {side: [] for side in sides}
         above: list[Candidate] = []
+        quoted = {c.key for c in sequence}
         for run in _runs(sequence):
             terms = frozenset().union(*(c.terms for c in run))
             text = " ".join(c.text for c in run)
@@ -370,7 +387,15 @@ class ExtractiveAnswerer:
             if side is None:
                 above.extend(run)
             else:
-                columns[side].append(run)
+                # A cell says what its side's sentence goes on to say of it: "A hospital CMO primarily focuses
+                # on ... ." with "Due to ..., they often deal with complex cases at a higher rate."
+                more = [
+                    m
+                    for i in _continuation(run[-1])
+                    if (m := _unit_candidate(run[-1], i, request)) is not None and m.key not in quoted
+                ]
+                quoted.update(m.key for m in more)
+                columns[side].append(run + more)
         if not all(columns.values()) or any("|" in c.text or "\n" in c.text for c in sequence):
             return None
         left, right = columns[sides[0]], columns[sides[1]]
@@ -569,6 +594,27 @@ def _about_side(terms: frozenset[str], text: str, term: str, others: Sequence[st
     return term in terms and not any(o in terms for o in others) and not _COMPARISON.search(text)
 
 
+#: A sentence that goes on about the subject of the one before it: its subject is a pronoun, at the start or
+#: after an opening phrase ("They often ...", "To add to that, they would be providing ...").
+_CONTINUES = re.compile(r"^([^,.;:]{1,80}, )?(they|their|it|its|he|she|his|her)\b", re.I)
+
+
+def _continuation(c: Candidate, most: int = 2) -> list[int]:
+    """The sentences after ``c`` in its paragraph that go on about its subject (up to ``most``, in order)."""
+    out: list[int] = []
+    units = c.chunk.units
+    i = c.index
+    while len(out) < most and i + 1 < len(units):
+        following = units[i + 1]
+        between = c.chunk.text[units[i].end : following.start]
+        text = c.chunk.unit_text(following)
+        if "\n\n" in between or following.is_list_item or not _CONTINUES.match(text):
+            break
+        i += 1
+        out.append(i)
+    return out
+
+
 def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
     """The sequence cut into runs of consecutive units of one passage (a sentence with the one it leans on, a
     lead-in with its items): each run is read as one piece."""
@@ -635,8 +681,9 @@ def _reads_alone(c: Candidate, request: AnswerRequest) -> bool:
 
 
 def _stands(c: Candidate) -> bool:
-    """Whether a sentence can open an answer: it neither leans on the one before it nor introduces a list."""
-    return not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
+    """Whether a sentence can open an answer: it neither leans on the one before it nor introduces a list, and
+    it states its subject rather than likening or summing it up."""
+    return not (_LEANS_BACK.match(c.text) or _INDIRECT.match(c.text)) and not c.text.rstrip().endswith(":")
 
 
 def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
