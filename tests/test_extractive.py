@@ -228,6 +228,13 @@ def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: 
 
 
 @pytest.mark.slow
+def test_a_comparison_column_is_headed_with_the_question_s_own_phrase_for_its_side(ask: Ask) -> None:
+    """ "community health center" heads its column whole, not as "Community"; the role's words stay out."""
+    answer = ask("How does a CMO at a community health center differ from a hospital CMO?")
+    assert "| Community health center | Hospital |" in answer.answer.splitlines(), answer.answer
+
+
+@pytest.mark.slow
 def test_a_comparison_cell_says_what_its_side_goes_on_to_say(ask: Ask) -> None:
     """A side's sentence comes with the ones after it that go on about that side ("Due to ..., they often deal
     with complex cases"): what sets the two apart is often said there, not in the sentence naming the side."""

@@ -13,7 +13,7 @@ calibrated decision over the evidence, plus rules for names and money the source
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +34,7 @@ from assistant.answer.protocols import AnswerRequest, Composition
 from assistant.answer.query import QueryAnalyzer
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
-from assistant.search.lexical import analyze
+from assistant.search.lexical import analyze, stopwords
 from assistant.types import Chunk, Citation, FocusTerms, Turn, Unit
 
 _COMPARISON = re.compile(
@@ -57,6 +57,8 @@ _INDIRECT = re.compile(
     r"in short)\b",
     re.I,
 )
+#: Words naming the role itself, not a side of a comparison ("hospital CMO", "health center CMO").
+_ROLE_WORDS = frozenset(["cmo", "cmos", "chief", "medical", "officer", "officers", "job", "role"])
 #: A list item that names its subject before a colon: "Weekend call: $2,400 for the full weekend."
 _LABELLED = re.compile(r"^([A-Z][^:.;!?]{1,50}):\s+\S")
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
@@ -412,7 +414,8 @@ class ExtractiveAnswerer:
         def cited(run: list[Candidate]) -> str:
             return " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in run)
 
-        labels = [_side_label(side, request.question) for side in sides]
+        index = _index_of(request)
+        labels = [_side_label(side, request.question, index, self._spelled_out) for side in sides]
         rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
         rows.extend(f"| {cited(a)} | {cited(b)} |" for a, b in pairs)
         text = "\n\n".join(part for part in (cited(above), "\n".join(rows)) if part)
@@ -627,13 +630,29 @@ def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
     return runs
 
 
-def _side_label(term: str, question: str) -> str:
-    """The question's own word for a compared side ("hospital" -> "Hospital", "FQHC" kept as written)."""
-    words: list[str] = re.findall(r"[\w'’-]+", question)
-    for word in words:
-        if term in analyze(word):
-            return word if word.isupper() else word[:1].upper() + word[1:]
-    return term
+def _side_label(term: str, question: str, index: CorpusIndex, acronyms: Collection[str] = ()) -> str:
+    """The question's own phrase for a compared side: the word holding ``term`` and the words after it that
+    name the same thing ("community health center" -> "Community health center"), and the word before it when
+    the sources use the two together ("health center CMO" -> "Health center"); never the role's own words or
+    function words. An acronym is written in capitals ("cmo vs ceo" -> "CEO"; ``acronyms`` lower-cased)."""
+    words: list[str] = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’-]+", question)]
+    at = next((i for i, word in enumerate(words) if term in analyze(word)), None)
+    if at is None:
+        return term
+
+    def names(word: str) -> bool:
+        lower = word.lower()
+        return lower not in _ROLE_WORDS and lower not in stopwords() and not _COMPARISON.fullmatch(lower)
+
+    start, end = at, at + 1
+    while end < len(words) and end - start < 3 and names(words[end]):
+        end += 1
+    while start > 0 and end - start < 3 and names(words[start - 1]):
+        if not index.mentions(" ".join(words[start - 1 : end])):
+            break
+        start -= 1
+    label = [w.upper() if w.lower() in acronyms else w for w in words[start:end]]
+    return " ".join([label[0][:1].upper() + label[0][1:], *label[1:]])
 
 
 def _place(c: Candidate) -> str:
