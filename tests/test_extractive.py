@@ -228,10 +228,26 @@ def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: 
 
 
 @pytest.mark.slow
-def test_a_comparison_column_is_headed_with_the_question_s_own_phrase_for_its_side(ask: Ask) -> None:
-    """ "community health center" heads its column whole, not as "Community"; the role's words stay out."""
-    answer = ask("How does a CMO at a community health center differ from a hospital CMO?")
-    assert "| Community health center | Hospital |" in answer.answer.splitlines(), answer.answer
+@pytest.mark.parametrize(
+    ("question", "header"),
+    [
+        # the side's whole phrase heads its column, not "Community"; the role's words stay out
+        (
+            "How does a CMO at a community health center differ from a hospital CMO?",
+            "| Community health center | Hospital |",
+        ),
+        # the sides are what is compared, not the question's rarest words ("approves", "privileges")
+        (
+            "who approves privileges at the health center compared with the hospital?",
+            "| Health center | Hospital |",
+        ),
+    ],
+)
+def test_a_comparison_column_is_headed_with_the_side_the_question_names(
+    ask: Ask, question: str, header: str
+) -> None:
+    answer = ask(question)
+    assert header in answer.answer.splitlines(), answer.answer
 
 
 @pytest.mark.slow

@@ -353,8 +353,16 @@ class ExtractiveAnswerer:
             others = [t for t in sides if t != term]
             if any(_about_side(c.terms, c.text, term, others) for c in chosen):
                 continue
+            # not a lead-in: without its items it would end the answer with "... include:"
             best = next(
-                (c for c in ranked if _about_side(c.terms, c.text, term, others) and c not in chosen), None
+                (
+                    c
+                    for c in ranked
+                    if _about_side(c.terms, c.text, term, others)
+                    and c not in chosen
+                    and not c.text.rstrip().endswith(":")
+                ),
+                None,
             )
             if best is None:
                 continue
@@ -364,8 +372,14 @@ class ExtractiveAnswerer:
         return chosen
 
     def _sides(self, request: AnswerRequest) -> list[str]:
-        """The two things a comparison compares: the question's own most specific terms ("hospital", "FQHC"),
-        not their expansions, nor the words that ask for the comparison."""
+        """The two things a comparison compares. Read from the question's wording when it names them as kinds
+        of the role or around the word that compares ("a hospital CMO ... an FQHC CMO", "a CMO at a community
+        health center", "at the health center compared with the hospital", "cmo vs ceo"): each side by its
+        phrase's last word, in the order asked. Otherwise the question's own most specific terms ("hospital",
+        "FQHC"), not their expansions, nor the words that ask for the comparison."""
+        named = _named_sides(request.question)
+        if named:
+            return [term for term, _ in named]
         own = self.analyzer.terms(request.question, _index_of(request), expand=False).weights
         return [
             t
@@ -414,8 +428,8 @@ class ExtractiveAnswerer:
         def cited(run: list[Candidate]) -> str:
             return " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in run)
 
-        index = _index_of(request)
-        labels = [_side_label(side, request.question, index, self._spelled_out) for side in sides]
+        named = dict(_named_sides(request.question))
+        labels = [_side_label(side, named.get(side, request.question), self._spelled_out) for side in sides]
         rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
         rows.extend(f"| {cited(a)} | {cited(b)} |" for a, b in pairs)
         text = "\n\n".join(part for part in (cited(above), "\n".join(rows)) if part)
@@ -618,6 +632,80 @@ def _continuation(c: Candidate, most: int = 2) -> list[int]:
     return out
 
 
+#: Words that set one side of a comparison against the other ("compared with the hospital", "cmo vs ceo").
+_AGAINST = re.compile(r"^(vs|versus|than|unlike|compared|contrasted)$", re.I)
+_ROLE_WORD = re.compile(r"^(cmo|cmos|cmo's|cmos'|officers?|officer's)$", re.I)
+#: Words that open a noun phrase: a run of words after one of these, before the comparing word, names a side.
+_BEFORE_SIDE = frozenset(["at", "in", "the", "a", "an", "for", "of"])
+
+
+def _named_sides(question: str) -> list[tuple[str, str]]:
+    """The two sides a comparison names, in the order asked, each as (the stemmed last word of its phrase, the
+    phrase as written); none when the wording does not show two. A side's phrase is a run of naming words right before the role
+    ("hospital CMO", "FQHC CMOs"), after the role and a preposition ("a CMO at a community health center"), or
+    on either side of the word that compares ("at the health center compared with the hospital"); the role
+    itself is a side when the comparing word stands next to it ("cmo vs ceo", "compared with a CMO") or when
+    the question names one other side and the role ("the CMO role ..., versus being a clinician")."""
+    tokens = re.findall(r"[\w'-]+|[^\w\s]", question.replace("’", "'"))
+    stop = stopwords()
+
+    def role(i: int) -> bool:
+        return 0 <= i < len(tokens) and bool(_ROLE_WORD.match(tokens[i]))
+
+    def naming(i: int) -> bool:
+        lower = tokens[i].lower()
+        return (
+            bool(re.search(r"[a-z]", lower))
+            and lower not in stop
+            and lower not in _ROLE_WORDS
+            and not role(i)
+            and not (_AGAINST.match(lower) or _COMPARISON.fullmatch(lower))
+        )
+
+    def run_before(i: int) -> tuple[int, int] | None:
+        j = i
+        while j > 0 and naming(j - 1):
+            j -= 1
+        return (j, i) if j < i else None
+
+    def run_after(i: int) -> tuple[int, int] | None:
+        j = i
+        while j < len(tokens) and tokens[j].lower() in stop:
+            j += 1
+        if role(j):
+            return (j, j + 1)
+        k = j
+        while k < len(tokens) and naming(k):
+            k += 1
+        return (j, k) if k > j else None
+
+    found: list[tuple[int, int]] = []
+    for i, token in enumerate(tokens):
+        if role(i):
+            found.extend(side for side in (run_before(i),) if side)
+            if i + 1 < len(tokens) and tokens[i + 1].lower() in ("at", "in", "of", "for"):
+                found.extend(side for side in (run_after(i + 1),) if side)
+        elif _AGAINST.match(token):
+            before = run_before(i)
+            if before is not None and (before[0] == 0 or tokens[before[0] - 1].lower() in _BEFORE_SIDE):
+                found.append(before)
+            elif role(i - 1) and run_before(i - 1) is None:
+                found.append((i - 1, i))
+            found.extend(side for side in (run_after(i + 1),) if side)
+    sides: dict[str, tuple[int, int]] = {}
+    for start, end in sorted(found):
+        terms = analyze(tokens[end - 1])
+        if terms:
+            sides.setdefault("cmo" if role(end - 1) else terms[-1], (start, end))
+    if len(sides) == 1 and "cmo" not in sides:
+        first_role = next((i for i in range(len(tokens)) if role(i)), None)
+        if first_role is not None:
+            sides["cmo"] = (first_role, first_role + 1)
+    if len(sides) != 2:
+        return []
+    return [(term, " ".join(tokens[a:b])) for term, (a, b) in sorted(sides.items(), key=lambda kv: kv[1])]
+
+
 def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
     """The sequence cut into runs of consecutive units of one passage (a sentence with the one it leans on, a
     lead-in with its items): each run is read as one piece."""
@@ -630,26 +718,30 @@ def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
     return runs
 
 
-def _side_label(term: str, question: str, index: CorpusIndex, acronyms: Collection[str] = ()) -> str:
-    """The question's own phrase for a compared side: the word holding ``term`` and the words after it that
-    name the same thing ("community health center" -> "Community health center"), and the word before it when
-    the sources use the two together ("health center CMO" -> "Health center"); never the role's own words or
-    function words. An acronym is written in capitals ("cmo vs ceo" -> "CEO"; ``acronyms`` lower-cased)."""
-    words: list[str] = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’-]+", question)]
+def _side_label(term: str, question: str, acronyms: Collection[str] = ()) -> str:
+    """The question's own phrase for a compared side: the word holding ``term`` with the naming words around
+    it ("a CMO at a community health center" -> "Community health center", "hospital CMO" -> "Hospital"), never
+    the role's own words or function words. An acronym is written in capitals ("cmo vs ceo" -> "CEO";
+    ``acronyms`` lower-cased)."""
+    words: list[str] = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’-]+|[^\w\s]", question)]
     at = next((i for i, word in enumerate(words) if term in analyze(word)), None)
     if at is None:
         return term
 
     def names(word: str) -> bool:
         lower = word.lower()
-        return lower not in _ROLE_WORDS and lower not in stopwords() and not _COMPARISON.fullmatch(lower)
+        return (
+            bool(re.search(r"\w", lower))
+            and lower not in _ROLE_WORDS
+            and lower not in stopwords()
+            and not _ROLE_WORD.match(lower)
+            and not (_AGAINST.match(lower) or _COMPARISON.fullmatch(lower))
+        )
 
     start, end = at, at + 1
     while end < len(words) and end - start < 3 and names(words[end]):
         end += 1
     while start > 0 and end - start < 3 and names(words[start - 1]):
-        if not index.mentions(" ".join(words[start - 1 : end])):
-            break
         start -= 1
     label = [w.upper() if w.lower() in acronyms else w for w in words[start:end]]
     return " ".join([label[0][:1].upper() + label[0][1:], *label[1:]])
