@@ -2,8 +2,8 @@
 
     python evals/calibrate_answerability.py [--data-dir DIR]
 
-Reads the dev cases of evals/golden.jsonl, evals/users.jsonl and evals/more_users.jsonl (never test or
-paraphrase), runs each question
+Reads the dev cases of evals/golden.jsonl, evals/users.jsonl, evals/more_users.jsonl and evals/dev_cases.jsonl
+(never test or paraphrase), runs each question
 through the assistant up to the sentences it would quote, and records the evidence (assistant/answer/
 answerability.py). A logistic model (standardised features, L2) is fitted on all dev cases; its threshold is the
 one that maximises balanced accuracy (answerable answered, must-refuse refused) over 5-fold cross-validated
@@ -26,7 +26,7 @@ from assistant.answer.answerability import FEATURES, MODEL_FILE, AnswerabilityMo
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import PROJECT_ROOT
 
-DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl")
+DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl", "dev_cases.jsonl")
 L2 = 1.0
 FOLDS = 5
 MAX_FALSE_REFUSALS = 0.10

@@ -387,8 +387,9 @@ def test_two_datasets_with_the_same_name_are_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_datasets_load_together() -> None:
     cases = load_datasets()
-    assert [p.stem for p in DEFAULT_DATASETS] == ["golden", "users", "more_users", "paraphrase"]
-    assert {c.dataset for c in cases} == {"golden", "users", "more_users", "paraphrase"}
+    assert [p.stem for p in DEFAULT_DATASETS] == ["golden", "users", "more_users", "dev_cases", "paraphrase"]
+    assert {c.dataset for c in cases} == {"golden", "users", "more_users", "dev_cases", "paraphrase"}
+    assert {c.split for c in cases if c.dataset == "dev_cases"} == {"dev"}
     assert {c.split for c in cases} == {"dev", "test", "paraphrase"}
     assert {c.split for c in cases if c.dataset == "paraphrase"} == {"paraphrase"}
     assert len({c.id for c in cases}) == len(cases)

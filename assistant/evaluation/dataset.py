@@ -18,6 +18,7 @@ DEFAULT_DATASETS = (
     DEFAULT_DATASET,
     PROJECT_ROOT / "evals" / "users.jsonl",
     PROJECT_ROOT / "evals" / "more_users.jsonl",
+    PROJECT_ROOT / "evals" / "dev_cases.jsonl",
     PROJECT_ROOT / "evals" / "paraphrase.jsonl",
 )
 _REQUIRED = ("id", "category", "question", "answerable")
