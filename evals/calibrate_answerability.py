@@ -50,8 +50,8 @@ def evidence_table(assistant: Assistant, cases: list[dict[str, Any]]) -> tuple[n
             continue  # refused by rule before any evidence is weighed
         request = assistant.request(case["question"], history=case.get("history") or [])
         evidence, _ = answerer.assess(request)
-        if evidence is None or evidence.missing_name or evidence.money_missing:
-            continue  # nothing to quote, or a name the sources lack: refused by rule
+        if evidence is None or evidence.missing_name or evidence.money_missing or evidence.money_stated:
+            continue  # nothing to quote, a name the sources lack, or money missing or stated: decided by rule
         rows.append(evidence.vector())
         labels.append(1.0 if case["answerable"] else 0.0)
     return np.array(rows), np.array(labels)

@@ -67,6 +67,21 @@ def test_a_missing_name_money_or_figure_is_refused_whatever_the_similarity() -> 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
+    "question",
+    ["how much do we get paid for taking weekend call", "what do they pay for a weeknight on call?"],
+)
+def test_a_money_question_is_answered_when_an_amount_is_stated_about_what_it_asks(
+    shipped: Assistant, question: str
+) -> None:
+    """ "Weekend call: $2,400 for the full weekend." answers how much weekend call pays, however loosely the
+    question's wording matches the list entry in meaning."""
+    answer = shipped.ask(question)
+    assert answer.answered, answer.answer
+    assert "$" in answer.answer.split("\n")[0], answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
     ("question", "name"),
     [
         ("Honestly, what does a CMO do all day?", ""),

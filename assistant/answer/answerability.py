@@ -6,7 +6,8 @@ so is one that asks for money (a salary, a fee) when no chosen sentence states a
 many, how long, what percentage) when no chosen sentence states one about the question's subject: other numbers
 from the same policies are easy to misread as the one asked for. The model below was fitted with those figure
 questions among its cases (``figure_missing`` is one of its features); the rule then refuses them whatever it
-says.
+says. The other way round, a money question is answered by rule when a chosen sentence states an amount about
+at least half of its subject ("Weekend call: $2,400 for the full weekend."; ``money_stated``).
 Otherwise four signals (:class:`Evidence`) are combined by a small logistic model fitted on the dev split
 (``evals/calibrate_answerability.py`` writes ``assistant/data/answerability.json``: weights, the operating
 threshold chosen on dev, and the dev precision/recall curve the eval report shows):
@@ -47,6 +48,10 @@ from assistant.types import TERM_PREFIX
 
 #: Share of the question's subject (specificity-weighted) a sentence stating a figure must cover.
 SUBJECT_COVERAGE = 1 / 3
+#: Share of a money question's subject a sentence stating an amount must cover to answer it whatever the model
+#: says: "Weekend call: $2,400 for the full weekend." for "how much do we get paid for taking weekend call" (on
+#: dev, every money question answered this way was answerable, and every must-refuse one stayed below 0.3).
+MONEY_SUBJECT_COVERAGE = 0.5
 #: Of a word the corpus never uses, only the part of its specificity above this counts as unknown: "sits",
 #: "empty" or "feuding" are missing from the sources as much as "HIPAA" is, but a question using them is not
 #: about a topic they lack (chosen on dev by cross-validated balanced accuracy: 2.5 over 0, 1.5 and 3.5).
@@ -75,7 +80,8 @@ FIGURE = re.compile(
 #: Questions about money ("how much does a CMO make?", "what do reviewers get paid?") need a money figure.
 MONEY_QUESTION = re.compile(
     r"\b(salar(y|ies)|earn(s|ings)?|compensation|wages?|stipends?|make (per|a|an|each) (year|month|hour)|"
-    r"how much\b(?:\W+\w+){0,6}?\W+(cost|costs|pay|paid|charge|charged|fees?|dues|make|earn|get)\b)",
+    r"how much\b(?:\W+\w+){0,6}?\W+(cost|costs|pay|paid|charge|charged|fees?|dues|make|earn|get)\b|"
+    r"what (do|does|did|will|would)\b(?:\W+\w+){0,4}?\W+(pay(?! attention)|charge|cost|earn)\b)",
     re.I,
 )
 MONEY = re.compile(
@@ -190,6 +196,9 @@ class Evidence:
     #: the question asks for money (a salary, a fee, a cost) and no chosen sentence states an amount: refused by
     #: rule as well
     money_missing: bool = False
+    #: the question asks for money and a chosen sentence states an amount about at least half of its subject:
+    #: answered by rule, whatever the model says
+    money_stated: bool = False
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -215,6 +224,8 @@ class AnswerabilityModel:
     def answerable(self, evidence: Evidence) -> bool:
         if evidence.missing_name or evidence.money_missing or evidence.figure_missing:
             return False
+        if evidence.money_stated:
+            return True
         return self.probability(evidence) >= self.threshold
 
     @classmethod
@@ -267,6 +278,8 @@ def gather(
         figure_missing=1.0 if asks_figure and not states_figure else 0.0,
         missing_name=name,
         money_missing=bool(MONEY_QUESTION.search(question)) and not _states_money(resolved, chosen, index),
+        money_stated=bool(MONEY_QUESTION.search(question))
+        and _states_money(resolved, chosen, index, MONEY_SUBJECT_COVERAGE),
     )
 
 
@@ -280,9 +293,12 @@ def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
     return _coverage(subject, [sentence], index, keep_generic=True)[0]
 
 
-def _states_money(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> bool:
-    """Some chosen sentence states an amount of money about the question's subject (not just any amount)."""
-    return any(MONEY.search(s.text) and figure_fit(resolved, s, index) >= SUBJECT_COVERAGE for s in chosen)
+def _states_money(
+    resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, share: float = SUBJECT_COVERAGE
+) -> bool:
+    """Some chosen sentence states an amount of money about (``share`` of) the question's subject (not just any
+    amount)."""
+    return any(MONEY.search(s.text) and figure_fit(resolved, s, index) >= share for s in chosen)
 
 
 def asks_figure(question: str) -> bool:
