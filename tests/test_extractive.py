@@ -7,6 +7,7 @@ passage are exactly the quoted spans. Out-of-scope questions are declined with a
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -185,6 +186,14 @@ def test_policy_answer_quotes_the_reporting_deadline(ask: Ask) -> None:
 COMPARISON = "How is a hospital CMO different from an FQHC CMO?"
 
 
+def _is_row(line: str) -> bool:
+    return line.startswith("|")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
 def _health_center(text: str) -> bool:
     return "health center" in text or "fqhc" in text
 
@@ -216,7 +225,7 @@ def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: 
     header = next(i for i, line in enumerate(lines) if line.startswith("| "))
     assert lines[header] == "| Hospital | FQHC |", answer.answer
     assert lines[header + 1] == "| --- | --- |"
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2 :]]
+    rows = [_cells(line) for line in itertools.takewhile(_is_row, lines[header + 2 :])]
     assert rows and all(len(row) == 2 for row in rows), answer.answer
     left = " ".join(row[0] for row in rows).lower()
     right = " ".join(row[1] for row in rows).lower()
@@ -251,12 +260,27 @@ def test_a_comparison_column_is_headed_with_the_side_the_question_names(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", [COMPARISON, "who approves privileges at the health center compared with the hospital?"]
+)
+def test_a_comparison_opens_with_the_comparison_not_with_what_speaks_of_neither_side(
+    ask: Ask, question: str
+) -> None:
+    """Above the table only what speaks of both sides; a quote about neither ("The CMO reports on clinical
+    quality to the Board ...", "Credentialing and privileging protect patients ...") comes after it."""
+    lines = [line for line in ask(question).answer.splitlines() if line.strip()]
+    table = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    above = " ".join(lines[:table]).lower()
+    assert not above or ("hospital" in above and _health_center(above)) or "differ" in above, lines[:table]
+
+
+@pytest.mark.slow
 def test_a_comparison_cell_says_what_its_side_goes_on_to_say(ask: Ask) -> None:
     """A side's sentence comes with the ones after it that go on about that side ("Due to ..., they often deal
     with complex cases"): what sets the two apart is often said there, not in the sentence naming the side."""
     lines = ask(COMPARISON).answer.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("| "))
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[header + 2 :]]
+    rows = [_cells(line) for line in itertools.takewhile(_is_row, lines[header + 2 :])]
     left = " ".join(row[0] for row in rows)
     right = " ".join(row[1] for row in rows)
     assert "complex cases" in left, left

@@ -389,19 +389,20 @@ class ExtractiveAnswerer:
 
     def _side_by_side(self, sequence: list[Candidate], request: AnswerRequest) -> Composition | None:
         """A comparison answered as a two-column table of quotes, one column per side, each cell cited; what
-        speaks of both sides (or neither) opens the answer above the table. None when the question does not
-        compare, or the quotes do not speak to each side on its own."""
+        speaks of both sides (or compares) opens the answer above the table, and what speaks of neither follows
+        it. None when the question does not compare, or the quotes do not speak to each side on its own."""
         if not _COMPARISON.search(request.question) or len(sides := self._sides(request)) != 2:
             return None
         columns: dict[str, list[list[Candidate]]] = {side: [] for side in sides}
-        above: list[Candidate] = []
+        above: list[Candidate] = []  # what speaks of both sides: it opens the answer
+        below: list[Candidate] = []  # what speaks of neither: after the table
         quoted = {c.key for c in sequence}
         for run in _runs(sequence):
             terms = frozenset().union(*(c.terms for c in run))
             text = " ".join(c.text for c in run)
             side = next((t for t in sides if _about_side(terms, text, t, [o for o in sides if o != t])), None)
             if side is None:
-                above.extend(run)
+                (above if all(t in terms for t in sides) or _COMPARISON.search(text) else below).extend(run)
             else:
                 # A cell says what its side's sentence goes on to say of it: "A hospital CMO primarily focuses
                 # on ... ." with "Due to ..., they often deal with complex cases at a higher rate."
@@ -419,8 +420,8 @@ class ExtractiveAnswerer:
             (left[i] if i < len(left) else [], right[i] if i < len(right) else [])
             for i in range(max(len(left), len(right)))
         ]
-        # markers numbered in reading order: the lead above, then the table row by row, left cell first
-        ordered = [*above, *(c for pair in pairs for run in pair for c in run)]
+        # markers numbered in reading order: what is above, the table row by row (left cell first), what follows
+        ordered = [*above, *(c for pair in pairs for run in pair for c in run), *below]
         numbers: dict[str, int] = {}
         for c in ordered:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
@@ -432,7 +433,9 @@ class ExtractiveAnswerer:
         labels = [_side_label(side, named.get(side, request.question), self._spelled_out) for side in sides]
         rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
         rows.extend(f"| {cited(a)} | {cited(b)} |" for a, b in pairs)
-        text = "\n\n".join(part for part in (cited(above), "\n".join(rows)) if part)
+        text = "\n\n".join(
+            part for part in (_written(above, numbers), "\n".join(rows), _written(below, numbers)) if part
+        )
         return Composition(text=text, answered=True, citations=self._citations(ordered, numbers))
 
     def _arrange(self, chosen: list[Candidate], request: AnswerRequest) -> list[Candidate]:
@@ -500,34 +503,9 @@ class ExtractiveAnswerer:
         numbers: dict[str, int] = {}
         for c in sequence:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
-        lines: list[str] = []
-        prose: list[str] = []
-        previous: Candidate | None = None
-        for c in sequence:
-            piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
-            # A bullet follows its lead-in or another bullet of its list; a list item without its lead-in (a list
-            # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
-            after_lead_in = introduced = False
-            if previous is not None and _same_list_place(previous, c):
-                after_lead_in = previous.text.rstrip().endswith(":")
-                introduced = after_lead_in or bool(lines and lines[-1].startswith("- "))
-            previous = c
-            # One item right after its lead-in is a list of one ("... include:" then "- Developing ..."): as
-            # prose, an item of two sentences would read as two, the first without its citation.
-            listed = _in_list_run(c, sequence) or after_lead_in
-            if c.unit.is_list_item and listed and introduced and (lines or prose):
-                if prose:
-                    lines.append(" ".join(prose))
-                    prose = []
-                lines.append(f"- {piece}")
-            else:
-                if lines and lines[-1].startswith("- "):
-                    lines.append("")
-                prose.append(piece)
-        if prose:
-            lines.append(" ".join(prose))
-        text = "\n".join(_separate_lists(lines)).strip()
-        return Composition(text=text, answered=True, citations=self._citations(sequence, numbers))
+        return Composition(
+            text=_written(sequence, numbers), answered=True, citations=self._citations(sequence, numbers)
+        )
 
     def _citations(self, sequence: Sequence[Candidate], numbers: dict[str, int]) -> tuple[Citation, ...]:
         spans: dict[str, list[tuple[int, int]]] = {}
@@ -852,6 +830,38 @@ def _unit_candidate(
         return None
     similarity = float(vectors[index] @ request.query_vector)
     return Candidate(c.passage_rank, chunk, unit, index, vectors[index], similarity, c.terms)
+
+
+def _written(sequence: Sequence[Candidate], numbers: dict[str, int]) -> str:
+    """The sentences as the answer reads them, each with its passage's marker: prose, and list items as bullets
+    after their lead-in."""
+    lines: list[str] = []
+    prose: list[str] = []
+    previous: Candidate | None = None
+    for c in sequence:
+        piece = f"{c.text} [{numbers[c.chunk.chunk_id]}]"
+        # A bullet follows its lead-in or another bullet of its list; a list item without its lead-in (a list
+        # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
+        after_lead_in = introduced = False
+        if previous is not None and _same_list_place(previous, c):
+            after_lead_in = previous.text.rstrip().endswith(":")
+            introduced = after_lead_in or bool(lines and lines[-1].startswith("- "))
+        previous = c
+        # One item right after its lead-in is a list of one ("... include:" then "- Developing ..."): as
+        # prose, an item of two sentences would read as two, the first without its citation.
+        listed = _in_list_run(c, sequence) or after_lead_in
+        if c.unit.is_list_item and listed and introduced and (lines or prose):
+            if prose:
+                lines.append(" ".join(prose))
+                prose = []
+            lines.append(f"- {piece}")
+        else:
+            if lines and lines[-1].startswith("- "):
+                lines.append("")
+            prose.append(piece)
+    if prose:
+        lines.append(" ".join(prose))
+    return "\n".join(_separate_lists(lines)).strip()
 
 
 def _same_list_place(previous: Candidate, c: Candidate) -> bool:
