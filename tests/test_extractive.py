@@ -495,6 +495,11 @@ def test_answers_do_not_quote_article_signposting(ask: Ask, question: str) -> No
         ),
         # the list entry the question names, before the lead-in of its list
         ("what's the stipend for weekend call?", ("Weekend call: $2,400",)),
+        # asked about the analogy, the analogy is the answer (otherwise it never opens one)
+        (
+            "a CMO is sometimes likened to a theatre director: what does that analogy mean?",
+            ("Much like a play",),
+        ),
     ],
 )
 def test_the_answer_opens_with_the_sentence_stating_what_was_asked(
@@ -506,6 +511,25 @@ def test_the_answer_opens_with_the_sentence_stating_what_was_asked(
     assert answer.answered
     first = quoted_units(answer)[0][0]
     assert any(o in first for o in opening), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the main job of a chief medical officer in a healthcare organization?",
+        "does what a CMO decides affect the hospital's image and its money?",
+    ],
+)
+def test_an_answer_about_the_role_does_not_open_with_an_analogy_a_closing_line_or_a_policy_s_role_entry(
+    ask: Ask, question: str
+) -> None:
+    """ "Much like a play ...", "In conclusion, ..." and "Chief Medical Officer: approves leaves ... and owns
+    this policy." say what the role is like, sum it up, or what it does inside one policy."""
+    answer = ask(question)
+    assert answer.answered
+    first = quoted_units(answer)[0][0]
+    assert not re.match(r"(Much like|In conclusion|Chief Medical Officer:)", first), answer.answer
 
 
 @pytest.mark.slow

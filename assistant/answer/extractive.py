@@ -31,7 +31,7 @@ from assistant.answer.answerability import (
 )
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
-from assistant.answer.query import QueryAnalyzer
+from assistant.answer.query import QueryAnalyzer, generic_terms
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
@@ -59,6 +59,9 @@ _INDIRECT = re.compile(
 )
 #: Words naming the role itself, not a side of a comparison ("hospital CMO", "health center CMO").
 _ROLE_WORDS = frozenset(["cmo", "cmos", "chief", "medical", "officer", "officers", "job", "role"])
+#: Questions about a likeness ("a CMO is like the director of a stage show: what's the comparison getting at?"):
+#: then the analogy is the answer.
+_ASKS_LIKENESS = re.compile(r"\b(is|are) like\b|\banalog\w*|\bmetaphor\w*|\bcomparison\b", re.I)
 #: A list item that names its subject before a colon: "Weekend call: $2,400 for the full weekend."
 _LABELLED = re.compile(r"^([A-Z][^:.;!?]{1,50}):\s+\S")
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
@@ -484,9 +487,10 @@ class ExtractiveAnswerer:
         # Of the three most relevant sentences that stand on their own, the one holding most of the question's
         # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
         # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
-        standing = [c for c in chosen[:3] if _stands(c)]
+        likening = bool(_ASKS_LIKENESS.search(request.standalone))
+        standing = [c for c in chosen[:3] if _stands(c, likening)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
-            standing = [c for c in chosen if _stands(c)][:1]
+            standing = [c for c in chosen if _stands(c, likening)][:1]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -760,19 +764,31 @@ def _reads_alone(c: Candidate, request: AnswerRequest) -> bool:
     """A list item that answers on its own: it names, before a colon, what the question asks about, then what
     the list says of it ("how much is weekend call paid?": "Weekend call: $2,400 for the full weekend."). An item
     the question does not name ("Communication: ..." for "what leadership skills ...") is one of a list, read
-    after its lead-in."""
+    after its lead-in; so is one naming only the role every question is about ("Chief Medical Officer: oversees
+    the program ..." in a policy's list of roles)."""
     label = _LABELLED.match(c.text)
     if label is None:
         return False
     named = analyze(label.group(1))
     asked = set(analyze(request.standalone))
-    return bool(named) and all(t in asked for t in named)
+    return any(t not in generic_terms() for t in named) and all(t in asked for t in named)
 
 
-def _stands(c: Candidate) -> bool:
-    """Whether a sentence can open an answer: it neither leans on the one before it nor introduces a list, and
-    it states its subject rather than likening or summing it up."""
-    return not (_LEANS_BACK.match(c.text) or _INDIRECT.match(c.text)) and not c.text.rstrip().endswith(":")
+def _stands(c: Candidate, likening: bool = False) -> bool:
+    """Whether a sentence can open an answer: it neither leans on the one before it, introduces a list nor is
+    a policy's entry for the role, and it states its subject rather than likening or summing it up (unless
+    ``likening``: the question asks what the subject is likened to)."""
+    if _LEANS_BACK.match(c.text) or c.text.rstrip().endswith(":") or _names_only_the_role(c):
+        return False
+    return likening or not _INDIRECT.match(c.text)
+
+
+def _names_only_the_role(c: Candidate) -> bool:
+    """A list entry whose label is only the role every question is about ("Chief Medical Officer: oversees the
+    program ..." in a policy's list of roles): what it says holds inside that policy ("the program"), so it
+    does not open an answer about the role in general."""
+    label = _LABELLED.match(c.text) if c.unit.is_list_item else None
+    return label is not None and all(t in generic_terms() for t in analyze(label.group(1)))
 
 
 def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
