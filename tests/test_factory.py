@@ -52,26 +52,27 @@ def chunk_ids(passages: Sequence[ScoredChunk]) -> list[str]:
     return [p.chunk.chunk_id for p in passages]
 
 
-def first_cited(answer: Answer) -> tuple[str, str]:
+def cited(answer: Answer) -> list[tuple[str, str]]:
     assert answer.answered, answer.answer
-    return answer.citations[0].doc_id, answer.citations[0].text
+    return [(c.doc_id, c.text) for c in answer.citations]
 
 
 @pytest.mark.slow
-def test_a_reversing_reranker_changes_the_order_and_the_first_citation(shipped: Assistant) -> None:
+def test_a_reversing_reranker_changes_the_order_and_the_citations(shipped: Assistant) -> None:
     reversing = Assistant.build(shipped.settings, embedder=shipped.embedder, reranker=Reverse())
     moved = []
-    # The answer opens with its most relevant sentence wherever its passage ranks, so for these policy questions
-    # the first citation may stay; a comparison quotes each side's passages in rank order.
+    # The answer opens with its most relevant sentence wherever its passage ranks, so the first citation may stay
+    # (a comparison opens with its table, whose first cell is the same side's sentence); what follows the
+    # opening is quoted passage by passage in rank order.
     for question in (*POLICY_QUESTIONS, "How is a hospital CMO different from an FQHC CMO?"):
         default, reranked = shipped.ask(question), reversing.ask(question)
         assert len(default.retrieved) > 1
         assert chunk_ids(reranked.retrieved) == chunk_ids(default.retrieved)[::-1]
-        cited = first_cited(reranked)
-        assert cited in {(p.chunk.doc_id, p.chunk.text) for p in reranked.retrieved}
-        if cited != first_cited(default):
+        retrieved = {(p.chunk.doc_id, p.chunk.text) for p in reranked.retrieved}
+        assert set(cited(reranked)) <= retrieved
+        if cited(reranked) != cited(default):
             moved.append(question)
-    assert moved, "reversing the passages changed no question's first citation"
+    assert moved, "reversing the passages changed no question's citations"
 
 
 @pytest.mark.slow
