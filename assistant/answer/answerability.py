@@ -266,20 +266,18 @@ def gather(
     """
     top = sorted(similarities, reverse=True)[:1]
     coverage, unknown = _coverage(resolved, chosen, index)
-    asks_figure = bool(FIGURE_QUESTION.search(question)) or bool(MONEY_QUESTION.search(question))
-    states_figure = subject_covered and (
-        not MONEY_QUESTION.search(question) or any(MONEY.search(s.text) for s in chosen)
-    )
+    asks_money = bool(MONEY_QUESTION.search(question))
+    states_figure = subject_covered and (not asks_money or any(MONEY.search(s.text) for s in chosen))
+    money_fit = _money_fit(resolved, chosen, index) if asks_money else 0.0
     name = missing_name(question, index, spelled_out)
     return Evidence(
         best=top[0] if top else 0.0,
         coverage=coverage,
         unknown=unknown,
-        figure_missing=1.0 if asks_figure and not states_figure else 0.0,
+        figure_missing=1.0 if asks_figure(question) and not states_figure else 0.0,
         missing_name=name,
-        money_missing=bool(MONEY_QUESTION.search(question)) and not _states_money(resolved, chosen, index),
-        money_stated=bool(MONEY_QUESTION.search(question))
-        and _states_money(resolved, chosen, index, MONEY_SUBJECT_COVERAGE),
+        money_missing=asks_money and money_fit < SUBJECT_COVERAGE,
+        money_stated=asks_money and money_fit >= MONEY_SUBJECT_COVERAGE,
     )
 
 
@@ -293,12 +291,10 @@ def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
     return _coverage(subject, [sentence], index, keep_generic=True)[0]
 
 
-def _states_money(
-    resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, share: float = SUBJECT_COVERAGE
-) -> bool:
-    """Some chosen sentence states an amount of money about (``share`` of) the question's subject (not just any
-    amount)."""
-    return any(MONEY.search(s.text) and figure_fit(resolved, s, index) >= share for s in chosen)
+def _money_fit(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> float:
+    """How much of the question's subject the best chosen sentence stating an amount of money covers (0: none
+    states one): an amount about something else does not answer."""
+    return max((figure_fit(resolved, s, index) for s in chosen if MONEY.search(s.text)), default=0.0)
 
 
 def asks_figure(question: str) -> bool:

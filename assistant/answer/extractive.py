@@ -351,7 +351,7 @@ class ExtractiveAnswerer:
         request: AnswerRequest,
     ) -> list[Candidate]:
         """For a comparison, make sure each compared side (its most specific terms) has a unit in the answer."""
-        sides = self._sides(request)
+        sides = [term for term, _ in self._sides(request)]
         for term in sides:
             others = [t for t in sides if t != term]
             if any(_about_side(c.terms, c.text, term, others) for c in chosen):
@@ -374,18 +374,19 @@ class ExtractiveAnswerer:
             chosen = [*chosen, best]
         return chosen
 
-    def _sides(self, request: AnswerRequest) -> list[str]:
-        """The two things a comparison compares. Read from the question's wording when it names them as kinds
-        of the role or around the word that compares ("a hospital CMO ... an FQHC CMO", "a CMO at a community
-        health center", "at the health center compared with the hospital", "cmo vs ceo"): each side by its
-        phrase's last word, in the order asked. Otherwise the question's own most specific terms ("hospital",
-        "FQHC"), not their expansions, nor the words that ask for the comparison."""
+    def _sides(self, request: AnswerRequest) -> list[tuple[str, str]]:
+        """The two things a comparison compares, each as (its term, the words its column is headed from). Read
+        from the question's wording when it names them as kinds of the role or around the word that compares
+        ("a hospital CMO ... an FQHC CMO", "a CMO at a community health center", "at the health center compared
+        with the hospital", "cmo vs ceo"): each side by its phrase's last word, in the order asked, headed by
+        that phrase. Otherwise the question's own most specific terms ("hospital", "FQHC"), not their
+        expansions, nor the words that ask for the comparison, each headed from the question."""
         named = _named_sides(request.question)
         if named:
-            return [term for term, _ in named]
+            return named
         own = self.analyzer.terms(request.question, _index_of(request), expand=False).weights
         return [
-            t
+            (t, request.question)
             for t, _ in sorted(own.items(), key=lambda kv: -kv[1])
             if not t.startswith(("differ", "compar", "versu", "contrast", "distinguish"))
         ][:2]
@@ -394,8 +395,9 @@ class ExtractiveAnswerer:
         """A comparison answered as a two-column table of quotes, one column per side, each cell cited; what
         speaks of both sides (or compares) opens the answer above the table, and what speaks of neither follows
         it. None when the question does not compare, or the quotes do not speak to each side on its own."""
-        if not _COMPARISON.search(request.question) or len(sides := self._sides(request)) != 2:
+        if not _COMPARISON.search(request.question) or len(named := self._sides(request)) != 2:
             return None
+        sides = [term for term, _ in named]
         columns: dict[str, list[list[Candidate]]] = {side: [] for side in sides}
         above: list[Candidate] = []  # what speaks of both sides: it opens the answer
         below: list[Candidate] = []  # what speaks of neither: after the table
@@ -432,8 +434,7 @@ class ExtractiveAnswerer:
         def cited(run: list[Candidate]) -> str:
             return " ".join(f"{c.text} [{numbers[c.chunk.chunk_id]}]" for c in run)
 
-        named = dict(_named_sides(request.question))
-        labels = [_side_label(side, named.get(side, request.question), self._spelled_out) for side in sides]
+        labels = [_side_label(side, words, self._spelled_out) for side, words in named]
         rows = [f"| {labels[0]} | {labels[1]} |", "| --- | --- |"]
         rows.extend(f"| {cited(a)} | {cited(b)} |" for a, b in pairs)
         text = "\n\n".join(
@@ -621,6 +622,19 @@ _ROLE_WORD = re.compile(r"^(cmo|cmos|cmo's|cmos'|officers?|officer's)$", re.I)
 _BEFORE_SIDE = frozenset(["at", "in", "the", "a", "an", "for", "of"])
 
 
+def _names_a_side(word: str) -> bool:
+    """A word that can be part of a compared side's name: a word with letters, not a function word, not the
+    role's own ("CMO", "officer", "job") and not one that compares ("vs", "compared", "differ")."""
+    lower = word.lower()
+    return (
+        bool(re.search(r"[a-z]", lower))
+        and lower not in stopwords()
+        and lower not in _ROLE_WORDS
+        and not _ROLE_WORD.match(lower)
+        and not (_AGAINST.match(lower) or _COMPARISON.fullmatch(lower))
+    )
+
+
 def _named_sides(question: str) -> list[tuple[str, str]]:
     """The two sides a comparison names, in the order asked, each as (the stemmed last word of its phrase, the
     phrase as written); none when the wording does not show two. A side's phrase is a run of naming words right before the role
@@ -634,19 +648,9 @@ def _named_sides(question: str) -> list[tuple[str, str]]:
     def role(i: int) -> bool:
         return 0 <= i < len(tokens) and bool(_ROLE_WORD.match(tokens[i]))
 
-    def naming(i: int) -> bool:
-        lower = tokens[i].lower()
-        return (
-            bool(re.search(r"[a-z]", lower))
-            and lower not in stop
-            and lower not in _ROLE_WORDS
-            and not role(i)
-            and not (_AGAINST.match(lower) or _COMPARISON.fullmatch(lower))
-        )
-
     def run_before(i: int) -> tuple[int, int] | None:
         j = i
-        while j > 0 and naming(j - 1):
+        while j > 0 and _names_a_side(tokens[j - 1]):
             j -= 1
         return (j, i) if j < i else None
 
@@ -657,7 +661,7 @@ def _named_sides(question: str) -> list[tuple[str, str]]:
         if role(j):
             return (j, j + 1)
         k = j
-        while k < len(tokens) and naming(k):
+        while k < len(tokens) and _names_a_side(tokens[k]):
             k += 1
         return (j, k) if k > j else None
 
@@ -710,20 +714,10 @@ def _side_label(term: str, question: str, acronyms: Collection[str] = ()) -> str
     if at is None:
         return term
 
-    def names(word: str) -> bool:
-        lower = word.lower()
-        return (
-            bool(re.search(r"\w", lower))
-            and lower not in _ROLE_WORDS
-            and lower not in stopwords()
-            and not _ROLE_WORD.match(lower)
-            and not (_AGAINST.match(lower) or _COMPARISON.fullmatch(lower))
-        )
-
     start, end = at, at + 1
-    while end < len(words) and end - start < 3 and names(words[end]):
+    while end < len(words) and end - start < 3 and _names_a_side(words[end]):
         end += 1
-    while start > 0 and end - start < 3 and names(words[start - 1]):
+    while start > 0 and end - start < 3 and _names_a_side(words[start - 1]):
         start -= 1
     label = [w.upper() if w.lower() in acronyms else w for w in words[start:end]]
     return " ".join([label[0][:1].upper() + label[0][1:], *label[1:]])
