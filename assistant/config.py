@@ -102,6 +102,9 @@ class Settings:
     #: needs no torch; ingests after the first embed passages through it too) or "torch" (always the
     #: sentence-transformers model).
     query_encoder: QueryEncoderChoice = "auto"
+    #: Where that export (a few hundred MB) is kept; empty means ``data_dir/models``. Data dirs that share a
+    #: folder share one export: it is keyed by the model's fingerprint and written atomically.
+    model_cache_dir: str = ""
     #: ``http://host:port`` of a Chroma server; empty means an embedded database in ``data_dir``. Credentials
     #: in it are never shown (``redact_credentials``).
     chroma_url: str = field(default="", repr=False)
@@ -400,7 +403,7 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         """The model exported for questions (ONNX), made at ingest."""
-        return self.data_dir / "models"
+        return Path(self.model_cache_dir).expanduser() if self.model_cache_dir else self.data_dir / "models"
 
     @property
     def corpus_index_dir(self) -> Path:

@@ -28,17 +28,18 @@ from _common import indexed, percentile, questions, settings_for, write_result
 from assistant.search.bundled_model import bundled_model_path
 
 
-def bare_encoder(data: Path, threads: int) -> Callable[[str], np.ndarray]:
-    """The model's ONNX export (written by the ingest into ``data/models``) run by a bare onnxruntime session."""
+def bare_encoder(models: Path, threads: int) -> Callable[[str], np.ndarray]:
+    """The model's ONNX export (written by the ingest into ``models``, the settings' ``models_dir``) run by a
+    bare onnxruntime session."""
     import onnxruntime
     from tokenizers import Tokenizer
 
-    info = json.loads((data / "models" / "query-encoder.json").read_text("utf-8"))
+    info = json.loads((models / "query-encoder.json").read_text("utf-8"))
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(
-        str(data / "models" / info["onnx_file"]), options, providers=["CPUExecutionProvider"]
+        str(models / info["onnx_file"]), options, providers=["CPUExecutionProvider"]
     )
     tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
     tokenizer.enable_truncation(info["max_seq_length"])
@@ -63,7 +64,7 @@ def measure(
     assistant = Assistant(settings_for(data, corpus, query_encoder=encoder))
     assistant.ask("What does a CMO do?")  # warm-up: encoder, BM25 index, answerer
     floors: dict[str, Callable[[str], np.ndarray]] = (
-        {f"{n} thread{'s' * (n > 1)}": bare_encoder(data, n) for n in (2, 1)}
+        {f"{n} thread{'s' * (n > 1)}": bare_encoder(assistant.settings.models_dir, n) for n in (2, 1)}
         if encoder == "auto"
         else {"model": assistant.embedder.encode_query}  # torch: the model's own encode is its floor
     )

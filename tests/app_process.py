@@ -39,11 +39,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Kept when a test clears the CMO_ASSISTANT_* settings: the one model export every process of the session shares.
+SHARED_MODEL_CACHE = "CMO_ASSISTANT_MODEL_CACHE_DIR"
+
+
+def clean_environment() -> dict[str, str]:
+    """The parent's environment without the developer's CMO_ASSISTANT_* settings (the tests' shared model cache
+    stays)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CMO_ASSISTANT_") or key == SHARED_MODEL_CACHE
+    }
+
+
 def app_environment(
     data_dir: Path, port: int, users_file: Path | None = None, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     """The parent's environment without any CMO_ASSISTANT_* setting, plus the server's own (and ``extra``)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(
         CMO_ASSISTANT_DATA_DIR=str(data_dir),
         CMO_ASSISTANT_HOST=HOST,

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_process import SHARED_MODEL_CACHE
 from chroma_server import ChromaServer
 from postgres_server import PostgresServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Every app, server and command the tests start shares one ONNX export of the model (435 MB), keyed by the
+# model's fingerprint and written atomically, instead of writing one into each test's data dir: the suite starts
+# dozens of them, and that filled a small CI disk.
+os.environ[SHARED_MODEL_CACHE] = tempfile.mkdtemp(prefix="cmo-assistant-test-models-")
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.pipeline import Assistant
@@ -23,16 +30,17 @@ CORPUS = PROJECT_ROOT / "corpus"
 
 @pytest.fixture(autouse=True)
 def _no_user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the developer's CMO_ASSISTANT_* settings."""
+    """Tests never read the developer's CMO_ASSISTANT_* settings (the shared model cache is the tests' own)."""
     for key in list(os.environ):
-        if key.startswith("CMO_ASSISTANT_"):
+        if key.startswith("CMO_ASSISTANT_") and key != SHARED_MODEL_CACHE:
             monkeypatch.delenv(key)
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    """The real bundled all-MiniLM-L6-v2, loaded once per test session (its ONNX export made once too)."""
-    return Embedder("", tmp_path_factory.mktemp("models"))
+def embedder() -> Embedder:
+    """The real bundled embedding model, loaded once per test session; its ONNX export, made at the first
+    ingest, is the one the processes the tests start share."""
+    return Embedder("", Path(os.environ[SHARED_MODEL_CACHE]))
 
 
 @pytest.fixture()
@@ -100,3 +108,7 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(os.environ[SHARED_MODEL_CACHE], ignore_errors=True)

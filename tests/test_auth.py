@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from app_process import clean_environment
 from users_files import TEST_ROUNDS, write_users
 
 from assistant.errors import ConfigError
@@ -220,7 +221,7 @@ def test_the_limiter_blocks_after_five_failures_in_a_minute() -> None:
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],

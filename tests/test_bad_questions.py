@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from app_process import clean_environment
 from cli_runner import run
 from openai_stub import Fail, OpenAIStub, Reply
 
@@ -232,7 +233,7 @@ def test_cli_argument_bytes_that_are_not_utf8_answer_with_a_note_and_no_key_at_d
     """A real ``python -m assistant ask`` process, given argv bytes that are not UTF-8, answering through an
     LLM endpoint with an API key, every logger at DEBUG."""
     stub.script(default=Reply(MODEL_ANSWER))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(llm_environment(stub, shipped), HF_HUB_OFFLINE="1")
     done = subprocess.run(
         [sys.executable, "-c", DEBUG_CLI, "ask", b"What does a CMO \xff\xfe do?"],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from app_process import clean_environment
 
 from assistant.config import PROJECT_ROOT
 
@@ -24,7 +24,7 @@ class Run:
 
 
 def run_cli(*args: str, corpus: Path, data: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
     done = subprocess.run(
         [sys.executable, "-m", "assistant", *args],

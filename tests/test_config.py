@@ -125,3 +125,14 @@ def test_source_roots_are_unique_and_include_uploads(tmp_path: Path) -> None:
 def test_infinite_file_size_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ConfigError, match="max_file_mb"):
         Settings.from_env(environ={"CMO_ASSISTANT_MAX_FILE_MB": "inf"})
+
+
+def test_the_model_export_lives_in_the_data_dir_unless_a_cache_folder_is_set(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path / "data").models_dir == tmp_path / "data" / "models"
+    shared = Settings.from_env(
+        environ={
+            "CMO_ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+            "CMO_ASSISTANT_MODEL_CACHE_DIR": "~/models",
+        }
+    )
+    assert shared.models_dir == Path("~/models").expanduser()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from app_process import app_environment, free_port
+from app_process import app_environment, clean_environment, free_port
 from chroma_server import ChromaServer
 from corpus_files import POLICIES, write_files
 from killed_ingest import kill_ingest_when
@@ -63,7 +63,7 @@ class Run:
 
 def run(args: list[str], data: Path, corpus: Path, prelude: str = "", timeout: float = 300) -> Run:
     """``python -m assistant ARGS`` (or ``python -c PRELUDE`` then the CLI) as a user runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(
         CMO_ASSISTANT_DATA_DIR=str(data),
         CMO_ASSISTANT_CORPUS_DIR=str(corpus),
@@ -356,7 +356,7 @@ def test_an_upload_on_a_full_disk_fails_clearly_and_leaves_no_partial_file(copy:
         "    raise SystemExit(1)\n"
     )
     code = f"{file_size_limit(64 * 1024)}\n{upload}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from app_process import clean_environment
 from corpus_files import write_files
 from killed_ingest import kill_ingest_when
 
@@ -338,7 +338,7 @@ def test_interrupted_ingest_is_finished_by_the_next_run(make_assistant, tmp_path
             for i in range(count)
         },
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     env.update(CMO_ASSISTANT_DATA_DIR=str(data), CMO_ASSISTANT_CORPUS_DIR=str(corpus), HF_HUB_OFFLINE="1")
     # Kill while the documents are being written: some rows in the manifest, not all.
     rows_at_kill = kill_ingest_when(

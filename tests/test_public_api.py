@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from app_process import clean_environment
 
 import assistant
 from assistant import Answer, Assistant, AssistantError, Citation, Settings
@@ -34,7 +34,7 @@ def heavy_modules_loaded_by(snippet: str) -> list[str]:
     code = (
         f"import json, sys\n{snippet}\nprint(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMO_ASSISTANT_")}
+    env = clean_environment()
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

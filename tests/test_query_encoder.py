@@ -95,9 +95,6 @@ def test_torch_setting_never_uses_the_export(exported: Path) -> None:
 def test_cli_answers_without_importing_torch(shipped: Assistant, exported: Path, tmp_path: Path) -> None:
     """What makes `cmo-assistant ask` start in a few seconds: no torch, no sentence-transformers."""
     data = shipped.settings.data_dir
-    models = data / "models"
-    if not models.exists():
-        models.symlink_to(exported, target_is_directory=True)
     script = (
         "import sys\n"
         "from assistant.cli import main\n"
@@ -110,6 +107,7 @@ def test_cli_answers_without_importing_torch(shipped: Assistant, exported: Path,
         **os.environ,
         "CMO_ASSISTANT_DATA_DIR": str(data),
         "CMO_ASSISTANT_CORPUS_DIR": str(shipped.settings.corpus_dir),
+        "CMO_ASSISTANT_MODEL_CACHE_DIR": str(exported),
     }
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -121,7 +119,7 @@ def test_an_ingest_after_the_first_embeds_through_the_export(
     exported: Path, embedder: Embedder, make_settings: Any
 ) -> None:
     settings = make_settings()
-    shutil.copytree(exported, settings.models_dir)
+    shutil.copytree(exported, settings.models_dir, copy_function=os.link)
     (settings.corpus_dir / "policies").mkdir()
     (settings.corpus_dir / "policies" / "badges.md").write_text(
         "# Badges\n\nEvery physician wears a photo badge issued by security. Lost badges are reported the same "
