@@ -41,6 +41,15 @@ def test_the_kind_asked_for(question: str, kind: str | None) -> None:
         ("how many hours of CME do I need?", "Each practitioner documents at least 50 hours of CME.", True),
         ("how many yrs experience do u need?", "A CMO needs five to 10 years of clinical experience.", True),
         ("how many vacation days do physicians get?", "A payment of $150 per encounter, up to $600.", False),
+        # a number of units far from the asked unit is another kind of duration; a neighbouring unit is not
+        (
+            "how many hours a week does a CMO work?",
+            "A CMO needs five to 10 years of clinical experience.",
+            False,
+        ),
+        ("how many hours does the course take?", "The course is repeated every 2 years.", False),
+        ("how many days do I have to report it?", "Report it to the CMO within 24 hours.", True),
+        ("how many CME hrs do I need?", "At least 50 hours of CME in each 24-month period.", True),
         # frequencies
         (
             "How often are policies reviewed?",

@@ -111,6 +111,23 @@ _SHORTHAND = {
 _TIME_UNITS = frozenset(
     ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"]
 )
+#: Each time unit's place on one scale: a question asking for hours is not answered by a number of years, but
+#: may be by a number of days ("how many days do I have?": "within 24 hours").
+_UNIT_SCALE = {
+    "minute": 0,
+    "min": 0,
+    "hour": 1,
+    "hr": 1,
+    "day": 2,
+    "week": 3,
+    "month": 4,
+    "quarter": 4,
+    "year": 5,
+}
+#: A unit farther than this from the asked one along the scale states another kind of duration.
+_UNIT_REACH = 1
+_ASKED_UNIT = re.compile(r"\bhow many\s+(?:\w+\s+)?(" + _UNIT[3:-1] + r")\b", re.I)
+_STATED_UNIT = re.compile(_NUMBER + r"[\s-]*(?:\w+[\s-]+)?(" + _UNIT[3:-1] + r")\b", re.I)
 
 
 def asked_kind(question: str) -> tuple[Kind | None, str]:
@@ -131,12 +148,32 @@ def states_kind(question: str, text: str) -> bool:
     kind, rest = asked_kind(question)
     if kind is None:
         return True
+    if kind == "duration":
+        return bool(STATING[kind].search(text)) and _in_asked_unit(question, text)
     if kind != "count":
         return bool(STATING[kind].search(text))
     nouns = [w.lower() for w in _WORD.findall(rest) if w.lower() not in _BEFORE_NOUN][:2]
     if any(_SHORTHAND.get(n, n) in _TIME_UNITS for n in nouns):
-        return bool(STATING["duration"].search(text))  # "how many vacation days", "how many yrs": a duration
+        # "how many vacation days", "how many yrs": a duration
+        return bool(STATING["duration"].search(text)) and _in_asked_unit(question, text)
     return any(_counts(text, match) for match in re.finditer(_NUMBER, text, re.I))
+
+
+def _unit_place(unit: str) -> int:
+    word = _SHORTHAND.get(unit.lower(), unit.lower()).rstrip("s")
+    return _UNIT_SCALE.get(word, _UNIT_SCALE.get(word[:3], -1))
+
+
+def _in_asked_unit(question: str, text: str) -> bool:
+    """When the question asks for a number of some unit ("how many hours a week"), a sentence whose numbers of
+    time are all in units far from it ("five to 10 years") does not state the asked figure. True when no unit
+    is asked or the sentence states its time without a number of units ("immediately", "by 17:00")."""
+    asked = _ASKED_UNIT.search(question)
+    if asked is None:
+        return True
+    stated = [_unit_place(m.group(1)) for m in _STATED_UNIT.finditer(text)]
+    place = _unit_place(asked.group(1))
+    return not stated or any(abs(p - place) <= _UNIT_REACH for p in stated)
 
 
 def _counts(text: str, number: re.Match[str]) -> bool:
