@@ -533,6 +533,20 @@ def test_an_answer_about_the_role_does_not_open_with_an_analogy_a_closing_line_o
 
 
 @pytest.mark.slow
+def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_document(ask: Ask) -> None:
+    """An answer quotes at most three documents: they used to be the first three of the chosen sentences, which
+    dropped the one saying what the role is and opened with a policy's roles list ("Department chairs: review
+    OPPE reports ...")."""
+    answer = ask("what is the main job of a chief medical officer?")
+    assert answer.answered
+    first = quoted_units(answer)[0][0]
+    assert (
+        "a CMO is a senior-level position where licensed physicians oversee clinical operations" in first
+    ), answer.answer
+    assert len({c.doc_id for c in answer.citations}) <= 3, answer.answer
+
+
+@pytest.mark.slow
 def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask: Ask) -> None:
     """ "Raised the weekend call stipend from $2,000 to $2,400" is the history of the policy, not what it says."""
     current = ask("how much do we get paid for taking weekend call")

@@ -446,10 +446,12 @@ class ExtractiveAnswerer:
         """The chosen sentences in the order they are read: the most direct first, then by passage in document
         order; from at most three documents unless the question compares; each with what it leans on."""
         chosen = _dedupe(chosen)
-        if not (_COMPARISON.search(request.question) or _COMPARISON.search(request.standalone)):
-            documents = list(dict.fromkeys(c.chunk.doc_id for c in chosen))[:MAX_DOCUMENTS]
-            chosen = [c for c in chosen if c.chunk.doc_id in documents]
+        # The lead is chosen from every chosen sentence, and its document is one of the three kept: the most
+        # direct sentence is not dropped because three other documents held more relevant ones.
         lead = self._lead(chosen, request)
+        if not (_COMPARISON.search(request.question) or _COMPARISON.search(request.standalone)):
+            documents = list(dict.fromkeys(c.chunk.doc_id for c in [lead, *chosen]))[:MAX_DOCUMENTS]
+            chosen = [c for c in chosen if c.chunk.doc_id in documents]
         # Passages in the order they are first used (the lead's first); inside a passage, document order.
         order = list(dict.fromkeys(_place(c) for c in [lead, *chosen]))
         rest = sorted(
