@@ -250,6 +250,9 @@ def test_comparison_is_a_table_with_a_column_per_side_and_every_cell_cited(ask: 
             "who approves privileges at the health center compared with the hospital?",
             "| Health center | Hospital |",
         ),
+        # "between A and B" sets A against B; an acronym's plural names its side
+        ("what's the difference between a CMO at a hospital and at an FQHC?", "| Hospital | FQHC |"),
+        ("how does the CMO job differ between hospitals and FQHCs?", "| Hospitals | FQHCs |"),
     ],
 )
 def test_a_comparison_column_is_headed_with_the_side_the_question_names(

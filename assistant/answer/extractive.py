@@ -621,7 +621,7 @@ def _continuation(c: Candidate, most: int = 2) -> list[int]:
 _AGAINST = re.compile(r"^(vs|versus|than|unlike|compared|contrasted)$", re.I)
 _ROLE_WORD = re.compile(r"^(cmo|cmos|cmo's|cmos'|officers?|officer's)$", re.I)
 #: Words that open a noun phrase: a run of words after one of these, before the comparing word, names a side.
-_BEFORE_SIDE = frozenset(["at", "in", "the", "a", "an", "for", "of"])
+_BEFORE_SIDE = frozenset(["at", "in", "the", "a", "an", "for", "of", "between"])
 
 
 def _names_a_side(word: str) -> bool:
@@ -641,7 +641,8 @@ def _named_sides(question: str) -> list[tuple[str, str]]:
     """The two sides a comparison names, in the order asked, each as (the stemmed last word of its phrase, the
     phrase as written); none when the wording does not show two. A side's phrase is a run of naming words right before the role
     ("hospital CMO", "FQHC CMOs"), after the role and a preposition ("a CMO at a community health center"), or
-    on either side of the word that compares ("at the health center compared with the hospital"); the role
+    on either side of the word that compares ("at the health center compared with the hospital", "between a CMO
+    at a hospital and at an FQHC"); the role
     itself is a side when the comparing word stands next to it ("cmo vs ceo", "compared with a CMO") or when
     the question names one other side and the role ("the CMO role ..., versus being a clinician")."""
     tokens = re.findall(r"[\w'-]+|[^\w\s]", question.replace("’", "'"))
@@ -667,13 +668,20 @@ def _named_sides(question: str) -> list[tuple[str, str]]:
             k += 1
         return (j, k) if k > j else None
 
+    # "between A and B" compares A and B: that "and" stands where "vs" would.
+    between = next((i for i, t in enumerate(tokens) if t.lower() == "between"), None)
+    pairing = (
+        next((i for i in range(between + 1, len(tokens)) if tokens[i].lower() == "and"), None)
+        if between is not None
+        else None
+    )
     found: list[tuple[int, int]] = []
     for i, token in enumerate(tokens):
         if role(i):
             found.extend(side for side in (run_before(i),) if side)
             if i + 1 < len(tokens) and tokens[i + 1].lower() in ("at", "in", "of", "for"):
                 found.extend(side for side in (run_after(i + 1),) if side)
-        elif _AGAINST.match(token):
+        elif _AGAINST.match(token) or i == pairing:
             before = run_before(i)
             if before is not None and (before[0] == 0 or tokens[before[0] - 1].lower() in _BEFORE_SIDE):
                 found.append(before)
@@ -682,7 +690,7 @@ def _named_sides(question: str) -> list[tuple[str, str]]:
             found.extend(side for side in (run_after(i + 1),) if side)
     sides: dict[str, tuple[int, int]] = {}
     for start, end in sorted(found):
-        terms = analyze(tokens[end - 1])
+        terms = _side_terms(tokens[end - 1])
         if terms:
             sides.setdefault("cmo" if role(end - 1) else terms[-1], (start, end))
     if len(sides) == 1 and "cmo" not in sides:
@@ -706,13 +714,18 @@ def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
     return runs
 
 
+def _side_terms(word: str) -> list[str]:
+    """The terms of a word naming a side, an acronym's plural as its singular ("FQHCs": the FQHC side)."""
+    return analyze(word[:-1] if re.fullmatch(r"[A-Z]{2,}s", word) else word)
+
+
 def _side_label(term: str, question: str, acronyms: Collection[str] = ()) -> str:
     """The question's own phrase for a compared side: the word holding ``term`` with the naming words around
     it ("a CMO at a community health center" -> "Community health center", "hospital CMO" -> "Hospital"), never
     the role's own words or function words. An acronym is written in capitals ("cmo vs ceo" -> "CEO";
     ``acronyms`` lower-cased)."""
     words: list[str] = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’-]+|[^\w\s]", question)]
-    at = next((i for i, word in enumerate(words) if term in analyze(word)), None)
+    at = next((i for i, word in enumerate(words) if term in _side_terms(word)), None)
     if at is None:
         return term
 
