@@ -550,6 +550,29 @@ def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_docume
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "opens"),
+    [
+        # about the CMO: another party's entry in the policy's roles list does not open
+        ("what does the CMO do during a patient safety event?", None),
+        # asking who, or naming the party: its entry answers
+        ("who owns the event reporting system?", "Vice President, Quality and Patient Safety:"),
+        ("what does the quality department do in peer review?", "Quality Department:"),
+    ],
+)
+def test_a_roles_list_entry_opens_only_an_answer_about_its_party(
+    ask: Ask, question: str, opens: str | None
+) -> None:
+    answer = ask(question)
+    assert answer.answered
+    first = quoted_units(answer)[0][0]
+    if opens is None:
+        assert not re.match(r"[A-Z][\w ,]{1,50}:\s", first), answer.answer
+    else:
+        assert first.startswith(opens), answer.answer
+
+
+@pytest.mark.slow
 def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask: Ask) -> None:
     """ "Raised the weekend call stipend from $2,000 to $2,400" is the history of the policy, not what it says."""
     current = ask("how much do we get paid for taking weekend call")

@@ -64,6 +64,16 @@ _ROLE_WORDS = frozenset(["cmo", "cmos", "chief", "medical", "officer", "officers
 _ASKS_LIKENESS = re.compile(r"\b(is|are) like\b|\banalog\w*|\bmetaphor\w*|\bcomparison\b", re.I)
 #: A list item that names its subject before a colon: "Weekend call: $2,400 for the full weekend."
 _LABELLED = re.compile(r"^([A-Z][^:.;!?]{1,50}):\s+\S")
+#: A label naming a party of an organisation ("Department chairs:", "Quality Department:", "Medical Staff Office:"):
+#: a policy's roles list says what each party does there.
+_PARTY = re.compile(
+    r"\b(chairs?|chairpersons?|officers?|directors?|department|office|committee|council|coordinator|managers?|"
+    r"supervisors?|team|staff|physicians?|practitioners?|nurses?|board|leaders?|president|ceo|cno|cfo|coo|"
+    r"human resources|pharmacists?|scheduler|operator|administrators?|sponsor|mentor)\b",
+    re.I,
+)
+#: A question asking which party does something: a roles list's entries answer it by their labels.
+_ASKS_WHO = re.compile(r"\b(who|whom|whose|which)\b", re.I)
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
 #: announces a subject without saying anything about it ("Understanding the role ... is essential.").
 _META = re.compile(
@@ -491,9 +501,11 @@ class ExtractiveAnswerer:
         # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
         # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
         likening = bool(_ASKS_LIKENESS.search(request.standalone))
-        standing = [c for c in chosen[:3] if _stands(c, likening)]
+        standing = [c for c in chosen[:3] if _stands(c, likening) and not _about_another_party(c, request)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
-            standing = [c for c in chosen if _stands(c, likening)][:1]
+            standing = [c for c in chosen if _stands(c, likening) and not _about_another_party(c, request)][
+                :1
+            ]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -790,6 +802,17 @@ def _stands(c: Candidate, likening: bool = False) -> bool:
     if _LEANS_BACK.match(c.text) or c.text.rstrip().endswith(":") or _names_only_the_role(c):
         return False
     return likening or not _INDIRECT.match(c.text)
+
+
+def _about_another_party(c: Candidate, request: AnswerRequest) -> bool:
+    """A roles-list entry about a party the question does not name ("Vice President, Quality and Patient Safety:
+    owns the event reporting system ..." for "what does the CMO do during a patient safety event?"), when the
+    question does not ask who does something: it says what that party does, not what was asked."""
+    label = _LABELLED.match(c.text) if c.unit.is_list_item else None
+    if label is None or not _PARTY.search(label.group(1)) or _ASKS_WHO.search(request.standalone):
+        return False
+    asked = set(analyze(request.standalone))
+    return not all(t in asked or t in generic_terms() for t in analyze(label.group(1)))
 
 
 def _names_only_the_role(c: Candidate) -> bool:
