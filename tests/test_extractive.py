@@ -573,6 +573,15 @@ def test_a_roles_list_entry_opens_only_an_answer_about_its_party(
 
 
 @pytest.mark.slow
+def test_a_money_question_opens_with_the_amount_not_another_figure_about_the_same_duty(ask: Ask) -> None:
+    """ "Weekend call: the duty period from Friday 17:00 to Monday 07:00." states a figure about weekend call too,
+    and is closer in meaning to the question; the pay is the amount."""
+    answer = ask("what does the weekend call pay?")
+    assert answer.answered
+    assert quoted_units(answer)[0][0].startswith("Weekend call: $2,400"), answer.answer
+
+
+@pytest.mark.slow
 def test_a_revision_history_is_quoted_only_when_asked_how_the_policy_changed(ask: Ask) -> None:
     """ "Raised the weekend call stipend from $2,000 to $2,400" is the history of the policy, not what it says."""
     current = ask("how much do we get paid for taking weekend call")

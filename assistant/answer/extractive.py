@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import (
+    MONEY,
+    MONEY_QUESTION,
     SUBJECT_COVERAGE,
     AnswerabilityModel,
     Evidence,
@@ -492,6 +494,10 @@ class ExtractiveAnswerer:
                 stating = [
                     c for c in chosen if states_asked_figure(request.standalone, c.sentence, index, top)
                 ]
+            if MONEY_QUESTION.search(request.question):
+                # Money is asked: an amount answers, not the duty's hours ("Weekend call: the duty period from
+                # Friday 17:00 ..." for "what does the weekend call pay?").
+                stating = [c for c in stating if MONEY.search(c.text)] or stating
             if stating:
                 return max(stating, key=lambda c: c.similarity)
             best, position = max(fits)
