@@ -573,12 +573,21 @@ def test_a_roles_list_entry_opens_only_an_answer_about_its_party(
 
 
 @pytest.mark.slow
-def test_a_money_question_opens_with_the_amount_not_another_figure_about_the_same_duty(ask: Ask) -> None:
+@pytest.mark.parametrize(
+    ("question", "amount"),
+    [
+        ("what does the weekend call pay?", "Weekend call: $2,400"),
+        ("do I get paid for backup call?", "Backup call: $250"),
+    ],
+)
+def test_a_money_question_opens_with_the_amount_not_another_figure_about_the_same_duty(
+    ask: Ask, question: str, amount: str
+) -> None:
     """ "Weekend call: the duty period from Friday 17:00 to Monday 07:00." states a figure about weekend call too,
-    and is closer in meaning to the question; the pay is the amount."""
-    answer = ask("what does the weekend call pay?")
+    and is closer in meaning to the question; the pay is the amount ("do I get paid ..." asks for it too)."""
+    answer = ask(question)
     assert answer.answered
-    assert quoted_units(answer)[0][0].startswith("Weekend call: $2,400"), answer.answer
+    assert quoted_units(answer)[0][0].startswith(amount), answer.answer
 
 
 @pytest.mark.slow

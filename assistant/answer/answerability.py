@@ -81,7 +81,8 @@ FIGURE = re.compile(
 MONEY_QUESTION = re.compile(
     r"\b(salar(y|ies)|earn(s|ings)?|compensation|wages?|stipends?|make (per|a|an|each) (year|month|hour)|"
     r"how much\b(?:\W+\w+){0,6}?\W+(cost|costs|pay|paid|charge|charged|fees?|dues|make|earn|get)\b|"
-    r"what (do|does|did|will|would)\b(?:\W+\w+){0,4}?\W+(pay(?! attention)|charge|cost|earn)\b)",
+    r"what (do|does|did|will|would)\b(?:\W+\w+){0,4}?\W+(pay(?! attention)|charge|cost|earn)\b|"
+    r"\b(get|gets|getting|be|being) (paid|payed)\b)",
     re.I,
 )
 MONEY = re.compile(
