@@ -498,6 +498,8 @@ def test_answers_do_not_quote_article_signposting(ask: Ask, question: str) -> No
         ),
         # the list entry the question names, before the lead-in of its list
         ("what's the stipend for weekend call?", ("Weekend call: $2,400",)),
+        # "how much experience" asks for a length of time: the sentence stating the years
+        ("how much clinical experience do you need before becoming a CMO?", ("five to 10 years",)),
         # asked about the analogy, the analogy is the answer (otherwise it never opens one)
         (
             "a CMO is sometimes likened to a theatre director: what does that analogy mean?",

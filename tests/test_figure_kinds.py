@@ -13,6 +13,7 @@ from assistant.answer.figure_kinds import asked_kind, states_kind
         ("How long do departments get to comment on a draft policy?", "duration"),
         ("how soon do i have to file a safety report?", "duration"),
         ("how much notice do I need to give before a planned leave?", "duration"),
+        ("how much clinical experience do you need before becoming a CMO?", "duration"),
         ("How often are OPPE reports produced?", "frequency"),
         ("What percentage of US hospitals have a CMO?", "percent"),
         ("how old do you have to be to be excused from call?", "age"),

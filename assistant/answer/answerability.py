@@ -65,7 +65,7 @@ MODEL_FILE = "answerability.json"
 
 #: Questions that ask for a figure: an answer without one about the question's subject does not address them.
 FIGURE_QUESTION = re.compile(
-    r"\b(how (many|long|soon|often|quickly|fast|late|early|old|far ahead|far in advance)|how much (time|notice)|"
+    r"\b(how (many|long|soon|often|quickly|fast|late|early|old|far ahead|far in advance)|how much (\w+ )?(time|notice|experience)|"
     r"what (percentage|percent|proportion|number|amount|share|fraction|rate|fee|score|discount|age|salary|limit|"
     r"deadline|timeline)|salary|salaries|compensation|wages?|statistics?|average|stipends?|per (year|month|hour))\b",
     re.I,

@@ -40,7 +40,7 @@ ASKING: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "duration",
         re.compile(
-            r"\bhow (long|soon|quickly|fast|late|early|far ahead|far in advance)\b|\bhow much (time|notice)\b|"
+            r"\bhow (long|soon|quickly|fast|late|early|far ahead|far in advance)\b|\bhow much (\w+ )?(time|notice|experience)\b|"
             rf"\b(deadline|timeline|time limit|time frame|timeframe)\b|\bhow many {_UNIT}\b",
             re.I,
         ),
