@@ -479,8 +479,9 @@ class ExtractiveAnswerer:
 
     def _lead(self, chosen: list[Candidate], request: AnswerRequest) -> Candidate:
         """The sentence that answers most directly: for a figure question, the one stating the asked figure
-        about the asked subject; otherwise, of the three most relevant that stand on their own, the one holding most
-        of the question's specific terms."""
+        about the asked subject (an amount, when money is asked); otherwise, of the three most relevant that stand
+        on their own and are not a roles-list entry about a party the question does not ask about, the one holding
+        most of the question's specific terms."""
         if asks_figure(request.question):
             index = _index_of(request)
             fits = [(figure_fit(request.standalone, c.sentence, index), -i) for i, c in enumerate(chosen)]
@@ -507,11 +508,13 @@ class ExtractiveAnswerer:
         # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
         # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
         likening = bool(_ASKS_LIKENESS.search(request.standalone))
-        standing = [c for c in chosen[:3] if _stands(c, likening) and not _about_another_party(c, request)]
+
+        def opens(c: Candidate) -> bool:
+            return _stands(c, likening) and not _about_another_party(c, request)
+
+        standing = [c for c in chosen[:3] if opens(c)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
-            standing = [c for c in chosen if _stands(c, likening) and not _about_another_party(c, request)][
-                :1
-            ]
+            standing = [c for c in chosen if opens(c)][:1]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -657,12 +660,12 @@ def _names_a_side(word: str) -> bool:
 
 def _named_sides(question: str) -> list[tuple[str, str]]:
     """The two sides a comparison names, in the order asked, each as (the stemmed last word of its phrase, the
-    phrase as written); none when the wording does not show two. A side's phrase is a run of naming words right before the role
-    ("hospital CMO", "FQHC CMOs"), after the role and a preposition ("a CMO at a community health center"), or
-    on either side of the word that compares ("at the health center compared with the hospital", "between a CMO
-    at a hospital and at an FQHC"); the role
-    itself is a side when the comparing word stands next to it ("cmo vs ceo", "compared with a CMO") or when
-    the question names one other side and the role ("the CMO role ..., versus being a clinician")."""
+    phrase as written); none when the wording does not show two. A side's phrase is a run of naming words right
+    before the role ("hospital CMO", "FQHC CMOs"), after the role and a preposition ("a CMO at a community health
+    center"), or on either side of the word that compares ("at the health center compared with the hospital",
+    "between a CMO at a hospital and at an FQHC"); the role itself is a side when the comparing word stands next
+    to it ("cmo vs ceo", "compared with a CMO") or when the question names one other side and the role ("the CMO
+    role ..., versus being a clinician")."""
     tokens = re.findall(r"[\w'-]+|[^\w\s]", question.replace("’", "'"))
     stop = stopwords()
 
