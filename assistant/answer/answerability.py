@@ -267,9 +267,9 @@ def gather(
     """
     top = sorted(similarities, reverse=True)[:1]
     coverage, unknown = _coverage(resolved, chosen, index)
-    asks_money = bool(MONEY_QUESTION.search(question))
-    states_figure = subject_covered and (not asks_money or any(MONEY.search(s.text) for s in chosen))
-    money_fit = _money_fit(resolved, chosen, index) if asks_money else 0.0
+    money = asks_money(question)
+    states_figure = subject_covered and (not money or any(MONEY.search(s.text) for s in chosen))
+    money_fit = _money_fit(resolved, chosen, index) if money else 0.0
     name = missing_name(question, index, spelled_out)
     return Evidence(
         best=top[0] if top else 0.0,
@@ -277,8 +277,8 @@ def gather(
         unknown=unknown,
         figure_missing=1.0 if asks_figure(question) and not states_figure else 0.0,
         missing_name=name,
-        money_missing=asks_money and money_fit < SUBJECT_COVERAGE,
-        money_stated=asks_money and money_fit >= MONEY_SUBJECT_COVERAGE,
+        money_missing=money and money_fit < SUBJECT_COVERAGE,
+        money_stated=money and money_fit >= MONEY_SUBJECT_COVERAGE,
     )
 
 
@@ -299,7 +299,12 @@ def _money_fit(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) ->
 
 
 def asks_figure(question: str) -> bool:
-    return bool(FIGURE_QUESTION.search(question) or MONEY_QUESTION.search(question))
+    return bool(FIGURE_QUESTION.search(question)) or asks_money(question)
+
+
+def asks_money(question: str) -> bool:
+    """The question asks for an amount of money (a salary, a fee, a stipend, "do I get paid ...")."""
+    return bool(MONEY_QUESTION.search(question))
 
 
 def states_figure(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float) -> bool:

@@ -20,12 +20,12 @@ import numpy as np
 
 from assistant.answer.answerability import (
     MONEY,
-    MONEY_QUESTION,
     SUBJECT_COVERAGE,
     AnswerabilityModel,
     Evidence,
     Sentence,
     asks_figure,
+    asks_money,
     figure_fit,
     gather,
     states_asked_figure,
@@ -495,7 +495,7 @@ class ExtractiveAnswerer:
                 stating = [
                     c for c in chosen if states_asked_figure(request.standalone, c.sentence, index, top)
                 ]
-            if MONEY_QUESTION.search(request.question):
+            if asks_money(request.question):
                 # Money is asked: an amount answers, not the duty's hours ("Weekend call: the duty period from
                 # Friday 17:00 ..." for "what does the weekend call pay?").
                 stating = [c for c in stating if MONEY.search(c.text)] or stating
@@ -796,10 +796,10 @@ def _reads_alone(c: Candidate, request: AnswerRequest) -> bool:
     the question does not name ("Communication: ..." for "what leadership skills ...") is one of a list, read
     after its lead-in; so is one naming only the role every question is about ("Chief Medical Officer: oversees
     the program ..." in a policy's list of roles)."""
-    label = _LABELLED.match(c.text)
+    label = _entry_label(c)
     if label is None:
         return False
-    named = analyze(label.group(1))
+    named = analyze(label)
     asked = set(analyze(request.standalone))
     return any(t not in generic_terms() for t in named) and all(t in asked for t in named)
 
@@ -817,19 +817,26 @@ def _about_another_party(c: Candidate, request: AnswerRequest) -> bool:
     """A roles-list entry about a party the question does not name ("Vice President, Quality and Patient Safety:
     owns the event reporting system ..." for "what does the CMO do during a patient safety event?"), when the
     question does not ask who does something: it says what that party does, not what was asked."""
-    label = _LABELLED.match(c.text) if c.unit.is_list_item else None
-    if label is None or not _PARTY.search(label.group(1)) or _ASKS_WHO.search(request.standalone):
+    label = _entry_label(c)
+    if label is None or not _PARTY.search(label) or _ASKS_WHO.search(request.standalone):
         return False
     asked = set(analyze(request.standalone))
-    return not all(t in asked or t in generic_terms() for t in analyze(label.group(1)))
+    return not all(t in asked or t in generic_terms() for t in analyze(label))
 
 
 def _names_only_the_role(c: Candidate) -> bool:
     """A list entry whose label is only the role every question is about ("Chief Medical Officer: oversees the
     program ..." in a policy's list of roles): what it says holds inside that policy ("the program"), so it
     does not open an answer about the role in general."""
+    label = _entry_label(c)
+    return label is not None and all(t in generic_terms() for t in analyze(label))
+
+
+def _entry_label(c: Candidate) -> str | None:
+    """The label of a list entry that names its subject before a colon ("Weekend call" of "Weekend call:
+    $2,400 ..."); None for a sentence or an unlabelled item."""
     label = _LABELLED.match(c.text) if c.unit.is_list_item else None
-    return label is not None and all(t in generic_terms() for t in analyze(label.group(1)))
+    return label.group(1) if label else None
 
 
 def _trimmed(sequence: list[Candidate]) -> list[Candidate]:

@@ -20,7 +20,8 @@ _NUMBER = (
     r"(?:(?<![A-Za-z]-)(?<![\w.-])\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
     r"twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)\b)"
 )
-_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|quarters?)"
+_UNITS = r"minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|quarters?"
+_UNIT = rf"(?:{_UNITS})"
 #: A number that names rather than counts: "Level 4", "Tier 1", "Version 1.2", "Section 3".
 _NAMING = re.compile(
     r"\b(level|tier|version|step|phase|section|stage|grade|class|type|appendix|policy|part|chapter|article|"
@@ -113,21 +114,11 @@ _TIME_UNITS = frozenset(
 )
 #: Each time unit's place on one scale: a question asking for hours is not answered by a number of years, but
 #: may be by a number of days ("how many days do I have?": "within 24 hours").
-_UNIT_SCALE = {
-    "minute": 0,
-    "min": 0,
-    "hour": 1,
-    "hr": 1,
-    "day": 2,
-    "week": 3,
-    "month": 4,
-    "quarter": 4,
-    "year": 5,
-}
+_UNIT_SCALE = {"minute": 0, "hour": 1, "day": 2, "week": 3, "month": 4, "quarter": 4, "year": 5}
 #: A unit farther than this from the asked one along the scale states another kind of duration.
 _UNIT_REACH = 1
-_ASKED_UNIT = re.compile(r"\bhow many\s+(?:\w+\s+)?(" + _UNIT[3:-1] + r")\b", re.I)
-_STATED_UNIT = re.compile(_NUMBER + r"[\s-]*(?:\w+[\s-]+)?(" + _UNIT[3:-1] + r")\b", re.I)
+_ASKED_UNIT = re.compile(rf"\bhow many\s+(?:\w+\s+)?({_UNITS})\b", re.I)
+_STATED_UNIT = re.compile(_NUMBER + rf"[\s-]*(?:\w+[\s-]+)?({_UNITS})\b", re.I)
 
 
 def asked_kind(question: str) -> tuple[Kind | None, str]:
@@ -160,8 +151,8 @@ def states_kind(question: str, text: str) -> bool:
 
 
 def _unit_place(unit: str) -> int:
-    word = _SHORTHAND.get(unit.lower(), unit.lower()).rstrip("s")
-    return _UNIT_SCALE.get(word, _UNIT_SCALE.get(word[:3], -1))
+    """A unit's place on :data:`_UNIT_SCALE` ("hrs" and "hours" are the hour's)."""
+    return _UNIT_SCALE[_SHORTHAND.get(unit.lower(), unit.lower()).rstrip("s")]
 
 
 def _in_asked_unit(question: str, text: str) -> bool:
