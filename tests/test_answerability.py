@@ -36,6 +36,9 @@ def test_everyday_words_weigh_little_and_domain_words_a_lot() -> None:
         ("How much does a chief medical officer make per year?", True),
         ("how much business and financial knowledge does a CMO need?", False),
         ("do I still pay medical staff dues while on leave?", False),
+        ("what's the on-call pay on holidays?", True),
+        ("is there extra pay for backup call?", True),
+        ("who signs off on the call pay rates every year?", False),
         ("What does a CMO do?", False),
     ],
 )
@@ -114,6 +117,17 @@ def test_a_figure_must_be_about_the_asked_subject(shipped: Assistant) -> None:
     other = sentence("Near misses must be reported within 24 hours.")
     assert states_figure(question, [on_subject], index, best=1.0)
     assert not states_figure(question, [other], index, best=1.0)
+
+
+@pytest.mark.slow
+def test_one_as_a_pronoun_is_no_figure(shipped: Assistant) -> None:
+    """ "CMOs juggle duties in tension with one another" counts nothing: it does not say how many CMOs are women."""
+    index = shipped.corpus_index()
+    question = "how many CMOs are women"
+    pronoun = sentence("CMOs' responsibilities are also in tension with one another as they juggle duties.")
+    counting = sentence("One in four CMOs are women.")
+    assert not states_figure(question, [pronoun], index, best=1.0)
+    assert states_figure(question, [counting], index, best=1.0)
 
 
 @pytest.mark.slow

@@ -580,6 +580,7 @@ def test_a_roles_list_entry_opens_only_an_answer_about_its_party(
     [
         ("what does the weekend call pay?", "Weekend call: $2,400"),
         ("do I get paid for backup call?", "Backup call: $250"),
+        ("what's the on-call pay on holidays?", "Holiday call: $1,000"),
     ],
 )
 def test_a_money_question_opens_with_the_amount_not_another_figure_about_the_same_duty(

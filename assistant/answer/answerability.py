@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.figure_kinds import states_kind
+from assistant.answer.figure_kinds import ONE, states_kind
 from assistant.answer.query import generic_terms
 from assistant.answer.word_frequency import zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
@@ -72,7 +72,7 @@ FIGURE_QUESTION = re.compile(
 )
 #: A figure: a number that is not part of an identifier ("MS-101" is not one), or a number word.
 FIGURE = re.compile(
-    r"(?<![A-Za-z]-)(?<![A-Za-z])\b\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    rf"(?<![A-Za-z]-)(?<![A-Za-z])\b\d|\b({ONE}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand|million|percent|half|quarter|"
     r"annual\w*|monthly|weekly|daily|quarterly|immediately)\b",
     re.I,
@@ -85,6 +85,13 @@ MONEY_QUESTION = re.compile(
     r"\b(get|gets|getting|be|being) (paid|payed)\b)",
     re.I,
 )
+#: "Pay" as a noun asks for an amount ("what's the on-call pay on holidays?", "is there extra pay for backup
+#: call?") unless the question asks who, when or where ("who sets the call pay rates?").
+PAY_NOUN = re.compile(
+    r"\b(the|my|our|their|extra|more|any|call|on-call|holiday|weekend|backup|overtime) pay\b(?! attention)",
+    re.I,
+)
+_ASKS_WHO_WHEN = re.compile(r"\W*(who|whom|whose|when|where)\b", re.I)
 MONEY = re.compile(
     r"[$€£]\s?\d|\b\d[\d,.]*\s?(dollars|usd|k)\b|\bno (stipend|pay|payment|compensation)\b", re.I
 )
@@ -304,7 +311,9 @@ def asks_figure(question: str) -> bool:
 
 def asks_money(question: str) -> bool:
     """The question asks for an amount of money (a salary, a fee, a stipend, "do I get paid ...")."""
-    return bool(MONEY_QUESTION.search(question))
+    if MONEY_QUESTION.search(question):
+        return True
+    return bool(PAY_NOUN.search(question)) and not _ASKS_WHO_WHEN.match(question)
 
 
 def states_figure(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float) -> bool:

@@ -15,9 +15,11 @@ from typing import Literal
 
 Kind = Literal["percent", "frequency", "duration", "age", "count"]
 
+#: "one" as a number, not as a pronoun ("one another", "no one", "one of the most", "one moment ... the next").
+ONE = r"(?<!\bno )(?<!\bthe )one(?!\s+(?:another|of|moment|thing)\b)"
 #: A number written in digits (not part of an identifier such as "MS-101" or "v1.2") or in words.
 _NUMBER = (
-    r"(?:(?<![A-Za-z]-)(?<![\w.-])\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    rf"(?:(?<![A-Za-z]-)(?<![\w.-])\d[\d,.]*|\b(?:{ONE}|two|three|four|five|six|seven|eight|nine|ten|eleven|"
     r"twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)\b)"
 )
 _UNITS = r"minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|quarters?"
