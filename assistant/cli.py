@@ -234,6 +234,11 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         for c in answer.citations:
             where = f" > {c.section}" if c.section else ""
             print(f"[{c.marker}] {c.title}{where} ({c.doc_id})")
+    if answer.closest:
+        print("\nThe nearest the sources come (they do not answer it):")
+        for near in answer.closest:
+            where = f" > {near.section}" if near.section else ""
+            print(f"- {near.title}{where} ({near.doc_id})")
     return EXIT_OK
 
 

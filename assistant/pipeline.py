@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer.citations import renumber
+from assistant.answer.closest import closest_passages
 from assistant.answer.conversation import is_followup, parse_history
 from assistant.answer.protocols import Answerer, AnswerRequest, Composition
 from assistant.answer.query import clean_question, unreadable_removed
@@ -34,7 +35,7 @@ from assistant.ingest.verification import Verification, verify_index
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
 from assistant.search.embeddings import Embedder, offline_environment
 from assistant.search.protocols import Mode, VectorStore
-from assistant.types import Answer, Document, Filters, Query, Retrieval, Turn
+from assistant.types import Answer, ClosestPassage, Document, Filters, Query, Retrieval, Turn
 
 History = Sequence[dict[str, str] | Turn] | None
 
@@ -427,4 +428,15 @@ class Assistant:
             notices=(*prepared.notices, *composition.notices),
             standalone_question=request.standalone,
             retrieved=request.passages,
+            closest=() if composition.answered else self._closest(request),
+        )
+
+    def _closest(self, request: AnswerRequest) -> tuple[ClosestPassage, ...]:
+        """With a refusal, the sections nearest the question (none when it means another CMO: the chief
+        marketing officer's question has no near section here)."""
+        if request.index is None or self.stages.glossary.other_meaning_in(request.question) is not None:
+            return ()
+        chunks = [p.chunk for p in request.passages]
+        return closest_passages(
+            request.passages, request.index.best_sentence_scores(request.query_vector, chunks)
         )

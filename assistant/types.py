@@ -235,6 +235,29 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ClosestPassage:
+    """A passage shown with a refusal: the nearest the sources come to the question, which they do not answer
+    (so the reader can look for themselves). Not a citation: nothing in the refusal rests on it."""
+
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    #: cosine similarity of its sentence closest to the question
+    similarity: float
+    kind: str = "article"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "text": self.text,
+            "similarity": round(self.similarity, 6),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the assistant says, with the passages it cites. ``answered`` is False for a refusal."""
 
@@ -248,6 +271,8 @@ class Answer:
     standalone_question: str = ""
     #: every passage retrieval returned, in rank order (cited or not); for evaluation and debugging
     retrieved: tuple[ScoredChunk, ...] = ()
+    #: with a refusal, the sections nearest the question (empty for an answer, or when none is near)
+    closest: tuple[ClosestPassage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape (``cmo-assistant ask --json``)."""
@@ -256,6 +281,7 @@ class Answer:
             "answer": self.answer,
             "answered": self.answered,
             "citations": [c.to_dict() for c in self.citations],
+            "closest": [c.to_dict() for c in self.closest],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

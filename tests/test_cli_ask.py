@@ -13,7 +13,7 @@ from assistant.pipeline import Assistant
 
 pytestmark = pytest.mark.slow
 
-ANSWER_KEYS = {"question", "answer", "answered", "citations", "timings_ms"}
+ANSWER_KEYS = {"question", "answer", "answered", "citations", "closest", "timings_ms"}
 CITATION_KEYS = {"marker", "doc_id", "title", "source", "section", "text", "highlights", "score"}
 
 
@@ -56,7 +56,23 @@ def test_refusal_is_a_normal_exit(cli_env: Assistant, capsys: pytest.CaptureFixt
     data = ask_json(capsys, "Who won the World Cup in 2018?")
     assert data["answered"] is False
     assert data["citations"] == []
+    assert data["closest"] == []  # nothing in the sources is near a football question
     assert data["answer"]
+
+
+def test_a_refusal_names_the_sections_nearest_the_question(
+    cli_env: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The leave policy does not say how many days of bereavement leave there are; it is where to look."""
+    question = "how many days of bereavement leave do medical staff get?"
+    data = ask_json(capsys, question)
+    assert data["answered"] is False and data["citations"] == []
+    assert data["closest"] and set(data["closest"][0]) == {"doc_id", "title", "section", "text", "similarity"}
+    assert "policies/ml-901-medical-staff-leave-of-absence.pdf" in [c["doc_id"] for c in data["closest"]]
+    code, out, _ = run(capsys, "ask", question)
+    assert code == 0
+    assert "The nearest the sources come (they do not answer it):" in out
+    assert "(policies/ml-901-medical-staff-leave-of-absence.pdf)" in out
 
 
 def test_history_file_makes_a_followup_work(

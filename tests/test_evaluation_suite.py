@@ -230,3 +230,31 @@ def test_cli_takes_several_datasets_and_any_split_and_gates_per_split(
     assert "paraphrase/hit@5" in capsys.readouterr().err
     assert main([*common, "--split", "nope", "--out", str(tmp_path / "c")]) != 0
     assert "'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_refused_answerable_case_is_scored_on_whether_its_refusal_points_to_its_document(
+    shipped: Assistant, tmp_path: Path
+) -> None:
+    """Both questions are refused (the leave policy gives no bereavement leave); one case expects the leave policy,
+    which the refusal shows as nearest, the other a document it does not show."""
+    question = "how many days of bereavement leave do medical staff get?"
+    cases = [
+        {**CASES[0], "id": "near", "question": question, "expected_docs": [LEAVE], "quotes": ["x"]},
+        {**CASES[0], "id": "elsewhere", "question": question, "quotes": ["x"]},
+    ]
+    run, _ = run_suite(shipped, dataset=dataset_of(tmp_path / "refused.jsonl", cases), ablation=False)
+    scores = {r.case_id: r.scores for r in run.results}
+    assert scores["near"]["refusal_points_to_source"] == 1.0
+    assert scores["elsewhere"]["refusal_points_to_source"] == 0.0
+    assert run.summary.metrics["refusal_points_to_source"] == 0.5
+    answered = run_suite(shipped, dataset=dataset_of(tmp_path / "one.jsonl", [CASES[0]]), ablation=False)[0]
+    assert "refusal_points_to_source" not in answered.results[0].scores  # only refusals are scored
+
+
+LEAVE = "policies/ml-901-medical-staff-leave-of-absence.pdf"
+
+
+def dataset_of(path: Path, cases: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(c) for c in cases) + "\n", encoding="utf-8")
+    return path

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.errors import QuestionError
 from assistant.ingest.uploads import safe_filename
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, ClosestPassage
 from assistant.web import presentation
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(1)"> ![x](http://evil.example/x.png) [link](http://evil.example)'
@@ -60,6 +61,29 @@ def test_markers_become_links_to_their_source_cards() -> None:
 def test_supporting_sentences_are_highlighted() -> None:
     shown = presentation.sources_html(answer("x [1]"))
     assert "<mark>Supporting sentence.</mark>" in shown
+
+
+def test_a_refusal_shows_the_nearest_sections_as_passages_not_citations() -> None:
+    near = ClosestPassage("policies/p.md", "Leave <b>", "Length of Leave > Limits", HOSTILE, 0.5, "policy")
+    refusal = replace(answer("I can't answer that.", answered=False), closest=(near,))
+    chat = presentation.answer_markdown(refusal)
+    assert 'class="cmo-refusal"' in chat
+    assert "The nearest the sources come: Leave &lt;b&gt; &rsaquo; Length of Leave &rsaquo; Limits." in chat
+    panel = presentation.sources_html(refusal)
+    assert "do not answer this question" in panel and "id='closest-1'" in panel
+    assert "cmo-marker'>[" not in panel  # not cited: no marker
+    assert "<script>" not in panel and "&lt;script&gt;" in panel
+
+
+def test_a_first_heading_that_repeats_the_title_is_not_shown_twice() -> None:
+    near = ClosestPassage(
+        "p.docx", "On-Call Coverage", "On-Call Coverage > Related Policies", "x", 0.5, "policy"
+    )
+    refusal = replace(answer("I can't answer that.", answered=False), closest=(near,))
+    assert "The nearest the sources come: On-Call Coverage &rsaquo; Related Policies." in (
+        presentation.answer_markdown(refusal)
+    )
+    assert "<div class='cmo-section'>Related Policies</div>" in presentation.sources_html(refusal)
 
 
 def test_refusal_looks_different_from_an_answer() -> None:

@@ -19,7 +19,14 @@ HEAVY = ("torch", "sentence_transformers", "chromadb", "gradio", "bm25s")
 
 
 def test_public_names() -> None:
-    assert set(assistant.__all__) == {"Answer", "Assistant", "AssistantError", "Citation", "Settings"}
+    assert set(assistant.__all__) == {
+        "Answer",
+        "Assistant",
+        "AssistantError",
+        "Citation",
+        "ClosestPassage",
+        "Settings",
+    }
     for name in assistant.__all__:
         assert getattr(assistant, name) is not None
 
@@ -82,7 +89,7 @@ def make_answer() -> Answer:
 
 def test_answer_to_dict_shape() -> None:
     data = make_answer().to_dict()
-    assert set(data) == {"question", "answer", "answered", "citations", "timings_ms"}
+    assert set(data) == {"question", "answer", "answered", "citations", "closest", "timings_ms"}
     assert data["answered"] is True
     (c,) = data["citations"]
     assert set(c) == {"marker", "doc_id", "title", "source", "section", "text", "highlights", "score"}

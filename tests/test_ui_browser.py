@@ -174,6 +174,20 @@ def test_out_of_scope_question_is_refused(page: Page, shots: Path) -> None:
     page.screenshot(path=str(shots / "3-refusal.png"))
 
 
+def test_a_refusal_near_a_policy_shows_where_to_look(page: Page, shots: Path) -> None:
+    """The leave policy does not give bereavement leave; the refusal names its nearest sections and the panel
+    shows them as passages to read, without markers: they are not cited."""
+    answer = ask(page, "how many days of bereavement leave do medical staff get?")
+
+    expect(answer.locator(".cmo-refusal")).to_have_count(1)
+    expect(answer.locator(".cmo-closest-list")).to_contain_text("Leave of Absence")
+    assert answer.locator(".cmo-cite").count() == 0, "a refusal cites nothing"
+    expect(page.locator("#sources")).to_contain_text("The nearest they come")
+    assert page.locator("#sources .cmo-source").count() >= 1
+    assert "[" not in "".join(page.locator("#sources .cmo-marker").all_inner_texts())
+    page.screenshot(path=str(shots / "3b-refusal-nearest.png"))
+
+
 def test_filter_timings_download_and_new_conversation(page: Page, shots: Path) -> None:
     page.locator("#kind").get_by_text("Policies only", exact=True).click()
     answer = ask(page, COMPARISON)

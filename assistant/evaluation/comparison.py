@@ -67,6 +67,8 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "documents_per_answer": "mean number of distinct documents cited per answered case",
     "refusal_rate": "share of must-refuse cases that were refused",
     "false_refusal_rate": "share of answerable cases that were refused",
+    "refusal_points_to_source": "share of refused answerable cases whose refusal shows an expected document "
+    "among the sections nearest the question",
     "latency_p50_ms": "median time of one ask call, in milliseconds",
     "latency_p95_ms": "95th-percentile time of one ask call, in milliseconds",
 }

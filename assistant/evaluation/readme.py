@@ -24,6 +24,7 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MRR", ("mrr",)),
     ("false-refusal rate (answerable refused)", ("false_refusal_rate",)),
     ("refusal rate (must-refuse refused)", ("refusal_rate",)),
+    ("refused answerable: nearest sections hold the answer's document", ("refusal_points_to_source",)),
     ("key-fact coverage", ("key_fact_coverage",)),
     ("key fact in the first sentence", ("key_fact_first",)),
     ('answers opening with a dangling "It/This/Finally"', ("dangling_opener_rate",)),

@@ -46,6 +46,10 @@ def score_case(
         scores["key_fact_coverage"] = (
             key_fact_coverage(answer.answer, case.key_facts) if answer.answered else 0.0
         )
+        if not answer.answered and case.expected_docs:
+            # a refused answerable question: does the refusal show where the answer is?
+            shown = {near.doc_id for near in answer.closest}
+            scores["refusal_points_to_source"] = float(bool(shown & set(case.expected_docs)))
     if answer.answered:
         cited = {c.marker: c.text for c in answer.citations}
         scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable))

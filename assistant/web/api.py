@@ -83,6 +83,16 @@ class CitationOut(BaseModel):
     score: float
 
 
+class ClosestOut(BaseModel):
+    """A section shown with a refusal: the nearest the sources come to the question (not a citation)."""
+
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    similarity: float
+
+
 class AnswerOut(BaseModel):
     """The JSON of ``cmo-assistant ask --json``."""
 
@@ -90,6 +100,8 @@ class AnswerOut(BaseModel):
     answer: str
     answered: bool
     citations: list[CitationOut]
+    #: with a refusal, the sections nearest the question (empty for an answer)
+    closest: list[ClosestOut]
     timings_ms: dict[str, float]
 
 

@@ -44,27 +44,54 @@ def highlighted(citation: Citation) -> str:
 
 
 def sources_html(answer: Answer | None) -> str:
-    """The sources panel: one card per cited passage, anchored as ``source-<n>``."""
+    """The sources panel: one card per cited passage, anchored as ``source-<n>``; with a refusal, the passages
+    nearest the question (``closest-<n>``, no marker: they are not cited)."""
     if answer is None:
         return "<p class='cmo-empty'>Cited passages appear here.</p>"
+    if not answer.citations and answer.closest:
+        return (
+            "<p class='cmo-empty'>The sources do not answer this question. The nearest they come:</p>"
+            + "".join(
+                _card(
+                    f"closest-{n}", "", near.title, near.kind, near.section, _passage(near.text), near.doc_id
+                )
+                for n, near in enumerate(answer.closest, start=1)
+            )
+        )
     if not answer.citations:
         return "<p class='cmo-empty'>No passages cited: the sources do not cover this question.</p>"
-    cards = []
-    for c in answer.citations:
-        where = (
-            " &rsaquo; ".join(inert(part, links_as_text=False) for part in c.section.split(" > "))
-            if c.section
-            else ""
-        )
-        cards.append(
-            f"<div class='cmo-source' id='source-{c.marker}'>"
-            f"<div class='cmo-source-head'><span class='cmo-marker'>[{c.marker}]</span> "
-            f"<strong>{inert(c.title, links_as_text=False)}</strong> <span class='cmo-kind'>{inert(c.kind)}</span></div>"
-            + (f"<div class='cmo-section'>{where}</div>" if where else "")
-            + f"<div class='cmo-passage'>{highlighted(c)}</div>"
-            f"<div class='cmo-doc'>{inert(c.doc_id, links_as_text=False)}</div></div>"
-        )
-    return "".join(cards)
+    return "".join(
+        _card(f"source-{c.marker}", f"[{c.marker}]", c.title, c.kind, c.section, highlighted(c), c.doc_id)
+        for c in answer.citations
+    )
+
+
+def _card(anchor: str, marker: str, title: str, kind: str, section: str, passage: str, doc_id: str) -> str:
+    """One passage card of the sources panel (``passage`` is markup already escaped)."""
+    head = f"<span class='cmo-marker'>{marker}</span> " if marker else ""
+    shown = _where(section, title)
+    where = f"<div class='cmo-section'>{shown}</div>" if shown else ""
+    return (
+        f"<div class='cmo-source' id='{anchor}'>"
+        f"<div class='cmo-source-head'>{head}<strong>{inert(title, links_as_text=False)}</strong> "
+        f"<span class='cmo-kind'>{inert(kind)}</span></div>{where}"
+        f"<div class='cmo-passage'>{passage}</div>"
+        f"<div class='cmo-doc'>{inert(doc_id, links_as_text=False)}</div></div>"
+    )
+
+
+def _passage(text: str) -> str:
+    """Passage text as the panel shows it: escaped, line breaks kept."""
+    return inert(text, links_as_text=False).replace("\n", "<br>")
+
+
+def _where(section: str, title: str = "") -> str:
+    """A heading path as the panel shows it ("Procedure &rsaquo; Approval"), escaped; a first heading that only
+    repeats the document's title (a DOCX whose first heading is its title) is left out."""
+    parts = section.split(" > ") if section else []
+    if parts and parts[0].strip().casefold() == title.strip().casefold():
+        parts = parts[1:]
+    return " &rsaquo; ".join(inert(part, links_as_text=False) for part in parts)
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -72,7 +99,15 @@ def answer_markdown(answer: Answer) -> str:
     the source cards, each labelled "Source n: <title>" for screen readers; a refusal is set apart with
     ``.cmo-refusal``."""
     if not answer.answered:
-        return f'<span class="cmo-refusal">Not covered by the sources.</span> {inert(answer.answer)}'
+        refusal = f'<span class="cmo-refusal">Not covered by the sources.</span> {inert(answer.answer)}'
+        if answer.closest:
+            nearest = "; ".join(
+                inert(near.title, links_as_text=False)
+                + (f" &rsaquo; {shown}" if (shown := _where(near.section, near.title)) else "")
+                for near in answer.closest
+            )
+            refusal += f"<br><span class='cmo-closest-list'>The nearest the sources come: {nearest}.</span>"
+        return refusal
     # The text between markers is made inert piece by piece; the markers' links are the app's own markup.
     titles = {str(c.marker): c.title for c in answer.citations}
     parts: list[str] = []
