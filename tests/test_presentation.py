@@ -75,6 +75,13 @@ def test_a_refusal_shows_the_nearest_sections_as_passages_not_citations() -> Non
     assert "<script>" not in panel and "&lt;script&gt;" in panel
 
 
+def test_a_kept_conversation_lists_the_nearest_sections_of_a_refusal() -> None:
+    near = ClosestPassage("policies/leave.pdf", "Leave", "Length of Leave", "x", 0.5, "policy")
+    refusal = replace(answer("I can't answer that.", answered=False), closest=(near,))
+    kept = presentation.conversation_markdown([("how much bereavement leave?", refusal)])
+    assert "The nearest the sources come:\n- Leave, Length of Leave (policies/leave.pdf)" in kept
+
+
 def test_a_first_heading_that_repeats_the_title_is_not_shown_twice() -> None:
     near = ClosestPassage(
         "p.docx", "On-Call Coverage", "On-Call Coverage > Related Policies", "x", 0.5, "policy"

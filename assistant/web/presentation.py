@@ -147,6 +147,11 @@ def conversation_markdown(turns: list[tuple[str, Answer]]) -> str:
             where = f", {c.section}" if c.section else ""
             quoted = " … ".join(c.text[s:e] for s, e in c.highlights)
             lines.append(f"[{c.marker}] {c.title}{where} ({c.doc_id}): \u201c{quoted}\u201d")
+        if answer.closest:
+            lines.append("The nearest the sources come:")
+            lines += [
+                f"- {n.title}{f', {n.section}' if n.section else ''} ({n.doc_id})" for n in answer.closest
+            ]
         lines.append("")
     return "\n".join(lines)
 
