@@ -152,17 +152,22 @@ class FocusTerms:
 
     weights: dict[str, float]
     unknown: tuple[str, ...] = ()
+    #: the same terms weighed by how rare their word is in general English (``wordfreq``), not in the corpus:
+    #: "together" or "run", which the corpus seldom uses, weigh little here and most by IDF
+    general: dict[str, float] = field(default_factory=dict)
 
-    def coverage(self, covered: set[str] | frozenset[str]) -> float:
-        """IDF-weighted share of the terms found in ``covered`` (a stem, or one sharing its first letters)."""
-        total = sum(self.weights.values())
+    def coverage(self, covered: set[str] | frozenset[str], general: bool = False) -> float:
+        """Weighted share of the terms found in ``covered`` (a stem, or one sharing its first letters): by IDF,
+        or by general-English rarity when ``general`` (and those weights are known)."""
+        weights = self.general if general and self.general else self.weights
+        total = sum(weights.values())
         if total == 0:
             return 1.0
         prefixes = term_prefixes(covered) if isinstance(covered, frozenset) else _prefixes(covered)
         return (
             sum(
                 w
-                for t, w in self.weights.items()
+                for t, w in weights.items()
                 if t in covered or (len(t) >= TERM_PREFIX and t[:TERM_PREFIX] in prefixes)
             )
             / total

@@ -555,6 +555,26 @@ def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_docume
 @pytest.mark.parametrize(
     ("question", "opens"),
     [
+        (
+            "what day does the clinical policy committee get together?",
+            "The Clinical Policy Committee meets on",
+        ),
+        ("I'm 62. Do I still have to take call?", "A physician who is 60 years of age or older"),
+    ],
+)
+def test_everyday_words_do_not_choose_the_opener(ask: Ask, question: str, opens: str) -> None:
+    """Words the sources seldom use ("together", "still") weigh little in choosing the first sentence: a policy
+    sentence that happens to hold them ("still accurate", "attends each required committee meeting ... day")
+    does not open in place of the one about what was asked."""
+    answer = ask(question)
+    assert answer.answered
+    assert quoted_units(answer)[0][0].startswith(opens), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "opens"),
+    [
         # about the CMO: another party's entry in the policy's roles list does not open
         ("what does the CMO do during a patient safety event?", None),
         # asking who, or naming the party: its entry answers

@@ -106,6 +106,17 @@ def test_a_term_the_corpus_lacks_gets_the_highest_weight(analyzer: QueryAnalyzer
     assert query.focus.weights["zeppelin"] > query.focus.weights["helipad"]
 
 
+def test_focus_terms_also_weigh_by_rarity_in_general_english(
+    analyzer: QueryAnalyzer, index: CorpusIndex
+) -> None:
+    """The corpus lacks "together" (highest IDF); in English it is common, so by general rarity it weighs less
+    than "helipad", and coverage by those weights counts a sentence holding only it for little."""
+    focus = analyzer.analyze("when do they get together at the helipad?", index).focus
+    assert focus.weights["togeth"] >= focus.weights["helipad"]
+    assert focus.general["togeth"] < focus.general["helipad"]
+    assert focus.coverage({"togeth"}) >= 0.5 > focus.coverage({"togeth"}, general=True)
+
+
 def test_a_question_of_generic_words_has_no_focus_terms(analyzer: QueryAnalyzer, index: CorpusIndex) -> None:
     assert analyzer.analyze("what is it", index).focus.weights == {}
 

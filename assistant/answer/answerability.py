@@ -33,7 +33,6 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -41,7 +40,7 @@ import numpy as np
 
 from assistant.answer.figure_kinds import ONE, states_kind
 from assistant.answer.query import generic_terms
-from assistant.answer.word_frequency import zipf_frequency
+from assistant.answer.word_frequency import specificity, zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
 from assistant.types import TERM_PREFIX
@@ -174,13 +173,6 @@ ASKING_WORDS = frozenset(
 )
 #: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
-
-
-@lru_cache(maxsize=20_000)
-def specificity(word: str) -> float:
-    """How specific a word is in general English: 0 for the commonest words, up to 6.5 for rare ones (Zipf
-    frequency from ``wordfreq``: 7 is "the", 3 a word seen once per million words)."""
-    return max(0.0, min(6.5, 6.5 - zipf_frequency(word)))
 
 
 @dataclass(frozen=True)

@@ -507,6 +507,9 @@ class ExtractiveAnswerer:
         # Of the three most relevant sentences that stand on their own, the one holding most of the question's
         # specific terms (max keeps the first of equals): similarity alone favours a sentence about the topic
         # over the one stating what was asked (chosen on dev; key fact first rose on test and paraphrase too).
+        # Terms weigh by how rare their word is in general English, not in the corpus: by IDF, "together" in
+        # "what day do they get together?" outweighed "clinical policy committee", and "still" in "I'm 62. Do I
+        # still have to take call?" opened with a policy review "still accurate".
         likening = bool(_ASKS_LIKENESS.search(request.standalone))
 
         def opens(c: Candidate) -> bool:
@@ -518,7 +521,7 @@ class ExtractiveAnswerer:
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
-            lead = max(standing, key=lambda c: round(focus.coverage(c.terms), 3))
+            lead = max(standing, key=lambda c: round(focus.coverage(c.terms, general=True), 3))
         elif standing:
             lead = standing[0]
         if lead.unit.is_list_item and not _reads_alone(lead, request):

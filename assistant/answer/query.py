@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant.answer.conversation import standalone
+from assistant.answer.word_frequency import specificity
 from assistant.errors import QuestionError
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.glossary import Glossary
@@ -74,15 +75,21 @@ def clean_question(raw: str, limit: int) -> tuple[str, bool]:
     return (cut[:space] if space > limit // 2 else cut), True
 
 
+#: The least a term weighs by general-English rarity: the commonest words still count a little.
+GENERAL_FLOOR = 0.3
+
+
 def focus_terms(text: str, index: CorpusIndex, glossary: Glossary, expand: bool = True) -> FocusTerms:
     """Specific terms of ``text``: stop words and domain-generic words removed, typos corrected, each weighed by
-    its IDF in the corpus (a term the corpus lacks gets the highest weight).
+    its IDF in the corpus (a term the corpus lacks gets the highest weight), and by how rare its word is in
+    general English (at least GENERAL_FLOOR).
 
     :param expand: also count the glossary's other form of each acronym or expansion in the text.
     """
     lexical = index.lexical
     generic = generic_terms()
     weights: dict[str, float] = {}
+    general: dict[str, float] = {}
     unknown: list[str] = []
     text = text[:CORRECT_CHARS]
     expanded = text + " " + " ".join(glossary.additions(text)) if expand else text
@@ -95,12 +102,13 @@ def focus_terms(text: str, index: CorpusIndex, glossary: Glossary, expand: bool 
         for term in analyze(word):
             if term in generic:
                 continue
+            general[term] = max(general.get(term, 0.0), specificity(word), GENERAL_FLOOR)
             if term in lexical.idf:
                 weights[term] = max(weights.get(term, 0.0), lexical.idf[term])
             else:
                 weights[term] = lexical.max_idf
                 unknown.append(term)
-    return FocusTerms(weights, tuple(unknown))
+    return FocusTerms(weights, tuple(unknown), general)
 
 
 class QueryAnalyzer:

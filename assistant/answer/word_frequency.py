@@ -74,3 +74,10 @@ def zipf_frequency(word: str) -> float:
     # wordfreq returns the minimum, unrounded, for a word it lacks
     freq = _MINIMUM if index is None else _rounded(1.0 / (1.0 / 10 ** (-index / 100)))
     return round(math.log(freq, 10) + 9, 2)
+
+
+@lru_cache(maxsize=20_000)
+def specificity(word: str) -> float:
+    """How specific a word is in general English: 0 for the commonest words, up to 6.5 for rare ones (Zipf
+    frequency from ``wordfreq``: 7 is "the", 3 a word seen once per million words)."""
+    return max(0.0, min(6.5, 6.5 - zipf_frequency(word)))
