@@ -38,6 +38,7 @@ def test_everyday_words_weigh_little_and_domain_words_a_lot() -> None:
         ("do I still pay medical staff dues while on leave?", False),
         ("what's the on-call pay on holidays?", True),
         ("is there extra pay for backup call?", True),
+        ("how much is weeknight call?", True),
         ("who signs off on the call pay rates every year?", False),
         ("What does a CMO do?", False),
     ],

@@ -553,6 +553,27 @@ def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_docume
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
+    ("question", "defined"),
+    [
+        ("what is backup call?", True),
+        ("what counts as weekend call?", True),
+        ("can I get out of weeknight call?", False),
+    ],
+)
+def test_a_definition_opens_only_an_answer_to_what_something_is(
+    ask: Ask, question: str, defined: bool
+) -> None:
+    """ "Weeknight call: the duty period from 17:00 ..." says what weeknight call is, not how to be excused from it."""
+    answer = ask(question)
+    assert answer.answered
+    opens_with_definition = re.match(
+        r"(Backup|Weekend|Weeknight) call: (a|the) duty period", quoted_units(answer)[0][0]
+    )
+    assert bool(opens_with_definition) is defined, answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
     ("question", "opens"),
     [
         (
@@ -601,6 +622,7 @@ def test_a_roles_list_entry_opens_only_an_answer_about_its_party(
         ("what does the weekend call pay?", "Weekend call: $2,400"),
         ("do I get paid for backup call?", "Backup call: $250"),
         ("what's the on-call pay on holidays?", "Holiday call: $1,000"),
+        ("how much is weeknight call?", "Weeknight call: $600"),
     ],
 )
 def test_a_money_question_opens_with_the_amount_not_another_figure_about_the_same_duty(

@@ -81,7 +81,9 @@ MONEY_QUESTION = re.compile(
     r"\b(salar(y|ies)|earn(s|ings)?|compensation|wages?|stipends?|make (per|a|an|each) (year|month|hour)|"
     r"how much\b(?:\W+\w+){0,6}?\W+(cost|costs|pay|paid|charge|charged|fees?|dues|make|earn|get)\b|"
     r"what (do|does|did|will|would)\b(?:\W+\w+){0,4}?\W+(pay(?! attention)|charge|cost|earn)\b|"
-    r"\b(get|gets|getting|be|being) (paid|payed)\b)",
+    r"\b(get|gets|getting|be|being) (paid|payed)\b|"
+    # "how much is weeknight call?": a price
+    r"\bhow much (is|are|was|were|will)\b)",
     re.I,
 )
 #: "Pay" as a noun asks for an amount ("what's the on-call pay on holidays?", "is there extra pay for backup

@@ -74,6 +74,14 @@ _PARTY = re.compile(
     r"human resources|pharmacists?|scheduler|operator|administrators?|sponsor|mentor)\b",
     re.I,
 )
+#: A definitions section's entry ("Weeknight call: the duty period from 17:00 ..."), and the questions it opens
+#: an answer to: what something is or means, what counts as it, who or which.
+_DEFINITIONS = re.compile(r"\b(definitions?|terms|glossary)\b", re.I)
+_ASKS_MEANING = re.compile(
+    r"\bwhat(?:'s|’s|s)?\s+(?:is|are|a|an|the)\b|\bdefin\w*|\bmeans?\b|\bmeaning\b|\bcounts? as\b|"
+    r"\bconsidered\b|\b(who|whom|whose|which)\b",
+    re.I,
+)
 #: A question asking which party does something: a roles list's entries answer it by their labels.
 _ASKS_WHO = re.compile(r"\b(who|whom|whose|which)\b", re.I)
 #: Sentences about the article rather than its subject ("keep reading to discover ..."), and framing that
@@ -513,7 +521,11 @@ class ExtractiveAnswerer:
         likening = bool(_ASKS_LIKENESS.search(request.standalone))
 
         def opens(c: Candidate) -> bool:
-            return _stands(c, likening) and not _about_another_party(c, request)
+            return (
+                _stands(c, likening)
+                and not _about_another_party(c, request)
+                and not _defines_unasked(c, request)
+            )
 
         standing = [c for c in chosen[:3] if opens(c)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
@@ -825,6 +837,17 @@ def _about_another_party(c: Candidate, request: AnswerRequest) -> bool:
         return False
     asked = set(analyze(request.standalone))
     return not all(t in asked or t in generic_terms() for t in analyze(label))
+
+
+def _defines_unasked(c: Candidate, request: AnswerRequest) -> bool:
+    """A definitions section's entry when the question does not ask what something is ("can I get out of
+    weeknight call?" is not answered by "Weeknight call: the duty period from 17:00 ...")."""
+    section = c.chunk.section[-1] if c.chunk.section else ""
+    return (
+        bool(_DEFINITIONS.search(section))
+        and _LABELLED.match(c.text) is not None
+        and not _ASKS_MEANING.search(request.standalone)
+    )
 
 
 def _names_only_the_role(c: Candidate) -> bool:
