@@ -75,11 +75,11 @@ _PARTY = re.compile(
     re.I,
 )
 #: A definitions section's entry ("Weeknight call: the duty period from 17:00 ..."), and the questions it opens
-#: an answer to: what something is or means, what counts as it, who or which.
+#: an answer to: what something is or means, what counts as it (or, by _ASKS_WHO, who or which).
 _DEFINITIONS = re.compile(r"\b(definitions?|terms|glossary)\b", re.I)
 _ASKS_MEANING = re.compile(
     r"\bwhat(?:'s|’s|s)?\s+(?:is|are|a|an|the)\b|\bdefin\w*|\bmeans?\b|\bmeaning\b|\bcounts? as\b|"
-    r"\bconsidered\b|\b(who|whom|whose|which)\b",
+    r"\bconsidered\b",
     re.I,
 )
 #: A question asking which party does something: a roles list's entries answer it by their labels.
@@ -846,7 +846,7 @@ def _defines_unasked(c: Candidate, request: AnswerRequest) -> bool:
     return (
         bool(_DEFINITIONS.search(section))
         and _LABELLED.match(c.text) is not None
-        and not _ASKS_MEANING.search(request.standalone)
+        and not (_ASKS_MEANING.search(request.standalone) or _ASKS_WHO.search(request.standalone))
     )
 
 
