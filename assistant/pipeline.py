@@ -32,7 +32,7 @@ from assistant.ingest.lock import writer_lock
 from assistant.ingest.manifest import Manifest
 from assistant.ingest.uploads import UploadFolder
 from assistant.ingest.verification import Verification, verify_index
-from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
+from assistant.search.corpus_index import CorpusIndex, CorpusIndexes, best_unit_scores
 from assistant.search.embeddings import Embedder, offline_environment
 from assistant.search.protocols import Mode, VectorStore
 from assistant.types import Answer, ClosestPassage, Document, Filters, Query, Retrieval, Turn
@@ -434,9 +434,9 @@ class Assistant:
     def _closest(self, request: AnswerRequest) -> tuple[ClosestPassage, ...]:
         """With a refusal, the sections nearest the question (none when it means another CMO: the chief
         marketing officer's question has no near section here)."""
-        if request.index is None or self.stages.glossary.other_meaning_in(request.question) is not None:
+        if self.stages.glossary.other_meaning_in(request.question) is not None:
             return ()
-        chunks = [p.chunk for p in request.passages]
+        # the passages' unit vectors came with the request: no second read from the index
         return closest_passages(
-            request.passages, request.index.best_sentence_scores(request.query_vector, chunks)
+            request.passages, best_unit_scores(request.query_vector, request.unit_vectors)
         )

@@ -29,6 +29,12 @@ _SINGLE_WORD = re.compile(r"\w+")
 UNIT_CACHE_CHUNKS = 4096
 
 
+def best_unit_scores(vector: np.ndarray, unit_vectors: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Per passage id, the highest similarity of one of its unit vectors to ``vector`` (none for a passage
+    without units)."""
+    return {cid: float(np.max(v @ vector)) for cid, v in unit_vectors.items() if len(v)}
+
+
 class CorpusIndex:
     """The committed passages of one index generation, searchable by BM25, with their unit vectors."""
 
@@ -149,8 +155,7 @@ class CorpusIndex:
 
     def best_sentence_scores(self, vector: np.ndarray, chunks: Sequence[Chunk]) -> dict[str, float]:
         """Per passage id, the highest similarity of one of its units (sentences, list items) to ``vector``."""
-        vectors = self.unit_vectors(chunks)
-        return {cid: float(np.max(v @ vector)) for cid, v in vectors.items() if len(v)}
+        return best_unit_scores(vector, self.unit_vectors(chunks))
 
     def best_sentence_ranking(self, vector: np.ndarray) -> list[tuple[str, float]] | None:
         """Every passage by how near its best unit is to ``vector``, nearest first; None when the index is
