@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.figure_kinds import ONE, states_kind
+from assistant.answer.figure_kinds import ASKS_TIME, ONE, states_kind
 from assistant.answer.query import generic_terms
 from assistant.answer.word_frequency import specificity, zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
@@ -64,7 +64,7 @@ MODEL_FILE = "answerability.json"
 
 #: Questions that ask for a figure: an answer without one about the question's subject does not address them.
 FIGURE_QUESTION = re.compile(
-    r"\b(how (many|long|soon|often|quickly|fast|late|early|old|far ahead|far in advance)|how much (\w+ )?(time|notice|experience)|"
+    rf"\b({ASKS_TIME}|how (many|often|old)|"
     r"what (percentage|percent|proportion|number|amount|share|fraction|rate|fee|score|discount|age|salary|limit|"
     r"deadline|timeline)|salary|salaries|compensation|wages?|statistics?|average|stipends?|per (year|month|hour))\b",
     re.I,

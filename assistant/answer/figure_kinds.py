@@ -31,6 +31,9 @@ _NAMING = re.compile(
     re.I,
 )
 
+#: The words that ask for a length of time ("how soon", "how much notice"); the answerability evidence reads them
+#: too (a question asking for any figure).
+ASKS_TIME = r"how (?:long|soon|quickly|fast|late|early|far ahead|far in advance)|how much (?:\w+ )?(?:time|notice|experience)"
 #: The phrases that ask for each kind; when a (resolved) question holds several, the last one asks.
 ASKING: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
@@ -43,8 +46,7 @@ ASKING: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "duration",
         re.compile(
-            r"\bhow (long|soon|quickly|fast|late|early|far ahead|far in advance)\b|\bhow much (\w+ )?(time|notice|experience)\b|"
-            rf"\b(deadline|timeline|time limit|time frame|timeframe)\b|\bhow many {_UNIT}\b",
+            rf"\b(?:{ASKS_TIME})\b|\b(deadline|timeline|time limit|time frame|timeframe)\b|\bhow many {_UNIT}\b",
             re.I,
         ),
     ),
