@@ -240,6 +240,12 @@ def test_key_fact_first_fails_when_the_fact_comes_later() -> None:
         "The latter is rarer. [1]",
         "- Additionally, they chair committees [1]",
         '"Such leaders" matter. [1]',
+        # a word that sets against or goes on from what came before, also after an interjection
+        "Alternatively, experienced CMOs may become consultants. [1]",
+        "Indeed, the challenges may be even greater. [1]",
+        "For example, the CMO chairs the committee. [1]",
+        "But the role varies. [1]",
+        "Well, it's definitely not a 9-to-5 desk job! [1]",
     ],
 )
 def test_a_first_sentence_that_refers_back_is_a_dangling_opener(answer: str) -> None:
@@ -253,6 +259,9 @@ def test_a_first_sentence_that_refers_back_is_a_dangling_opener(answer: str) -> 
         "Itemised budgets are reviewed. [1]",  # a word that only starts with "It"
         "Theirs is not a listed opener; Health comes first. [1]",
         "Thesis: the CMO leads. [1]",
+        "Typically, CMOs have been practicing physicians for many years. [1]",  # an adverb of its own
+        "No patient is denied health center services. [1]",  # "No" is no interjection here
+        "Butler County has two sites. [1]",
         "",
     ],
 )

@@ -17,6 +17,7 @@ import pytest
 
 from assistant.answer.citations import markers
 from assistant.errors import IndexMissingError, QuestionError
+from assistant.evaluation.metrics import dangling_opener
 from assistant.pipeline import Assistant
 from assistant.types import Answer
 
@@ -535,6 +536,38 @@ def test_an_answer_about_the_role_does_not_open_with_an_analogy_a_closing_line_o
     assert answer.answered
     first = quoted_units(answer)[0][0]
     assert not re.match(r"(Much like|In conclusion|Chief Medical Officer:)", first), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        # every sentence about a CMO's day leans on the one before it ("Firstly, ...", "They ...", "Their days
+        # ..."): the answer opens where that run of sentences begins, the question the article asks itself
+        "what does a CMO do on a typical day?",
+        "What does a normal workday look like for a CMO?",
+        # "Alternatively, experienced CMOs may explore opportunities as board members ..." opened it
+        "what do CMOs go on to do after the job, consulting?",
+    ],
+)
+def test_an_answer_never_opens_with_a_sentence_that_leans_on_one_before_it(ask: Ask, question: str) -> None:
+    answer = ask(question)
+    assert answer.answered
+    assert not dangling_opener(answer.answer), answer.answer
+
+
+@pytest.mark.slow
+def test_what_a_quoted_sentence_leans_on_comes_right_before_it(ask: Ask) -> None:
+    """ "Well, it's definitely not a 9-to-5 desk job!" is the context of "Their days are usually packed ...", and
+    comes before it even when it is quoted for its own sake too; the run opens with the article's own question."""
+    texts = [text for text, _ in quoted_units(ask("what does a CMO do on a typical day?"))]
+    days = "Their days are usually packed with meetings, consultations, and a lot of problem-solving."
+    assert days in texts, texts
+    at = texts.index(days)
+    assert texts[at - 2 : at] == [
+        "So, what does a typical day look like for a Chief Medical Officer?",
+        "Well, it's definitely not a 9-to-5 desk job!",
+    ], texts
 
 
 @pytest.mark.slow

@@ -46,10 +46,16 @@ _COMPARISON = re.compile(
 MAX_DOCUMENTS = 3
 #: Sentences one answer quotes at most, with the sentences and lead-ins brought in as context.
 MAX_QUOTED = 8
-#: Sentences that lean on the one before them make a poor first sentence.
+#: Sentences that lean on the one before them make a poor first sentence: a pronoun or demonstrative, a word
+#: that continues or sets against what came before ("Alternatively, ...", "Indeed, ...", "For example, ..."),
+#: also after an interjection ("Well, it's definitely not a 9-to-5 desk job!").
 _LEANS_BACK = re.compile(
-    r"^(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
-    r"finally|firstly|secondly|thirdly|however|as a result|alongside this)\b",
+    r"^((well|so|now|yes|no|oh|okay|ok),?\s+)?"
+    r"(this|that|these|those|they|it|its|their|he|she|also|additionally|in addition|moreover|furthermore|"
+    r"finally|firstly|secondly|thirdly|lastly|however|as a result|alongside this|such|alternatively|instead|"
+    r"otherwise|similarly|likewise|therefore|thus|hence|consequently|indeed|in fact|for example|for instance|"
+    r"on the other hand|in contrast|by contrast|conversely|even so|after all|besides|nevertheless|nonetheless|"
+    r"meanwhile|but|and|yet)\b",
     re.I,
 )
 #: Sentences that say what the subject is like or sum up rather than state it: an analogy ("Much like a play
@@ -530,6 +536,10 @@ class ExtractiveAnswerer:
         standing = [c for c in chosen[:3] if opens(c)]
         if not standing:  # none of the three stands on its own: the most relevant one that does
             standing = [c for c in chosen if opens(c)][:1]
+        if not standing:  # none stands: the most relevant one whose run of context opens with one that does
+            standing = [c for c in chosen if _reads_in_context(c) and not _about_another_party(c, request)][
+                :1
+            ]
         focus = request.query.focus
         lead = chosen[0]
         if standing and focus.weights:
@@ -781,18 +791,30 @@ def _place(c: Candidate) -> str:
 def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Candidate]:
     """Each sentence with what it needs to be read: a sentence that leans on the one before it ("It", "This",
     "Finally") gets that one before it, and a list item its lead-in (the sentence ending with ":" that opens the
-    list), when they are in the same passage and not in the answer already."""
+    list), when they are in the same passage. What a sentence leans on is brought forward when the answer quotes
+    it further on."""
     have = {c.key for c in sequence}
+    later = {c.key: c for c in sequence}
+    placed: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for c in sequence:
-        if _LEANS_BACK.match(c.text):
+        if c.key in placed:  # brought forward as the context of a sentence before it
+            continue
+        leans = bool(_LEANS_BACK.match(c.text))
+        if leans:
             before = _antecedents(c)
         elif c.unit.is_list_item and not out and _reads_alone(c, request):
             before = []  # "Weekend call: $2,400 ..." opens the answer; its lead-in comes before the next item
         else:
             opener = c.chunk.lead_in(c.index)
             before = [opener] if opener is not None else []
-        extras = [_unit_candidate(c, i, request) for i in before if (c.chunk.chunk_id, i) not in have]
+        # What it leans on comes right before it, also when the answer quotes that sentence further on (a
+        # lead-in quoted further on stays there: "Tier 1 (emergent): ..." opens an answer to how fast).
+        extras = [
+            later.get(key) or _unit_candidate(c, i, request)
+            for i in before
+            if (key := (c.chunk.chunk_id, i)) not in placed and (leans or key not in have)
+        ]
         if out and c.unit.is_list_item and not before and c.chunk.opens_inside_list(c.index):
             # The list began in the passage before (a long list is split over passages): its lead-in is there.
             # Not for the sentence that opens the answer: that one reads as a sentence, the most direct first.
@@ -801,7 +823,9 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
             if extra is not None:
                 out.append(extra)
                 have.add(extra.key)
+                placed.add(extra.key)
         out.append(c)
+        placed.add(c.key)
     return out
 
 
@@ -880,15 +904,32 @@ def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
 
 def _antecedents(c: Candidate, most: int = 3) -> list[int]:
     """The sentences before ``c`` it needs, in order: the one before, and the ones before that while the
-    earlier one leans back too ("Firstly, ..." after "It's all about ...")."""
+    earlier one leans back too ("Firstly, ..." after "It's all about ..."). A question the source asks itself
+    (not leaning back itself) ends the run: what follows it answers it ("So, what does a typical day look like for a Chief Medical
+    Officer? Well, it's definitely not a 9-to-5 desk job! Their days are ...")."""
     out: list[int] = []
     i = c.index - 1
     while i >= 0 and len(out) < most:
+        text = c.chunk.unit_text(c.chunk.units[i]).rstrip()
+        leans = bool(_LEANS_BACK.match(text))
+        if text.endswith("?"):
+            # a question leaning back itself ("But what does that mean in practice?") bridges, it is no context
+            return out if leans else [i, *out]
         out.insert(0, i)
-        if not _LEANS_BACK.match(c.chunk.unit_text(c.chunk.units[i])):
+        if not leans:
             break
         i -= 1
     return out
+
+
+def _reads_in_context(c: Candidate) -> bool:
+    """Whether ``c`` with the sentences it leans on (:func:`_antecedents`) opens with one that does not lean
+    back: a sentence that stands, or the question the source asks itself."""
+    before = _antecedents(c)
+    if not before:
+        return not _LEANS_BACK.match(c.text)
+    first = c.chunk.unit_text(c.chunk.units[before[0]]).rstrip()
+    return first.endswith("?") or not _LEANS_BACK.match(first)
 
 
 def _lead_in_before(c: Candidate, request: AnswerRequest, have: set[tuple[str, int]]) -> Candidate | None:
@@ -916,7 +957,8 @@ def _unit_candidate(
         vectors = _index_of(request).unit_vectors([chunk]).get(chunk.chunk_id)
     unit = chunk.units[index]
     text = chunk.unit_text(unit)
-    if vectors is None or len(text.split()) < 3 or text.rstrip()[-1:] not in '.!:;)"”’':
+    # A question is quoted only as what the sentences after it answer (:func:`_antecedents`).
+    if vectors is None or len(text.split()) < 3 or text.rstrip()[-1:] not in '.!?:;)"”’':
         return None
     similarity = float(vectors[index] @ request.query_vector)
     return Candidate(c.passage_rank, chunk, unit, index, vectors[index], similarity, c.terms)

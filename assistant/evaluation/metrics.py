@@ -126,9 +126,40 @@ DANGLING_OPENERS: tuple[str, ...] = (
     "Such",
     "The latter",
     "The former",
+    "Lastly",
+    "Alternatively",
+    "Instead",
+    "Otherwise",
+    "Similarly",
+    "Likewise",
+    "Therefore",
+    "Thus",
+    "Hence",
+    "Consequently",
+    "Indeed",
+    "In fact",
+    "For example",
+    "For instance",
+    "On the other hand",
+    "In contrast",
+    "By contrast",
+    "Conversely",
+    "Even so",
+    "After all",
+    "Besides",
+    "Nevertheless",
+    "Nonetheless",
+    "Meanwhile",
+    "But",
+    "And",
+    "Yet",
 )
+#: Interjections that may come before one of DANGLING_OPENERS ("Well, it's definitely not a desk job!").
+INTERJECTIONS: tuple[str, ...] = ("Well", "So", "Now", "Yes", "No", "Oh", "Okay", "OK")
 _DANGLING = re.compile(
-    r"^[\"'“‘(\[]*(?:"
+    r"^[\"'“‘(\[]*(?:(?:"
+    + "|".join(map(re.escape, INTERJECTIONS))
+    + r"),?\s+)?(?:"
     + "|".join(
         r"\s+".join(map(re.escape, w.split())) for w in sorted(DANGLING_OPENERS, key=len, reverse=True)
     )
