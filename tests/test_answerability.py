@@ -100,6 +100,8 @@ def test_a_money_question_is_answered_when_an_amount_is_stated_about_what_it_ask
             "Certified Physician Executive",
         ),
         ("what does JCAHO require of a hospital CMO?", "JCAHO"),
+        # named as asked, with the word joining them
+        ("what's the difference between HFAP and Joint Commission standards?", "HFAP and Joint Commission"),
         ("Do CMOs get a say in switching EHR systems?", ""),
     ],
 )

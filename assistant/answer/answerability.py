@@ -174,6 +174,8 @@ ASKING_WORDS = frozenset(
     ]
 )
 #: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
+#: Words that join the words of a name ("Centers for Medicare and Medicaid Services"), and "I".
+_JOINING = frozenset(["of", "the", "for", "and", "de", "i", "i'm", ""])
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
 
 
@@ -381,11 +383,11 @@ def missing_name(
         return len(word) > 2 and word.endswith("s") and word[:-1].isupper() and known(word[:-1])
 
     for match in _NAME.finditer(question):
-        words = [w.strip(".'’-&") for w in match.group(1).split()]
+        written = [w.strip(".'’-&") for w in match.group(1).split()]
         before = question[: match.start()].rstrip(" \"'“‘(¿¡")
         if not before or before[-1] in ".?!:;":
-            words = words[1:]  # a sentence's first word
-        words = [w for w in words if w and w.lower() not in ("of", "the", "for", "and", "de", "i", "i'm")]
+            written = written[1:]  # a sentence's first word
+        words = [w for w in written if w and w.lower() not in _JOINING]
         words = [re.sub(r"['’](s|m|ve|ll|d|re)$", "", w) for w in words]
         if not words:
             continue
@@ -393,7 +395,12 @@ def missing_name(
             # Acronyms the sources know are names they use ("FQHC CMO"); the rest must occur as written.
             rest = [w for w in words if not (w.isupper() and known(w))]
             if len(rest) > 1 and not index.mentions(" ".join(w.lower() for w in rest)):
-                return " ".join(words)
+                # named as asked, joining words kept: "HFAP and Joint Commission", not "HFAP Joint Commission"
+                while written and written[0].lower() in _JOINING:
+                    written = written[1:]
+                while written and written[-1].lower() in _JOINING:
+                    written = written[:-1]
+                return " ".join(re.sub(r"['’](s|m|ve|ll|d|re)$", "", w) for w in written if w)
             if len(rest) != 1:
                 continue
             words = rest
