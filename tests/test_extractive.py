@@ -557,10 +557,15 @@ def test_an_answer_never_opens_with_a_sentence_that_leans_on_one_before_it(ask: 
 
 
 @pytest.mark.slow
-def test_what_a_quoted_sentence_leans_on_comes_right_before_it(ask: Ask) -> None:
+@pytest.mark.parametrize(
+    "question", ["what does a CMO do on a typical day?", "What does a normal workday look like for a CMO?"]
+)
+def test_what_a_quoted_sentence_leans_on_comes_right_before_it(ask: Ask, question: str) -> None:
     """ "Well, it's definitely not a 9-to-5 desk job!" is the context of "Their days are usually packed ...", and
-    comes before it even when it is quoted for its own sake too; the run opens with the article's own question."""
-    texts = [text for text, _ in quoted_units(ask("what does a CMO do on a typical day?"))]
+    comes before it even when it is quoted for its own sake too; the run opens with the article's own question.
+    No sentence is quoted twice, also when two overlapping passages hold it."""
+    texts = [text for text, _ in quoted_units(ask(question))]
+    assert len(texts) == len(set(texts)), texts
     days = "Their days are usually packed with meetings, consultations, and a lot of problem-solving."
     assert days in texts, texts
     at = texts.index(days)

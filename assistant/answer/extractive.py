@@ -790,15 +790,15 @@ def _place(c: Candidate) -> str:
 
 def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Candidate]:
     """Each sentence with what it needs to be read: a sentence that leans on the one before it ("It", "This",
-    "Finally") gets that one before it, and a list item its lead-in (the sentence ending with ":" that opens the
-    list), when they are in the same passage. What a sentence leans on is brought forward when the answer quotes
-    it further on."""
+    "Finally") gets that one before it (:func:`_antecedents`), and a list item its lead-in (the sentence ending
+    with ":" that opens the list). What a sentence leans on is brought forward when the answer quotes it further
+    on. Sentences are told apart by where they are in their document: passages overlap."""
+    later = {_position(c.chunk, c.index): c for c in sequence}
     have = {c.key for c in sequence}
-    later = {c.key: c for c in sequence}
     placed: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for c in sequence:
-        if c.key in placed:  # brought forward as the context of a sentence before it
+        if _position(c.chunk, c.index) in placed:  # brought forward as the context of a sentence before it
             continue
         leans = bool(_LEANS_BACK.match(c.text))
         if leans:
@@ -807,13 +807,13 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
             before = []  # "Weekend call: $2,400 ..." opens the answer; its lead-in comes before the next item
         else:
             opener = c.chunk.lead_in(c.index)
-            before = [opener] if opener is not None else []
+            before = [(c.chunk, opener)] if opener is not None else []
         # What it leans on comes right before it, also when the answer quotes that sentence further on (a
         # lead-in quoted further on stays there: "Tier 1 (emergent): ..." opens an answer to how fast).
         extras = [
-            later.get(key) or _unit_candidate(c, i, request)
-            for i in before
-            if (key := (c.chunk.chunk_id, i)) not in placed and (leans or key not in have)
+            later.get(where) or _unit_candidate(c, i, request, chunk)
+            for chunk, i in before
+            if (where := _position(chunk, i)) not in placed and (leans or where not in later)
         ]
         if out and c.unit.is_list_item and not before and c.chunk.opens_inside_list(c.index):
             # The list began in the passage before (a long list is split over passages): its lead-in is there.
@@ -823,10 +823,15 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
             if extra is not None:
                 out.append(extra)
                 have.add(extra.key)
-                placed.add(extra.key)
+                placed.add(_position(extra.chunk, extra.index))
         out.append(c)
-        placed.add(c.key)
+        placed.add(_position(c.chunk, c.index))
     return out
+
+
+def _position(chunk: Chunk, index: int) -> tuple[str, int]:
+    """Where unit ``index`` of ``chunk`` begins in its document."""
+    return chunk.doc_id, chunk.start + chunk.units[index].start
 
 
 def _reads_alone(c: Candidate, request: AnswerRequest) -> bool:
@@ -902,20 +907,22 @@ def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def _antecedents(c: Candidate, most: int = 3) -> list[int]:
-    """The sentences before ``c`` it needs, in order: the one before, and the ones before that while the
-    earlier one leans back too ("Firstly, ..." after "It's all about ..."). A question the source asks itself
-    (not leaning back itself) ends the run: what follows it answers it ("So, what does a typical day look like for a Chief Medical
-    Officer? Well, it's definitely not a 9-to-5 desk job! Their days are ...")."""
-    out: list[int] = []
-    i = c.index - 1
+def _antecedents(c: Candidate, most: int = 3) -> list[tuple[Chunk, int]]:
+    """The sentences before ``c`` it needs, in order, as (passage, unit index): the one before, and the ones
+    before that while the earlier one leans back too ("Firstly, ..." after "It's all about ..."), in ``c``'s
+    passage (reaching into the passage before brought more sentences that lean back, and cost key facts on
+    dev). A question the source asks itself (not leaning back itself) ends the run: what
+    follows it answers it ("So, what does a typical day look like for a Chief Medical Officer? Well, it's
+    definitely not a 9-to-5 desk job! Their days are ...")."""
+    out: list[tuple[Chunk, int]] = []
+    chunk, i = c.chunk, c.index - 1
     while i >= 0 and len(out) < most:
-        text = c.chunk.unit_text(c.chunk.units[i]).rstrip()
+        text = chunk.unit_text(chunk.units[i]).rstrip()
         leans = bool(_LEANS_BACK.match(text))
         if text.endswith("?"):
             # a question leaning back itself ("But what does that mean in practice?") bridges, it is no context
-            return out if leans else [i, *out]
-        out.insert(0, i)
+            return out if leans else [(chunk, i), *out]
+        out.insert(0, (chunk, i))
         if not leans:
             break
         i -= 1
@@ -928,8 +935,9 @@ def _reads_in_context(c: Candidate) -> bool:
     before = _antecedents(c)
     if not before:
         return not _LEANS_BACK.match(c.text)
-    first = c.chunk.unit_text(c.chunk.units[before[0]]).rstrip()
-    return first.endswith("?") or not _LEANS_BACK.match(first)
+    chunk, first = before[0]
+    text = chunk.unit_text(chunk.units[first]).rstrip()
+    return text.endswith("?") or not _LEANS_BACK.match(text)
 
 
 def _lead_in_before(c: Candidate, request: AnswerRequest, have: set[tuple[str, int]]) -> Candidate | None:
