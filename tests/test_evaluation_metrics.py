@@ -135,6 +135,29 @@ def test_support_by_similarity_uses_the_threshold() -> None:
     assert not SupportJudge(encode, threshold=0.95).supports("Source claim.", "Paraphrased claim.")
 
 
+def test_a_series_item_is_judged_by_its_quote_when_its_label_is_the_passage_s_heading() -> None:
+    basis: dict[str, int] = {}
+
+    def encode(texts):  # every text unlike every other: only verbatim quotes are supported
+        return np.array([np.eye(16)[basis.setdefault(t, len(basis))] for t in texts], dtype=np.float32)
+
+    judge = SupportJudge(encode, threshold=0.9)
+    passage = (
+        "The staff member raises the concern. The responsible practitioner must respond within 15 minutes."
+    )
+    item = "Level 1: Responsible Practitioner — The responsible practitioner must respond within 15 minutes."
+    heading = "4. Escalation Levels > 4.1 Level 1: Responsible Practitioner"
+    assert judge.supports(passage, item, heading)
+    assert not judge.supports(passage, item)  # without the heading, the label is an unsupported claim
+    assert not judge.supports(
+        passage, item, "4. Escalation Levels > 4.2 Level 2: Unit and Section Leadership"
+    )
+    unquoted = "Level 1: Responsible Practitioner — The practitioner may ignore pages."
+    assert not judge.supports(passage, unquoted, heading)
+    scores = citation_scores(f"- {item} [1]", {1: passage}, [], judge, answerable=True, headings={1: heading})
+    assert scores["faithfulness"] == 1.0
+
+
 def result(case_id: str, category: str, answerable: bool, answered: bool, **scores: float) -> CaseResult:
     return CaseResult(case_id, category, "dev", "q", answerable, answered, "a", [], [], dict(scores), 10.0)
 

@@ -575,6 +575,76 @@ def test_what_a_quoted_sentence_leans_on_comes_right_before_it(ask: Ask, questio
     ], texts
 
 
+CE801 = "policies/ce-801-escalation-of-clinical-concerns.pdf"
+SERIES_ITEM = re.compile(r"^- (?P<label>[^—]+) — (?P<quote>.+?) \[(?P<marker>\d+)\]$")
+
+
+def series_items(answer: Answer) -> list[tuple[str, str, int]]:
+    return [
+        (m["label"], m["quote"], int(m["marker"]))
+        for line in answer.answer.splitlines()
+        if (m := SERIES_ITEM.match(line.strip()))
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", ["what are the levels of escalation?", "what are the levels in the chain of command?"]
+)
+def test_a_question_asking_for_a_numbered_series_lists_its_parts_under_their_headings(
+    ask: Ask, question: str
+) -> None:
+    """No sentence of CE-801 is near "the levels of escalation" in meaning (it was refused); its subsections
+    "4.1 Level 1: ..." to "4.4 Level 4: ..." are the answer. Each part is listed under its heading with the
+    sentence that opens it, quoted from the passage its marker cites, after the sentence opening the section."""
+    answer = ask(question)
+    assert answer.answered, answer.answer
+    lines = [line for line in answer.answer.splitlines() if line.strip()]
+    assert lines[0].startswith("Staff move up the chain of command one level at a time"), answer.answer
+    items = series_items(answer)
+    assert [label for label, _, _ in items] == [
+        "Level 1: Responsible Practitioner",
+        "Level 2: Unit and Section Leadership",
+        "Level 3: Department Chair and Administrator on Call",
+        "Level 4: Chief Medical Officer",
+    ], answer.answer
+    by_marker = {c.marker: c for c in answer.citations}
+    for label, quote, marker in items:
+        citation = by_marker[marker]
+        assert citation.doc_id == CE801
+        assert citation.section.endswith(label)
+        assert quote in citation.text
+        assert any(citation.text[a:b] == quote for a, b in citation.highlights)
+    assert items[1][1].startswith("At Level 2, the charge nurse contacts the nurse manager")
+
+
+@pytest.mark.slow
+def test_a_figure_question_about_a_series_quotes_each_part_s_figure(ask: Ask) -> None:
+    answer = ask("what are the escalation levels and how fast does each have to respond?")
+    quotes = [quote for _, quote, _ in series_items(answer)]
+    assert len(quotes) == 4, answer.answer
+    for quote, figure in zip(quotes, ["15 minutes", "30 minutes", "45 minutes", "1 hour"], strict=True):
+        assert figure in quote, answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        # one part, named in the singular
+        "who do I call at level 2 when it's the middle of the night?",
+        # levels of another series (peer review ratings), which CE-801's levels do not answer
+        "What rating levels does a peer reviewer use when reviewing a case?",
+    ],
+)
+def test_a_question_about_one_part_or_another_series_is_not_answered_with_the_series(
+    ask: Ask, question: str
+) -> None:
+    answer = ask(question)
+    assert answer.answered
+    assert not series_items(answer), answer.answer
+
+
 @pytest.mark.slow
 def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_document(ask: Ask) -> None:
     """An answer quotes at most three documents: they used to be the first three of the chosen sentences, which

@@ -34,6 +34,7 @@ from assistant.answer.answerability import (
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
 from assistant.answer.query import QueryAnalyzer, generic_terms
+from assistant.answer.series import Series, asked_series
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
@@ -190,6 +191,9 @@ class ExtractiveAnswerer:
         other = self.glossary.other_meaning_in(request.question)
         if other is not None:
             return self._refuse("refusal_other_meaning", meaning=other[1])
+        series = asked_series(request.standalone, [p.chunk for p in request.passages], _index_of(request))
+        if series is not None and (listed := self._series(series, request)) is not None:
+            return listed
         evidence, chosen = self.assess(request)
         if evidence is None or not self.model.answerable(evidence):
             return self._refusal_for(evidence)
@@ -551,6 +555,79 @@ class ExtractiveAnswerer:
             opener = lead.chunk.lead_in(lead.index)
             return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)
         return lead
+
+    def _series(self, series: Series, request: AnswerRequest) -> Composition | None:
+        """A series answered as a list of its parts, after the sentence that opens the section setting it out
+        ("Staff move up the chain of command one level at a time until the concern is resolved."): each part
+        under its heading with the sentence that opens its section, or, for a figure question, the one stating the
+        asked figure ("Level 2: Unit and Section Leadership — The Level 2 leader must respond within 30 minutes."
+        for how fast each level must answer). None when the section has no sentence of its own to open with, or a
+        part none to quote."""
+        index = _index_of(request)
+        opening = next(
+            (
+                c
+                for c in self._section_units(index.section(series.doc_id, series.parent), request)
+                if _stands(c)
+            ),
+            None,
+        )
+        if opening is None:
+            return None
+        figure = asks_figure(request.question)
+        items: list[tuple[str, Candidate]] = []
+        for part in series.parts:
+            units = self._section_units(index.section(series.doc_id, part.section), request)
+            units = [c for c in units if not _LEANS_BACK.match(c.text)] or units
+            if not units:
+                return None
+            # The part's opening sentence says what the part is. For a figure question, the sentence stating the
+            # asked figure about the asked subject ("The Level 2 leader must respond within 30 minutes." for how
+            # fast each level must answer), the closest in meaning of equals.
+            fits = [(figure_fit(request.standalone, c.sentence, index), c.similarity, c) for c in units]
+            stating = [fit for fit in fits if fit[0] > 0] if figure else []
+            items.append((part.label, max(stating, key=lambda fit: fit[:2])[2] if stating else units[0]))
+        numbers: dict[str, int] = {}
+        for c in [opening, *(c for _, c in items)]:
+            numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
+        lines = [f"{opening.text} [{numbers[opening.chunk.chunk_id]}]", ""]
+        lines.extend(f"- {label} — {c.text} [{numbers[c.chunk.chunk_id]}]" for label, c in items)
+        return Composition(
+            text="\n".join(lines),
+            answered=True,
+            citations=self._citations([opening, *(c for _, c in items)], numbers),
+        )
+
+    def _section_units(self, chunks: Sequence[Chunk], request: AnswerRequest) -> list[Candidate]:
+        """The quotable units of a section's passages, in document order, scored against the question."""
+        index = _index_of(request)
+        vectors = index.unit_vectors([c for c in chunks if c.chunk_id not in request.unit_vectors])
+        out: list[Candidate] = []
+        for chunk in chunks:
+            held = request.unit_vectors.get(chunk.chunk_id)
+            if held is None:
+                held = vectors.get(chunk.chunk_id)
+            if held is None or len(held) != len(chunk.units):
+                continue
+            for i, facts in enumerate(self._unit_facts(chunk)):
+                if (
+                    facts.quotable
+                    and not facts.self_description
+                    and not chunk.unit_text(chunk.units[i]).rstrip().endswith(":")
+                ):
+                    vector = held[i]
+                    out.append(
+                        Candidate(
+                            0,
+                            chunk,
+                            chunk.units[i],
+                            i,
+                            vector,
+                            float(vector @ request.query_vector),
+                            facts.terms,
+                        )
+                    )
+        return out
 
     def _compose(self, sequence: list[Candidate]) -> Composition:
         numbers: dict[str, int] = {}

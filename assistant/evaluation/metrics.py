@@ -50,6 +50,11 @@ def key_fact_coverage(answer: str, facts: Sequence[str]) -> float:
     )
 
 
+#: A list item of a series answer: the part's heading, a dash, then a quote ("Level 1: Responsible Practitioner
+#: — The staff member raises the concern ...").
+_LABELLED_QUOTE = re.compile(r"^(?P<label>[^—]{1,160}?) — (?P<quote>\S.*)$", re.S)
+
+
 class SupportJudge:
     """Decides whether a sentence is supported by a passage: verbatim containment, or sentence-embedding
     similarity to the passage's most similar sentence at or above ``threshold`` (no LLM judge)."""
@@ -66,7 +71,13 @@ class SupportJudge:
                 self._cache[text] = vector
         return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
 
-    def supports(self, passage: str, sentence: str) -> bool:
+    def supports(self, passage: str, sentence: str, heading: str = "") -> bool:
+        """:param heading: the passage's heading path; a list item "<heading> — <quote>" of a series answer
+        is judged by its quote when its label is the passage's heading ("Level 1: Responsible Practitioner —
+        The staff member raises ...")."""
+        labelled = _LABELLED_QUOTE.match(sentence)
+        if labelled and heading and normalise(labelled.group("label")) in normalise(heading):
+            sentence = labelled.group("quote")
         stripped = sentence.rstrip(".").strip()
         if normalise(stripped) in normalise(passage):
             return True
@@ -76,18 +87,27 @@ class SupportJudge:
 
 
 def citation_scores(
-    answer: str, cited: dict[int, str], quotes: Sequence[str], judge: SupportJudge, answerable: bool
+    answer: str,
+    cited: dict[int, str],
+    quotes: Sequence[str],
+    judge: SupportJudge,
+    answerable: bool,
+    headings: Mapping[int, str] | None = None,
 ) -> dict[str, float | None]:
     """citation_precision, citation_recall and faithfulness of one answered case.
 
     :param cited: marker -> text of the passage it stands for.
+    :param headings: marker -> the passage's heading path (:meth:`SupportJudge.supports`).
     """
     sentences = answer_sentences(answer)
     pairs = [(s, m) for s, markers in sentences for m in markers]
-    precision = (
-        sum(m in cited and judge.supports(cited[m], s) for s, m in pairs) / len(pairs) if pairs else None
-    )
-    faithful = [any(m in cited and judge.supports(cited[m], s) for m in markers) for s, markers in sentences]
+    heading = headings or {}
+
+    def supported(sentence: str, marker: int) -> bool:
+        return marker in cited and judge.supports(cited[marker], sentence, heading.get(marker, ""))
+
+    precision = sum(supported(s, m) for s, m in pairs) / len(pairs) if pairs else None
+    faithful = [any(supported(s, m) for m in markers) for s, markers in sentences]
     recall: float | None = None
     if answerable and quotes:
         recall = sum(any(normalise(q) in normalise(p) for p in cited.values()) for q in quotes) / len(quotes)

@@ -52,7 +52,8 @@ def score_case(
             scores["refusal_points_to_source"] = float(bool(shown & set(case.expected_docs)))
     if answer.answered:
         cited = {c.marker: c.text for c in answer.citations}
-        scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable))
+        headings = {c.marker: c.section for c in answer.citations}
+        scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable, headings))
         docs = {c.marker: c.doc_id for c in answer.citations}
         scores.update(
             readability_scores(answer.answer, docs, case.key_facts, case.expected_docs, case.answerable)

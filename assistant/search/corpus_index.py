@@ -84,16 +84,33 @@ class CorpusIndex:
     def by_id(self) -> Mapping[str, Chunk]:
         return self.lexical.by_id
 
-    def preceding(self, chunk: Chunk) -> Chunk | None:
-        """The passage just before ``chunk`` under the same heading of its document (None: it opens it)."""
+    def _sections(self) -> dict[tuple[str, tuple[str, ...]], list[Chunk]]:
         with self._lock:
             if self._order is None:
                 order: dict[tuple[str, tuple[str, ...]], list[Chunk]] = {}
                 for c in self.lexical.chunks:
                     order.setdefault((c.doc_id, c.section), []).append(c)
                 self._order = {key: sorted(cs, key=lambda c: c.start) for key, cs in order.items()}
-        before = [c for c in self._order.get((chunk.doc_id, chunk.section), ()) if c.start < chunk.start]
+            return self._order
+
+    def preceding(self, chunk: Chunk) -> Chunk | None:
+        """The passage just before ``chunk`` under the same heading of its document (None: it opens it)."""
+        before = [c for c in self._sections().get((chunk.doc_id, chunk.section), ()) if c.start < chunk.start]
         return before[-1] if before else None
+
+    def section(self, doc_id: str, path: tuple[str, ...]) -> list[Chunk]:
+        """The passages right under heading path ``path`` of document ``doc_id``, in document order."""
+        return list(self._sections().get((doc_id, path), ()))
+
+    def subsections(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The heading paths one level below ``path`` in document ``doc_id`` that hold passages, in document
+        order."""
+        children = [
+            (chunks[0].start, section)
+            for (doc, section), chunks in self._sections().items()
+            if doc == doc_id and len(section) == len(path) + 1 and section[: len(path)] == path
+        ]
+        return [section for _, section in sorted(children)]
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)

@@ -1,0 +1,100 @@
+"""A question asking for a numbered series, and the section that sets the series out.
+
+Policies often set out a series as numbered subsections: "4. Escalation Levels" holds "4.1 Level 1: Responsible
+Practitioner" to "4.4 Level 4: Chief Medical Officer"; others have steps, phases, tiers or stages. Asked for the
+series by the plural of the word that numbers those headings ("what are the levels of escalation?", "walk me
+through the steps"), a reader wants each part under its heading. The sentences of the parts rarely share words or
+meaning with such a question (none of CE-801's sentences is near "the levels of escalation"), so the answer is found
+by the document's structure, not by sentence similarity. A question about one part ("who do I call at level 2?")
+names it in the singular and is answered as any other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer.query import generic_terms
+from assistant.search.corpus_index import CorpusIndex
+from assistant.search.lexical import analyze
+from assistant.types import Chunk
+
+#: A heading that numbers a part of a series: "4.1 Level 1: Responsible Practitioner", "Step 2 - Review",
+#: "Phase III". Its word before the number names the series' parts.
+_NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(?P<noun>[A-Za-z]+)\s+(?:\d+|[IVX]+)\b")
+#: The section number a heading starts with ("4.1 "), not part of what the part is called.
+_SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
+_WORD = re.compile(r"[a-z]+")
+#: Parts a series has at least.
+MIN_PARTS = 2
+#: How many of the most relevant retrieved passages may lead to the series.
+SEARCHED = 3
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a series: its heading as the document words it (without its section number), and where."""
+
+    label: str
+    section: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A series a document sets out as numbered subsections of one section (``parent``)."""
+
+    doc_id: str
+    parent: tuple[str, ...]
+    parts: tuple[Part, ...]
+
+
+def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -> Series | None:
+    """The series the question asks for by the plural of its parts' word, set out in the document of one of the
+    most relevant retrieved ``passages`` (SEARCHED) under the passage's section or the one above it; None when
+    the question asks for no such series.
+
+    The series must be the question's: when the question says more than the parts' word, one of its other
+    specific terms is in the document's title, the series' heading or the text that opens it ("the levels of
+    escalation", "the levels in the chain of command"), so "what rating levels does a peer reviewer use?" is not
+    answered with the escalation policy's levels; when it says no more ("what are the levels?"), the series is
+    in the most relevant passage's document."""
+    asked = {_singular(w) for w in _WORD.findall(question.lower()) if len(w) > 3 and w.endswith("s")}
+    if not asked:
+        return None
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for rank, chunk in enumerate(passages[:SEARCHED]):
+        for depth in range(len(chunk.section), max(len(chunk.section) - 2, -1), -1):
+            parent = chunk.section[:depth]
+            if (chunk.doc_id, parent) in seen:
+                continue
+            seen.add((chunk.doc_id, parent))
+            parts = [
+                (match.group("noun").lower(), Part(_SECTION_NUMBER.sub("", path[-1]), path))
+                for path in index.subsections(chunk.doc_id, parent)
+                if (match := _NUMBERED.match(path[-1]))
+            ]
+            nouns = {noun for noun, _ in parts}
+            if len(parts) < MIN_PARTS or len(nouns) != 1 or not nouns <= asked:
+                continue
+            others = _specific_terms(question) - _specific_terms(" ".join(f"{n} {n}s" for n in nouns))
+            opening = " ".join(c.text for c in index.section(chunk.doc_id, parent))
+            if (
+                others & _specific_terms(f"{chunk.title} {' '.join(parent)} {opening}")
+                if others
+                else rank == 0
+            ):
+                return Series(chunk.doc_id, parent, tuple(part for _, part in parts))
+    return None
+
+
+def _specific_terms(text: str) -> set[str]:
+    generic = generic_terms()
+    return {t for t in analyze(text) if t not in generic}
+
+
+def _singular(word: str) -> str:
+    """ "levels" -> "level", "categories" -> "category" (enough for the words that number headings)."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
