@@ -646,6 +646,38 @@ def test_a_question_about_one_part_or_another_series_is_not_answered_with_the_se
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        # the one comparison the sources make is with the CEO: this was answered with it
+        ("what is the difference between a CMO and a medical director?", "medical director"),
+        ("how does a CMO differ from a CNO?", "CNO"),
+    ],
+)
+def test_a_comparison_with_a_role_the_sources_never_compare_is_refused_with_that_reason(
+    ask: Ask, question: str, role: str
+) -> None:
+    answer = ask(question)
+    assert not answer.answered, answer.answer
+    assert f"don't compare the Chief Medical Officer (CMO) with the {role}" in answer.answer
+    assert "CEO" not in answer.answer and "Chief Executive Officer" not in answer.answer
+
+
+@pytest.mark.slow
+def test_a_comparison_the_sources_make_and_a_follow_up_about_doing_things_differently_are_answered(
+    ask: Ask,
+) -> None:
+    answer = ask("What's the difference between what a CMO does and what the CEO does?")
+    assert answer.answered and "Chief Executive Officer oversees the overall business" in answer.answer
+    history = [
+        {"role": "user", "content": "can a CMO become the CEO later on?"},
+        {"role": "assistant", "content": "For some CMOs the career path leads to the CEO position."},
+    ]
+    followup = ask("what would they have to pay attention to differently in that seat?", history=history)
+    assert followup.answered, followup.answer
+
+
+@pytest.mark.slow
 def test_the_sentence_that_answers_most_directly_opens_even_from_a_fourth_document(ask: Ask) -> None:
     """An answer quotes at most three documents: they used to be the first three of the chosen sentences, which
     dropped the one saying what the role is and opened with a policy's roles list ("Department chairs: review

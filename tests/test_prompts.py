@@ -107,6 +107,7 @@ def test_phrases_file_is_a_mapping_of_text() -> None:
         ("refusal", {}),
         ("refusal_other_meaning", {"meaning": "chief marketing officer"}),
         ("refusal_missing_number", {}),
+        ("refusal_not_compared", {"role": "medical director"}),
     ],
 )
 def test_refusal_phrases_point_at_what_can_be_asked(

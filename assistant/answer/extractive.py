@@ -34,6 +34,7 @@ from assistant.answer.answerability import (
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
 from assistant.answer.query import QueryAnalyzer, generic_terms
+from assistant.answer.roles import compared_role, compares
 from assistant.answer.series import Series, asked_series
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
@@ -47,6 +48,8 @@ _COMPARISON = re.compile(
 MAX_DOCUMENTS = 3
 #: Sentences one answer quotes at most, with the sentences and lead-ins brought in as context.
 MAX_QUOTED = 8
+#: Passages BM25 brings for a role a question compares with the CMO, besides the retrieved ones.
+ROLE_SEARCH = 20
 #: Sentences that lean on the one before them make a poor first sentence: a pronoun or demonstrative, a word
 #: that continues or sets against what came before ("Alternatively, ...", "Indeed, ...", "For example, ..."),
 #: also after an interjection ("Well, it's definitely not a 9-to-5 desk job!").
@@ -194,6 +197,9 @@ class ExtractiveAnswerer:
         series = asked_series(request.standalone, [p.chunk for p in request.passages], _index_of(request))
         if series is not None and (listed := self._series(series, request)) is not None:
             return listed
+        role = compared_role(request.question)
+        if role is not None and not self._compared(role, request):
+            return self._refuse("refusal_not_compared", role=role)
         evidence, chosen = self.assess(request)
         if evidence is None or not self.model.answerable(evidence):
             return self._refusal_for(evidence)
@@ -555,6 +561,15 @@ class ExtractiveAnswerer:
             opener = lead.chunk.lead_in(lead.index)
             return next((c for c in chosen if c.chunk is lead.chunk and c.index == opener), lead)
         return lead
+
+    def _compared(self, role: str, request: AnswerRequest) -> bool:
+        """Whether a sentence of the retrieved passages, or of those BM25 finds for the role and the CMO, sets
+        the CMO against ``role`` (the retrieved passages may have missed the one comparison the sources make)."""
+        index = _index_of(request)
+        found = index.lexical.search(f"{role} chief medical officer", ROLE_SEARCH, request.query.filters)
+        chunks = {p.chunk.chunk_id: p.chunk for p in request.passages} | {c.chunk_id: c for c, _ in found}
+        sentences = (c.unit_text(unit) for c in chunks.values() for unit in c.units)
+        return compares(role, sentences, self._spelled_out)
 
     def _series(self, series: Series, request: AnswerRequest) -> Composition | None:
         """A series answered as a list of its parts, after the sentence that opens the section setting it out
