@@ -9,7 +9,35 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.types import Chunk, Filters
+from assistant.types import Chunk, Filters, Unit
+
+
+def section_passage(chunk_id: str, doc_id: str, section: tuple[str, ...], text: str, start: int) -> Chunk:
+    """A one-sentence policy passage under heading path ``section``, at ``start`` in its document."""
+    return Chunk(
+        chunk_id,
+        doc_id,
+        "Title",
+        "policy",
+        doc_id,
+        section,
+        text,
+        start,
+        start + len(text),
+        start,
+        (Unit(0, len(text), False),),
+    )
+
+
+def indexed(chunks: Sequence[Chunk]) -> MemoryStore:
+    """A store holding ``chunks``, each with a vector of its own and one unit vector."""
+    store = MemoryStore()
+    store.add(
+        chunks,
+        np.eye(len(chunks), len(chunks), dtype=np.float32),
+        [np.eye(1, len(chunks), dtype=np.float32)] * len(chunks),
+    )
+    return store
 
 
 def _normalized(vector: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from memory_store import MemoryStore
+from memory_store import MemoryStore, indexed, section_passage
 
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
 from assistant.search.glossary import Glossary
@@ -123,3 +123,19 @@ def test_a_large_index_reads_unit_vectors_on_demand_and_keeps_only_the_most_rece
     index.unit_vectors([B])
     index.unit_vectors([A])
     assert list(index.carried()) == ["b", "a"]
+
+
+def test_a_section_s_passages_and_subsections_come_in_document_order(glossary: Glossary) -> None:
+    levels = ("4. Levels",)
+    chunks = [
+        section_passage("l2", "policies/e.md", (*levels, "4.2 Level 2"), "Level two text.", 300),
+        section_passage("top2", "policies/e.md", levels, "More opening text.", 120),
+        section_passage("l1", "policies/e.md", (*levels, "4.1 Level 1"), "Level one text.", 200),
+        section_passage("top1", "policies/e.md", levels, "Opening text.", 100),
+        section_passage("other", "policies/e.md", ("5. Other",), "Other text.", 400),
+    ]
+    index = CorpusIndexes(indexed(chunks), glossary).get("g1")
+    assert [c.chunk_id for c in index.section("policies/e.md", levels)] == ["top1", "top2"]
+    assert index.subsections("policies/e.md", levels) == [(*levels, "4.1 Level 1"), (*levels, "4.2 Level 2")]
+    assert index.subsections("policies/e.md", ()) == [levels, ("5. Other",)]
+    assert index.subsections("policies/other.md", levels) == []

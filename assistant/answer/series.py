@@ -64,7 +64,9 @@ def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -
         return None
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for rank, chunk in enumerate(passages[:SEARCHED]):
-        for depth in range(len(chunk.section), max(len(chunk.section) - 2, -1), -1):
+        # the passage's own section or the one above it; not the document as a whole (what opens a document
+        # is its title block, not a sentence introducing a series)
+        for depth in range(len(chunk.section), max(len(chunk.section) - 2, 0), -1):
             parent = chunk.section[:depth]
             if (chunk.doc_id, parent) in seen:
                 continue

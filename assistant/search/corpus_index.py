@@ -63,6 +63,8 @@ class CorpusIndex:
         self._dense: dense.ExactDense | bool | None = False  # False: not built yet; None: not searched here
         #: each (document, heading path)'s passages in document order, worked out at the first use
         self._order: dict[tuple[str, tuple[str, ...]], list[Chunk]] | None = None
+        #: each (document, heading path)'s subsections holding passages, in document order (with _order)
+        self._children: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
         #: every vector came from a saved index: questions read nothing from the store (held only while the
         #: index is small enough to keep every unit vector in memory, as when they are read from the store)
         vectors = saved.vectors if saved is not None and len(chunks) <= UNIT_CACHE_CHUNKS else None
@@ -91,6 +93,11 @@ class CorpusIndex:
                 for c in self.lexical.chunks:
                     order.setdefault((c.doc_id, c.section), []).append(c)
                 self._order = {key: sorted(cs, key=lambda c: c.start) for key, cs in order.items()}
+                children: dict[tuple[str, tuple[str, ...]], list[tuple[int, tuple[str, ...]]]] = {}
+                for (doc, section), chunks in self._order.items():
+                    if section:
+                        children.setdefault((doc, section[:-1]), []).append((chunks[0].start, section))
+                self._children = {key: [s for _, s in sorted(found)] for key, found in children.items()}
             return self._order
 
     def preceding(self, chunk: Chunk) -> Chunk | None:
@@ -105,12 +112,8 @@ class CorpusIndex:
     def subsections(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """The heading paths one level below ``path`` in document ``doc_id`` that hold passages, in document
         order."""
-        children = [
-            (chunks[0].start, section)
-            for (doc, section), chunks in self._sections().items()
-            if doc == doc_id and len(section) == len(path) + 1 and section[: len(path)] == path
-        ]
-        return [section for _, section in sorted(children)]
+        self._sections()
+        return list(self._children.get((doc_id, path), ()))
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)
