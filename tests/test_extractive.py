@@ -499,6 +499,9 @@ def test_answers_do_not_quote_article_signposting(ask: Ask, question: str) -> No
         ),
         # the list entry the question names, before the lead-in of its list
         ("what's the stipend for weekend call?", ("Weekend call: $2,400",)),
+        # a comparison of the CMO with another role opens with the sentence setting the two against each other,
+        # not with a policy's "Chief Executive Officer: approves privileges ..."
+        ("cmo vs ceo, who's responsible for what?", ("While both are top-level executives",)),
         # "how much experience" asks for a length of time: the sentence stating the years
         ("how much clinical experience do you need before becoming a CMO?", ("five to 10 years",)),
         # asked about the analogy, the analogy is the answer (otherwise it never opens one)

@@ -505,7 +505,15 @@ class ExtractiveAnswerer:
         """The sentence that answers most directly: for a figure question, the one stating the asked figure
         about the asked subject (an amount, when money is asked); otherwise, of the three most relevant that stand
         on their own and are not a roles-list entry about a party the question does not ask about, the one holding
-        most of the question's specific terms."""
+        most of the question's specific terms. A question comparing the CMO with another role opens with the
+        sentence setting the two against each other ("While both are top-level executives ..., a Chief Medical
+        Officer focuses on ..., while a Chief Executive Officer oversees ..." for "cmo vs ceo, who's responsible
+        for what?", not a policy's "Chief Executive Officer: approves privileges ...")."""
+        role = compared_role(request.question)
+        if role is not None:
+            setting = [c for c in chosen if compares(role, [c.text], self._spelled_out) and _stands(c)]
+            if setting:
+                return setting[0]
         if asks_figure(request.question):
             index = _index_of(request)
             fits = [(figure_fit(request.standalone, c.sentence, index), -i) for i, c in enumerate(chosen)]
