@@ -176,6 +176,8 @@ ASKING_WORDS = frozenset(
 #: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
 #: Words that join the words of a name ("Centers for Medicare and Medicaid Services"), and "I".
 _JOINING = frozenset(["of", "the", "for", "and", "de", "i", "i'm", ""])
+#: What a word's apostrophe adds ("Mayo's", "I'd"), not part of the name.
+_CONTRACTION = re.compile(r"['’](s|m|ve|ll|d|re)$")
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
 
 
@@ -387,8 +389,7 @@ def missing_name(
         before = question[: match.start()].rstrip(" \"'“‘(¿¡")
         if not before or before[-1] in ".?!:;":
             written = written[1:]  # a sentence's first word
-        words = [w for w in written if w and w.lower() not in _JOINING]
-        words = [re.sub(r"['’](s|m|ve|ll|d|re)$", "", w) for w in words]
+        words = [_CONTRACTION.sub("", w) for w in written if w and w.lower() not in _JOINING]
         if not words:
             continue
         if len(words) > 1:
@@ -400,7 +401,7 @@ def missing_name(
                     written = written[1:]
                 while written and written[-1].lower() in _JOINING:
                     written = written[:-1]
-                return " ".join(re.sub(r"['’](s|m|ve|ll|d|re)$", "", w) for w in written if w)
+                return " ".join(_CONTRACTION.sub("", w) for w in written if w)
             if len(rest) != 1:
                 continue
             words = rest

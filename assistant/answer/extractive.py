@@ -607,8 +607,12 @@ class ExtractiveAnswerer:
             # The part's opening sentence says what the part is. For a figure question, the sentence stating the
             # asked figure about the asked subject ("The Level 2 leader must respond within 30 minutes." for how
             # fast each level must answer), the closest in meaning of equals.
-            fits = [(figure_fit(request.standalone, c.sentence, index), c.similarity, c) for c in units]
-            stating = [fit for fit in fits if fit[0] > 0] if figure else []
+            fits = (
+                [(figure_fit(request.standalone, c.sentence, index), c.similarity, c) for c in units]
+                if figure
+                else []
+            )
+            stating = [fit for fit in fits if fit[0] > 0]
             items.append((part.label, max(stating, key=lambda fit: fit[:2])[2] if stating else units[0]))
         numbers: dict[str, int] = {}
         for c in [opening, *(c for _, c in items)]:
@@ -907,13 +911,13 @@ def _with_context(sequence: list[Candidate], request: AnswerRequest) -> list[Can
             before = []  # "Weekend call: $2,400 ..." opens the answer; its lead-in comes before the next item
         else:
             opener = c.chunk.lead_in(c.index)
-            before = [(c.chunk, opener)] if opener is not None else []
+            before = [opener] if opener is not None else []
         # What it leans on comes right before it, also when the answer quotes that sentence further on (a
         # lead-in quoted further on stays there: "Tier 1 (emergent): ..." opens an answer to how fast).
         extras = [
-            later.get(where) or _unit_candidate(c, i, request, chunk)
-            for chunk, i in before
-            if (where := _position(chunk, i)) not in placed and (leans or where not in later)
+            later.get(where) or _unit_candidate(c, i, request)
+            for i in before
+            if (where := _position(c.chunk, i)) not in placed and (leans or where not in later)
         ]
         if out and c.unit.is_list_item and not before and c.chunk.opens_inside_list(c.index):
             # The list began in the passage before (a long list is split over passages): its lead-in is there.
@@ -1007,22 +1011,22 @@ def _trimmed(sequence: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def _antecedents(c: Candidate, most: int = 3) -> list[tuple[Chunk, int]]:
-    """The sentences before ``c`` it needs, in order, as (passage, unit index): the one before, and the ones
+def _antecedents(c: Candidate, most: int = 3) -> list[int]:
+    """The sentences before ``c`` it needs, in order, as unit indices: the one before, and the ones
     before that while the earlier one leans back too ("Firstly, ..." after "It's all about ..."), in ``c``'s
     passage (reaching into the passage before brought more sentences that lean back, and cost key facts on
     dev). A question the source asks itself (not leaning back itself) ends the run: what
     follows it answers it ("So, what does a typical day look like for a Chief Medical Officer? Well, it's
     definitely not a 9-to-5 desk job! Their days are ...")."""
-    out: list[tuple[Chunk, int]] = []
-    chunk, i = c.chunk, c.index - 1
+    out: list[int] = []
+    i = c.index - 1
     while i >= 0 and len(out) < most:
-        text = chunk.unit_text(chunk.units[i]).rstrip()
+        text = c.chunk.unit_text(c.chunk.units[i]).rstrip()
         leans = bool(_LEANS_BACK.match(text))
         if text.endswith("?"):
             # a question leaning back itself ("But what does that mean in practice?") bridges, it is no context
-            return out if leans else [(chunk, i), *out]
-        out.insert(0, (chunk, i))
+            return out if leans else [i, *out]
+        out.insert(0, i)
         if not leans:
             break
         i -= 1
@@ -1035,8 +1039,7 @@ def _reads_in_context(c: Candidate) -> bool:
     before = _antecedents(c)
     if not before:
         return not _LEANS_BACK.match(c.text)
-    chunk, first = before[0]
-    text = chunk.unit_text(chunk.units[first]).rstrip()
+    text = c.chunk.unit_text(c.chunk.units[before[0]]).rstrip()
     return text.endswith("?") or not _LEANS_BACK.match(text)
 
 

@@ -62,6 +62,7 @@ def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -
     asked = {_singular(w) for w in _WORD.findall(question.lower()) if len(w) > 3 and w.endswith("s")}
     if not asked:
         return None
+    asking = _specific_terms(question)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for rank, chunk in enumerate(passages[:SEARCHED]):
         # the passage's own section or the one above it; not the document as a whole (what opens a document
@@ -79,7 +80,7 @@ def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -
             nouns = {noun for noun, _ in parts}
             if len(parts) < MIN_PARTS or len(nouns) != 1 or not nouns <= asked:
                 continue
-            others = _specific_terms(question) - _specific_terms(" ".join(f"{n} {n}s" for n in nouns))
+            others = asking - _specific_terms(" ".join(f"{n} {n}s" for n in nouns))
             opening = " ".join(c.text for c in index.section(chunk.doc_id, parent))
             if (
                 others & _specific_terms(f"{chunk.title} {' '.join(parent)} {opening}")
