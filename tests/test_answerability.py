@@ -91,6 +91,9 @@ def test_a_money_question_is_answered_when_an_amount_is_stated_about_what_it_ask
         ("Honestly, what does a CMO do all day?", ""),
         ("Aren't CMOs just senior doctors?", ""),
         ("I'm 62. Do I still have to take call?", ""),
+        # "I" with an apostrophe ending is still the pronoun
+        ("and how many years before I'd be ready?", ""),
+        ("how long until I'll be considered for CMO?", ""),
         ("How is a hospital CMO's job different from an FQHC CMO's?", ""),
         ("ok and what about for FQHCs? same thing?", ""),
         ("Do MHCs have a CMO?", "MHCs"),

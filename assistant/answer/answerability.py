@@ -175,7 +175,7 @@ ASKING_WORDS = frozenset(
 )
 #: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
 #: Words that join the words of a name ("Centers for Medicare and Medicaid Services"), and "I".
-_JOINING = frozenset(["of", "the", "for", "and", "de", "i", "i'm", ""])
+_JOINING = frozenset(["of", "the", "for", "and", "de", "i", ""])
 #: What a word's apostrophe adds ("Mayo's", "I'd"), not part of the name.
 _CONTRACTION = re.compile(r"['’](s|m|ve|ll|d|re)$")
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
@@ -389,7 +389,8 @@ def missing_name(
         before = question[: match.start()].rstrip(" \"'“‘(¿¡")
         if not before or before[-1] in ".?!:;":
             written = written[1:]  # a sentence's first word
-        words = [_CONTRACTION.sub("", w) for w in written if w and w.lower() not in _JOINING]
+        # the apostrophe ending goes first: "I'd" is the pronoun "I", never a name
+        words = [w for w in (_CONTRACTION.sub("", w) for w in written) if w and w.lower() not in _JOINING]
         if not words:
             continue
         if len(words) > 1:
