@@ -18,6 +18,7 @@ from assistant.evaluation.metrics import (
     SupportJudge,
     answer_sentences,
     citation_scores,
+    dangling_inside,
     dangling_opener,
     first_sentence,
     key_fact_coverage,
@@ -298,6 +299,48 @@ def test_the_dangling_openers_are_one_list() -> None:
         assert dangling_opener(f"{word} x y z. [1]"), word
 
 
+DAY = (
+    "So, what does a typical day look like for a CMO? Well, it's definitely not a 9-to-5 desk job! "
+    "Their days are packed with meetings."
+)
+
+
+def test_a_later_sentence_cut_off_from_the_one_it_follows_dangles_inside() -> None:
+    passages = {1: "The CMO chairs the committee.", 2: DAY}
+    assert dangling_inside(
+        "The CMO chairs the committee. [1] Their days are packed with meetings. [2]", passages
+    )
+    assert dangling_inside(
+        "The CMO chairs the committee. [1] Well, it's definitely not a 9-to-5 desk job! [2]", passages
+    )
+
+
+def test_a_later_sentence_right_after_the_one_it_follows_does_not_dangle() -> None:
+    passages = {1: "The CMO chairs the committee.", 2: DAY}
+    # the first sentence is dangling_opener's; a sentence that does not lean back needs nothing before it
+    assert not dangling_inside(
+        "Their days are packed with meetings. [2] The CMO chairs the committee. [1]", passages
+    )
+    assert not dangling_inside(
+        "The CMO chairs the committee. [1] So, what does a typical day look like for a CMO? [2] Well, it's "
+        "definitely not a 9-to-5 desk job! [2] Their days are packed with meetings. [2]",
+        passages,
+    )
+    # list markers and line breaks in the passage do not count
+    assert not dangling_inside(
+        "Skills: [1]\n\n- Communication [1]\n- Teamwork [1]\n\nThe CMO leads. [2] They also teach. [2]",
+        {1: "Skills:\n\n- Communication\n- Teamwork", 2: "The CMO leads.\n\n- They also teach."},
+    )
+
+
+def test_a_sentence_following_its_own_across_two_passages_does_not_dangle() -> None:
+    """Passages follow each other: one ends with the sentence the other's first sentence leans on."""
+    passages = {1: "CMOs lead teams. The move to CEO demands focus.", 2: "Alongside this, finance matters."}
+    answer = "The move to CEO demands focus. [1] Alongside this, finance matters. [2]"
+    assert not dangling_inside(answer, passages)
+    assert dangling_inside("CMOs lead teams. [1] Alongside this, finance matters. [2]", passages)
+
+
 def test_a_list_after_its_lead_in_passes() -> None:
     assert not list_before_leadin("Skills include: [1]\n\n- Communication [1]\n- Strategy [1]")
     assert not list_before_leadin(
@@ -325,10 +368,14 @@ def test_off_document_counts_sentences_citing_only_unexpected_documents() -> Non
 def test_readability_scores_apply_where_defined() -> None:
     docs = {1: "expected.md", 2: "other.md", 3: "expected.md"}
     answer = "This covers 24 months. [1] Other text. [2] More. [3]"
-    scores = readability_scores(answer, docs, ["24 months"], ["expected.md"], answerable=True)
+    passages = {1: "This covers 24 months.", 2: "Other text.", 3: "More."}
+    scores = readability_scores(
+        answer, docs, ["24 months"], ["expected.md"], answerable=True, passages=passages
+    )
     assert scores == {
         "key_fact_first": 1.0,
         "dangling_opener_rate": 1.0,
+        "dangling_inside_rate": 0.0,  # only the first sentence leans back: that is dangling_opener_rate's
         "list_before_leadin_rate": 0.0,
         "off_document_rate": pytest.approx(1 / 3),
         "cited_sentences": 3.0,
@@ -339,6 +386,7 @@ def test_readability_scores_apply_where_defined() -> None:
     assert refused_case["dangling_opener_rate"] == 1.0 and refused_case["documents_per_answer"] == 2.0
     no_facts = readability_scores(answer, docs, [], ["expected.md"], answerable=True)
     assert no_facts["key_fact_first"] is None
+    assert no_facts["dangling_inside_rate"] is None  # without the cited passages it cannot be told
 
 
 def test_off_document_rate_is_a_share_of_sentences_not_of_cases() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from assistant.answer.citations import markers
 from assistant.errors import IndexMissingError, QuestionError
-from assistant.evaluation.metrics import dangling_opener
+from assistant.evaluation.metrics import dangling_inside, dangling_opener
 from assistant.pipeline import Assistant
 from assistant.types import Answer
 
@@ -576,6 +576,27 @@ def test_what_a_quoted_sentence_leans_on_comes_right_before_it(ask: Ask, questio
         "So, what does a typical day look like for a Chief Medical Officer?",
         "Well, it's definitely not a 9-to-5 desk job!",
     ], texts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "They're basically the medical eyes and ears ..." opens its passage, five sentences of "They ..." and
+        # "This ..." after the one naming CMOs, two passages back
+        "Does the CMO check on nurses' performance?",
+        "what's a CMO's day like",
+        "Is the CMO involved in hiring doctors?",
+        "Who looks after quality improvement, the CMO?",
+    ],
+)
+def test_no_sentence_further_on_is_cut_off_from_the_one_it_follows(ask: Ask, question: str) -> None:
+    """A quoted sentence that leans back ("They ...", "Well, it's ...") comes after the sentences it leans on,
+    back to one that does not, also from the passages before its own; one whose context no longer fits is left
+    out with it, never context without its sentence."""
+    answer = ask(question)
+    assert answer.answered
+    assert not dangling_inside(answer.answer, {c.marker: c.text for c in answer.citations}), answer.answer
 
 
 CE801 = "policies/ce-801-escalation-of-clinical-concerns.pdf"

@@ -41,8 +41,9 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 SCREENSHOTS = PROJECT_ROOT / "docs"
 SETTLE_MS = 500
 COMPARISON = "How is a hospital CMO different from an FQHC CMO?"
-#: an answer of prose quoting two sources (a comparison is a table, taller than a phone's screen)
-TWO_SOURCES = "What does a hospital CMO focus on?"
+#: an answer of prose quoting two sources that fits on a phone's screen with the sheet open (a comparison is a
+#: table, taller than a phone's screen; "what does a hospital CMO focus on?" now brings a paragraph's context)
+TWO_SOURCES = "What does a hospital CMO do?"
 USERS = {
     "admin": {"password": "a-long-password", "role": "admin"},
     "reader": {"password": "another-password", "role": "user"},

@@ -62,6 +62,8 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "faithfulness": "share of answer sentences supported by at least one passage they cite",
     "key_fact_first": "share of answered answerable cases with key facts whose first sentence holds one of them",
     "dangling_opener_rate": "share of answered cases whose first sentence opens with It, This, However, Also...",
+    "dangling_inside_rate": "share of answered cases with a later sentence opening with It, This, However... "
+    "without the sentence it follows in its source right before it",
     "list_before_leadin_rate": "share of answered cases opening with a list item, or with a list before its lead-in",
     "off_document_rate": "share of cited answer sentences citing only documents outside the expected ones",
     "documents_per_answer": "mean number of distinct documents cited per answered case",

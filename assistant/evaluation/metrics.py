@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -205,6 +206,34 @@ def dangling_opener(answer: str) -> bool:
     return bool(_DANGLING.match(first_sentence(answer)))
 
 
+def dangling_inside(answer: str, cited: Mapping[int, str]) -> bool:
+    """Whether a sentence after the first leans back (opens with a word of DANGLING_OPENERS, as
+    :func:`dangling_opener`) while the answer does not quote, right before it, the sentence it follows in its
+    source: "Well, it's definitely not a 9-to-5 desk job!" after a sentence about budgets.
+
+    :param cited: marker -> text of the passage it stands for; the sentence before counts when a passage the
+        answer cites holds it right before the leaning one (list markers and spacing aside), or ends with it
+        while another begins with the leaning one (passages follow each other).
+    """
+    sentences = answer_sentences(answer)
+    passages = [_flat(text) for text in cited.values()]
+    for (before, _), (sentence, _) in pairwise(sentences):
+        if not _DANGLING.match(sentence):
+            continue
+        first, then = _flat(before), _flat(sentence)
+        if any(f"{first} {then}" in text for text in passages):
+            continue
+        if any(p.endswith(first) for p in passages) and any(p.startswith(then) for p in passages):
+            continue
+        return True
+    return False
+
+
+def _flat(text: str) -> str:
+    """Text as one line: list markers and spacing folded away, case kept."""
+    return " ".join(re.sub(r"(?m)^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", text).split())
+
+
 def list_before_leadin(answer: str) -> bool:
     """Whether the answer opens with a list item, or has a list that is not introduced while a lead-in comes later.
 
@@ -254,14 +283,17 @@ def readability_scores(
     key_facts: Sequence[str],
     expected_docs: Collection[str],
     answerable: bool,
+    passages: Mapping[int, str] | None = None,
 ) -> dict[str, float | None]:
-    """key_fact_first, dangling_opener_rate, list_before_leadin_rate, off_document_rate (with its weight,
-    cited_sentences) and documents_per_answer of one answered case; None where a metric does not apply."""
+    """key_fact_first, dangling_opener_rate, dangling_inside_rate (when ``passages``, marker -> passage text, is
+    given), list_before_leadin_rate, off_document_rate (with its weight, cited_sentences) and
+    documents_per_answer of one answered case; None where a metric does not apply."""
     off, cited = off_document(answer, cited_docs, expected_docs)
     applies = answerable and bool(expected_docs) and cited > 0
     return {
         "key_fact_first": float(key_fact_first(answer, key_facts)) if answerable and key_facts else None,
         "dangling_opener_rate": float(dangling_opener(answer)),
+        "dangling_inside_rate": None if passages is None else float(dangling_inside(answer, passages)),
         "list_before_leadin_rate": float(list_before_leadin(answer)),
         "off_document_rate": off / cited if applies else None,
         "cited_sentences": float(cited) if applies else None,

@@ -28,6 +28,10 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("key-fact coverage", ("key_fact_coverage",)),
     ("key fact in the first sentence", ("key_fact_first",)),
     ('answers opening with a dangling "It/This/Finally"', ("dangling_opener_rate",)),
+    (
+        'answers with a later "It/This/Finally" cut off from the sentence it follows',
+        ("dangling_inside_rate",),
+    ),
     ("list items before their lead-in", ("list_before_leadin_rate",)),
     ("documents per answer", ("documents_per_answer",)),
     ("citation precision / faithfulness", ("citation_precision", "faithfulness")),

@@ -56,7 +56,9 @@ def score_case(
         scores.update(citation_scores(answer.answer, cited, case.quotes, judge, case.answerable, headings))
         docs = {c.marker: c.doc_id for c in answer.citations}
         scores.update(
-            readability_scores(answer.answer, docs, case.key_facts, case.expected_docs, case.answerable)
+            readability_scores(
+                answer.answer, docs, case.key_facts, case.expected_docs, case.answerable, cited
+            )
         )
     return CaseResult(
         case_id=case.id,
