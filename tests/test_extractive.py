@@ -642,6 +642,39 @@ def test_a_question_asking_for_a_numbered_series_lists_its_parts_under_their_hea
     assert items[1][1].startswith("At Level 2, the charge nurse contacts the nurse manager")
 
 
+LD501 = "policies/ld-501-new-physician-leader-onboarding.md"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", ["What should I do in my first 90 days as CMO?", "what are the phases of onboarding?"]
+)
+def test_the_onboarding_phases_are_listed_under_their_headings(ask: Ask, question: str) -> None:
+    """LD-501's "Procedure" holds no sentence of its own, only "Days 1 to 30: Learn" to "Days 61 to 90: Plan":
+    the answer opens with the document's sentence closest to the question, then each phase with its first step."""
+    answer = ask(question)
+    assert answer.answered, answer.answer
+    first = answer.answer.splitlines()[0]
+    assert not first.startswith("- ") and first.endswith("]"), answer.answer
+    items = series_items(answer)
+    assert [label for label, _, _ in items] == [
+        "Days 1 to 30: Learn",
+        "Days 31 to 60: Assess",
+        "Days 61 to 90: Plan",
+    ], answer.answer
+    by_marker = {c.marker: c for c in answer.citations}
+    assert all(
+        by_marker[marker].doc_id == LD501 and quote in by_marker[marker].text for _, quote, marker in items
+    )
+
+
+@pytest.mark.slow
+def test_a_question_asking_how_many_days_is_not_answered_with_the_series_of_days(ask: Ask) -> None:
+    answer = ask("How many days does a new leader have to complete training?")
+    assert answer.answered and not series_items(answer), answer.answer
+    assert "within 30 days" in answer.answer.splitlines()[0], answer.answer
+
+
 @pytest.mark.slow
 def test_a_figure_question_about_a_series_quotes_each_part_s_figure(ask: Ask) -> None:
     answer = ask("what are the escalation levels and how fast does each have to respond?")

@@ -68,3 +68,70 @@ def test_no_series_is_found_for_a_question_that_does_not_ask_for_this_one(
     index: CorpusIndex, question: str, passages: list[Chunk]
 ) -> None:
     assert asked_series(question, passages, index) is None
+
+
+ONBOARDING = "policies/onboarding.md"
+PROCEDURE = ("5. Onboarding Procedure",)
+#: A section made of its parts only: "5. Onboarding Procedure" holds no passage of its own.
+PHASED = [
+    section_passage(
+        "defs", ONBOARDING, ("2. Definitions",), "Sponsor: the leader who approves the plan.", 100
+    ),
+    section_passage(
+        "d1", ONBOARDING, (*PROCEDURE, "Days 1 to 30: Learn"), "The leader meets each chair.", 200
+    ),
+    section_passage(
+        "d2", ONBOARDING, (*PROCEDURE, "Days 31 to 60: Assess"), "The leader picks 3 priorities.", 300
+    ),
+    section_passage("d3", ONBOARDING, (*PROCEDURE, "Days 61 to 90: Plan"), "The leader writes a plan.", 400),
+    section_passage("after", ONBOARDING, (*PROCEDURE, "After day 90"), "The sponsor reviews the year.", 500),
+]
+
+
+@pytest.fixture(scope="module")
+def phased() -> CorpusIndex:
+    return CorpusIndexes(indexed(PHASED), Glossary.load()).get("p1")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what are the phases of onboarding?",  # a word asking for the parts of any series
+        "what should I do in my first 90 days?",  # the parts' own word; "90" is in their headings
+        "walk me through the stages of the onboarding procedure",
+    ],
+)
+def test_a_series_numbered_by_days_is_found_anywhere_in_the_document(
+    phased: CorpusIndex, question: str
+) -> None:
+    """The most relevant passage is a definition; the series is under another section, which has no passage of
+    its own, and "After day 90" is no part of it (not numbered the same way)."""
+    series = asked_series(question, [PHASED[0]], phased)
+    assert series is not None
+    assert series.parent == PROCEDURE
+    assert [part.label for part in series.parts] == [
+        "Days 1 to 30: Learn",
+        "Days 31 to 60: Assess",
+        "Days 61 to 90: Plan",
+    ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many days does onboarding take?",  # a number of days, not the series of days
+        "what are the phases?",  # nothing more said: only under the most relevant passage's own section
+    ],
+)
+def test_no_series_of_days_is_found_for_a_question_that_does_not_ask_for_it(
+    phased: CorpusIndex, question: str
+) -> None:
+    assert asked_series(question, [PHASED[0]], phased) is None
+
+
+def test_a_document_s_passages_and_its_sections_with_subsections_are_listed_in_document_order(
+    phased: CorpusIndex,
+) -> None:
+    assert [c.chunk_id for c in phased.document(ONBOARDING)] == ["defs", "d1", "d2", "d3", "after"]
+    assert phased.parents(ONBOARDING) == [PROCEDURE]
+    assert phased.document("policies/missing.md") == [] and phased.parents("policies/missing.md") == []

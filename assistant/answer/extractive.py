@@ -590,8 +590,8 @@ class ExtractiveAnswerer:
         ("Staff move up the chain of command one level at a time until the concern is resolved."): each part
         under its heading with the sentence that opens its section, or, for a figure question, the one stating the
         asked figure ("Level 2: Unit and Section Leadership — The Level 2 leader must respond within 30 minutes."
-        for how fast each level must answer). None when the section has no sentence of its own to open with, or a
-        part none to quote."""
+        for how fast each level must answer). A section without a sentence of its own opens with the sentence of
+        the document closest to the question. None when there is none to open with, or a part none to quote."""
         index = _index_of(request)
         opening = next(
             (
@@ -601,6 +601,19 @@ class ExtractiveAnswerer:
             ),
             None,
         )
+        if opening is None:
+            # A section made of its parts only ("Procedure" holding "Days 1 to 30: Learn", "Days 31 to 60:
+            # Assess" ...): the sentence of the document closest to the question opens, one of its retrieved
+            # passages' if they have one ("A structured first 90 days helps a new physician leader build
+            # relationships, ...").
+            retrieved = [p.chunk for p in request.passages if p.chunk.doc_id == series.doc_id]
+            for chunks in (retrieved, index.document(series.doc_id)):
+                standing = [
+                    c for c in self._section_units(chunks, request) if _stands(c) and not c.unit.is_list_item
+                ]
+                if standing:
+                    opening = max(standing, key=lambda c: c.similarity)
+                    break
         if opening is None:
             return None
         figure = asks_figure(request.question)

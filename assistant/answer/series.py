@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.answer.answerability import asks_figure
 from assistant.answer.query import generic_terms
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze
@@ -26,6 +27,11 @@ _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(?P<noun>[A-Za-z]+)\s+(?:\d+|[
 #: The section number a heading starts with ("4.1 "), not part of what the part is called.
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 _WORD = re.compile(r"[a-z]+")
+#: Words that ask for the parts of any series, whatever word numbers its headings: "what are the phases of
+#: onboarding?" asks for "Days 1 to 30: Learn", "Days 31 to 60: Assess" ...
+SERIES_WORDS = frozenset(["phase", "stage", "step"])
+#: Units of time that number a series ("Days 1 to 30: Learn"), and also what a figure question counts in.
+TIME_UNITS = frozenset(["minute", "hour", "day", "week", "month", "year"])
 #: Parts a series has at least.
 MIN_PARTS = 2
 #: How many of the most relevant retrieved passages may lead to the series.
@@ -50,42 +56,54 @@ class Series:
 
 
 def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -> Series | None:
-    """The series the question asks for by the plural of its parts' word, set out in the document of one of the
-    most relevant retrieved ``passages`` (SEARCHED) under the passage's section or the one above it; None when
-    the question asks for no such series.
+    """The series the question asks for by the plural of its parts' word, or by a word asking for the parts of
+    any series (SERIES_WORDS: "what are the phases of onboarding?" for "Days 1 to 30: Learn" ...), set out in the
+    document of one of the most relevant retrieved ``passages`` (SEARCHED); None when the question asks for no
+    such series. A number of a unit of time asked for ("how many days ...?") does not ask for a series of days.
 
     The series must be the question's: when the question says more than the parts' word, one of its other
-    specific terms is in the document's title, the series' heading or the text that opens it ("the levels of
-    escalation", "the levels in the chain of command"), so "what rating levels does a peer reviewer use?" is not
-    answered with the escalation policy's levels; when it says no more ("what are the levels?"), the series is
-    in the most relevant passage's document."""
+    specific terms is in the document's title, the series' heading, its parts' headings or the text that opens it
+    ("the levels of escalation", "the levels in the chain of command", "my first 90 days"), so "what rating
+    levels does a peer reviewer use?" is not answered with the escalation policy's levels; the series may then be
+    anywhere in that document. When the question says no more ("what are the levels?"), the series is under the
+    most relevant passage's section or the one above it."""
     asked = {_singular(w) for w in _WORD.findall(question.lower()) if len(w) > 3 and w.endswith("s")}
     if not asked:
         return None
     asking = _specific_terms(question)
+    figure = asks_figure(question)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for rank, chunk in enumerate(passages[:SEARCHED]):
-        # the passage's own section or the one above it; not the document as a whole (what opens a document
-        # is its title block, not a sentence introducing a series)
-        for depth in range(len(chunk.section), max(len(chunk.section) - 2, 0), -1):
-            parent = chunk.section[:depth]
+        # the passage's own section or the one above it, then the document's other sections with subsections
+        # ("what are the phases of onboarding?" finds a passage under "Definitions", the phases are under
+        # "Procedure"); not the document as a whole (what opens a document is its title block, not a sentence
+        # introducing a series)
+        own = [
+            chunk.section[:depth] for depth in range(len(chunk.section), max(len(chunk.section) - 2, 0), -1)
+        ]
+        for parent in [*own, *(p for p in index.parents(chunk.doc_id) if p not in own)]:
             if (chunk.doc_id, parent) in seen:
                 continue
             seen.add((chunk.doc_id, parent))
             parts = [
-                (match.group("noun").lower(), Part(_SECTION_NUMBER.sub("", path[-1]), path))
+                (_singular(match.group("noun").lower()), Part(_SECTION_NUMBER.sub("", path[-1]), path))
                 for path in index.subsections(chunk.doc_id, parent)
                 if (match := _NUMBERED.match(path[-1]))
             ]
             nouns = {noun for noun, _ in parts}
-            if len(parts) < MIN_PARTS or len(nouns) != 1 or not nouns <= asked:
+            if len(parts) < MIN_PARTS or len(nouns) != 1:
                 continue
-            others = asking - _specific_terms(" ".join(f"{n} {n}s" for n in nouns))
+            # "how many days ...?" asks for a number of days, not for the "Days 1 to 30" series
+            by_noun = nouns <= asked and not (nouns & TIME_UNITS and figure)
+            if not (by_noun or asked & SERIES_WORDS):
+                continue
+            others = asking - _specific_terms(" ".join(f"{n} {n}s" for n in nouns | (asked & SERIES_WORDS)))
             opening = " ".join(c.text for c in index.section(chunk.doc_id, parent))
+            labels = " ".join(part.label for _, part in parts)
             if (
-                others & _specific_terms(f"{chunk.title} {' '.join(parent)} {opening}")
+                others & _specific_terms(f"{chunk.title} {' '.join(parent)} {labels} {opening}")
                 if others
-                else rank == 0
+                else rank == 0 and parent in own
             ):
                 return Series(chunk.doc_id, parent, tuple(part for _, part in parts))
     return None

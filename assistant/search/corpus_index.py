@@ -115,6 +115,23 @@ class CorpusIndex:
         self._sections()
         return list(self._children.get((doc_id, path), ()))
 
+    def document(self, doc_id: str) -> list[Chunk]:
+        """The passages of document ``doc_id``, in document order."""
+        found = [c for (doc, _), chunks in self._sections().items() if doc == doc_id for c in chunks]
+        return sorted(found, key=lambda c: c.start)
+
+    def parents(self, doc_id: str) -> list[tuple[str, ...]]:
+        """The sections of document ``doc_id`` (heading paths, not the document itself) that have subsections
+        holding passages, in document order; a section made of its subsections only, "Procedure" above "Days 1
+        to 30: Learn", is one."""
+        order = self._sections()
+        found = [
+            (order[(doc_id, kids[0])][0].start, path)
+            for (doc, path), kids in self._children.items()
+            if doc == doc_id and path
+        ]
+        return [path for _, path in sorted(found)]
+
     def __len__(self) -> int:
         return len(self.lexical.chunks)
 
