@@ -65,6 +65,9 @@ class CorpusIndex:
         self._order: dict[tuple[str, tuple[str, ...]], list[Chunk]] | None = None
         #: each (document, heading path)'s subsections holding passages, in document order (with _order)
         self._children: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
+        #: each document's passages, and its sections with subsections, in document order (with _order)
+        self._documents: dict[str, list[Chunk]] = {}
+        self._parents: dict[str, list[tuple[str, ...]]] = {}
         #: every vector came from a saved index: questions read nothing from the store (held only while the
         #: index is small enough to keep every unit vector in memory, as when they are read from the store)
         vectors = saved.vectors if saved is not None and len(chunks) <= UNIT_CACHE_CHUNKS else None
@@ -87,17 +90,29 @@ class CorpusIndex:
         return self.lexical.by_id
 
     def _sections(self) -> dict[tuple[str, tuple[str, ...]], list[Chunk]]:
+        """The passages under each (document, heading path), in document order; built once, with each section's
+        subsections, each document's passages and each document's sections that have subsections."""
         with self._lock:
             if self._order is None:
-                order: dict[tuple[str, tuple[str, ...]], list[Chunk]] = {}
+                grouped: dict[tuple[str, tuple[str, ...]], list[Chunk]] = {}
                 for c in self.lexical.chunks:
-                    order.setdefault((c.doc_id, c.section), []).append(c)
-                self._order = {key: sorted(cs, key=lambda c: c.start) for key, cs in order.items()}
+                    grouped.setdefault((c.doc_id, c.section), []).append(c)
+                order = {key: sorted(cs, key=lambda c: c.start) for key, cs in grouped.items()}
+                # a section's place is where its first passage starts
                 children: dict[tuple[str, tuple[str, ...]], list[tuple[int, tuple[str, ...]]]] = {}
-                for (doc, section), chunks in self._order.items():
+                documents: dict[str, list[Chunk]] = {}
+                for (doc, section), chunks in order.items():
+                    documents.setdefault(doc, []).extend(chunks)
                     if section:
                         children.setdefault((doc, section[:-1]), []).append((chunks[0].start, section))
                 self._children = {key: [s for _, s in sorted(found)] for key, found in children.items()}
+                self._documents = {doc: sorted(cs, key=lambda c: c.start) for doc, cs in documents.items()}
+                parents: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+                for (doc, path), found in children.items():
+                    if path:
+                        parents.setdefault(doc, []).append((min(found)[0], path))
+                self._parents = {doc: [p for _, p in sorted(found)] for doc, found in parents.items()}
+                self._order = order
             return self._order
 
     def preceding(self, chunk: Chunk) -> Chunk | None:
@@ -117,20 +132,15 @@ class CorpusIndex:
 
     def document(self, doc_id: str) -> list[Chunk]:
         """The passages of document ``doc_id``, in document order."""
-        found = [c for (doc, _), chunks in self._sections().items() if doc == doc_id for c in chunks]
-        return sorted(found, key=lambda c: c.start)
+        self._sections()
+        return list(self._documents.get(doc_id, ()))
 
     def parents(self, doc_id: str) -> list[tuple[str, ...]]:
         """The sections of document ``doc_id`` (heading paths, not the document itself) that have subsections
         holding passages, in document order; a section made of its subsections only, "Procedure" above "Days 1
         to 30: Learn", is one."""
-        order = self._sections()
-        found = [
-            (order[(doc_id, kids[0])][0].start, path)
-            for (doc, path), kids in self._children.items()
-            if doc == doc_id and path
-        ]
-        return [path for _, path in sorted(found)]
+        self._sections()
+        return list(self._parents.get(doc_id, ()))
 
     def __len__(self) -> int:
         return len(self.lexical.chunks)
