@@ -13,6 +13,8 @@ from assistant.ingest.sentences import split_units
 from assistant.types import Citation
 
 MARKER = re.compile(r"\[(\d{1,9})\]")
+#: The marker opening a list item ("- ", "* ", "• ", "1. ", "2) "), at the start of a line.
+LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", re.M)
 #: A marker with the spaces before it, and after it when punctuation follows.
 _MARKER_WITH_SPACES = re.compile(r"([ \t]*)\[(\d{1,9})\]([ \t]+(?=[.,;:!?]))?")
 
@@ -97,7 +99,7 @@ def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
             for body in line.strip().strip("|").split("|"):
                 pieces.extend(_units_of(body, is_item=False))
             continue
-        body = re.sub(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", line)
+        body = LIST_MARKER.sub("", line)
         is_item = body != line  # a list item is one unit, however many sentences it holds
         pieces.extend(_units_of(body, is_item))
     return pieces

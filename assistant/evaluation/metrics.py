@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from assistant.answer.citations import MARKER, answer_sentences
+from assistant.answer.citations import LIST_MARKER, MARKER, answer_sentences
 from assistant.ingest.sentences import split_units
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
@@ -231,7 +231,7 @@ def dangling_inside(answer: str, cited: Mapping[int, str]) -> bool:
 
 def _flat(text: str) -> str:
     """Text as one line: list markers and spacing folded away, case kept."""
-    return " ".join(re.sub(r"(?m)^\s*(?:[-*+•]|\d{1,3}[.)])\s+", "", text).split())
+    return " ".join(LIST_MARKER.sub("", text).split())
 
 
 def list_before_leadin(answer: str) -> bool:
