@@ -789,6 +789,16 @@ def test_everyday_words_do_not_choose_the_opener(ask: Ask, question: str, opens:
     assert quoted_units(answer)[0][0].startswith(opens), answer.answer
 
 
+def test_a_length_of_time_does_not_make_a_sentence_about_a_day(ask: Ask) -> None:
+    """ "Day" in "what does a CMO do day to day?" is the topic; in "within 90 days of the start date" it measures
+    a length of time. The onboarding policy's deadlines do not open, nor join, an answer about a CMO's day: the
+    article describing one does."""
+    answer = ask("What does a CMO do day to day?")
+    assert answer.answered
+    assert all(c.doc_id.startswith("sources/") for c in answer.citations), answer.answer
+    assert "packed with meetings" in answer.answer, answer.answer
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "opens"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.figure_kinds import asked_kind, states_kind
+from assistant.answer.figure_kinds import asked_kind, states_kind, without_measures
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,22 @@ def test_the_kind_asked_for(question: str, kind: str | None) -> None:
 )
 def test_a_sentence_states_the_asked_kind(question: str, sentence: str, states: bool) -> None:
     assert states_kind(question, sentence) is states
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        (
+            "presents the plan within 90 days of the start date",
+            "presents the plan within 90 of the start date",
+        ),
+        ("files a report within 10 business days", "files a report within 10 business"),
+        ("approves the leadership plan by day 90", "approves the leadership plan by 90"),
+        ("how many days do I have?", "how many do I have?"),
+        # a day that is the topic, not a length of time
+        ("What does a CMO do day to day?", "What does a CMO do day to day?"),
+        ("Meetings are a huge part of a CMO's day.", "Meetings are a huge part of a CMO's day."),
+    ],
+)
+def test_a_length_of_time_loses_its_unit_and_a_day_as_a_topic_keeps_it(text: str, left: str) -> None:
+    assert " ".join(without_measures(text).split()) == left

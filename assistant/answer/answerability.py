@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.figure_kinds import ASKS_TIME, ONE, states_kind
+from assistant.answer.figure_kinds import ASKS_TIME, ONE, states_kind, without_measures
 from assistant.answer.query import generic_terms
 from assistant.answer.word_frequency import specificity, zipf_frequency
 from assistant.search.corpus_index import CorpusIndex
@@ -347,7 +347,7 @@ def _coverage(
     generic = stopwords() if keep_generic else generic_terms()
     total = found = unknown = 0.0
     vocabulary = index.lexical.surface_vocabulary
-    for written in _WORD.findall(text.lower()):
+    for written in _WORD.findall(without_measures(text).lower()):
         if len(written) <= 3 and written not in vocabulary:
             continue  # "wat", "yrs", "u": chat shorthand, too short to correct or to count
         word = index.lexical.correct_word(written)  # a typo weighs what the word it stands for weighs

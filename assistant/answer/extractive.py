@@ -31,6 +31,7 @@ from assistant.answer.answerability import (
     states_asked_figure,
     states_figure,
 )
+from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
 from assistant.answer.query import QueryAnalyzer, generic_terms
@@ -307,7 +308,8 @@ class ExtractiveAnswerer:
 
     def _unit_terms(self, text: str, chunk: Chunk) -> frozenset[str]:
         # The heading path counts: a list item under "Leadership Skills" covers a question about skills.
-        context = f"{text} {chunk.section_label}"
+        # A time unit that measures ("within 90 days") says how long, not what the sentence is about.
+        context = without_measures(f"{text} {chunk.section_label}")
         return frozenset(analyze(context + " " + " ".join(self.glossary.additions(context))))
 
     def _relevance(self, c: Candidate, focus: FocusTerms) -> float:

@@ -125,6 +125,25 @@ _ASKED_UNIT = re.compile(rf"\bhow many\s+(?:\w+\s+)?({_UNITS})\b", re.I)
 _STATED_UNIT = re.compile(_NUMBER + rf"[\s-]*(?:\w+[\s-]+)?({_UNITS})\b", re.I)
 
 
+#: A time unit that measures rather than names a topic: "90 days", "24 business hours", "day 90", "how many
+#: days". "Days" in "within 90 days of the start date" says how long, not that the sentence is about a day.
+_MEASURED = re.compile(
+    rf"(?:{_NUMBER}|\bhow many)[\s-]*(?:business |calendar |working )?({_UNITS})\b|\b({_UNITS})(?=\s+\d)",
+    re.I,
+)
+
+
+def without_measures(text: str) -> str:
+    """``text`` with the time units that measure removed ("within 90 days" -> "within 90 "): what is left says
+    what the text is about. "A CMO's day" and "day-to-day" keep theirs."""
+
+    def strip(match: re.Match[str]) -> str:
+        group = 1 if match.group(1) else 2
+        return match.string[match.start() : match.start(group)] + match.string[match.end(group) : match.end()]
+
+    return _MEASURED.sub(strip, text)
+
+
 def asked_kind(question: str) -> tuple[Kind | None, str]:
     """The kind of figure the question asks for (None: any figure answers), and the question's words after the
     asking phrase (where a count's noun is)."""

@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from assistant.answer.conversation import standalone
+from assistant.answer.figure_kinds import without_measures
 from assistant.answer.word_frequency import specificity
 from assistant.errors import QuestionError
 from assistant.search.corpus_index import CorpusIndex
@@ -91,7 +92,7 @@ def focus_terms(text: str, index: CorpusIndex, glossary: Glossary, expand: bool 
     weights: dict[str, float] = {}
     general: dict[str, float] = {}
     unknown: list[str] = []
-    text = text[:CORRECT_CHARS]
+    text = without_measures(text[:CORRECT_CHARS])
     expanded = text + " " + " ".join(glossary.additions(text)) if expand else text
     for word in _WORD.findall(expanded.lower()):
         if word in generic or len(word) < 2:
