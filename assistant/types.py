@@ -76,13 +76,22 @@ class Chunk:
 
     def lead_in(self, index: int) -> int | None:
         """The unit that opens the list unit ``index`` belongs to: the last unit before it that is not a list
-        item, when it ends with ":" (None: ``index`` is no list item, or its list has no lead-in here)."""
+        item, or the item its list is nested under (one indented less), when it ends with ":" (None: ``index``
+        is no list item, or its list has no lead-in here). "- a serious safety event under policy PS-301;" is
+        one of the triggers that "1. Cases are referred for review when any of these triggers occurs:" lists."""
         if not self.units[index].is_list_item:
             return None
+        depth = self.indent(index)
         for i in range(index - 1, -1, -1):
-            if not self.units[i].is_list_item:
+            if not self.units[i].is_list_item or self.indent(i) < depth:
                 return i if self.unit_text(self.units[i]).rstrip().endswith(":") else None
         return None
+
+    def indent(self, index: int) -> int:
+        """How far unit ``index``'s line is indented (a nested list item's is more than its parent's)."""
+        start = self.units[index].start
+        line = self.text[self.text.rfind("\n", 0, start) + 1 : start]
+        return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
     def unit_embedding_text(self, index: int) -> str:
         """What unit ``index`` is embedded as, so that a list item is found by what its list is about: after

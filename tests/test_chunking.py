@@ -150,6 +150,36 @@ def test_numbered_list_chunks_stay_within_budget(embedder: Embedder) -> None:
     assert max(full_tokens(embedder, c) for c in chunks) <= 240
 
 
+NESTED = """## Case review
+
+1. Cases are referred for review when any of these triggers occurs:
+   - unexpected death;
+   - a patient complaint.
+2. The Quality Department screens each referral within 7 days.
+"""
+
+
+def test_a_nested_list_is_introduced_by_the_item_it_is_nested_under(embedder: Embedder) -> None:
+    """A step ending with ":" introduces the items indented under it; the next step is not one of them."""
+    doc = make_doc(NESTED)
+    (chunk,) = Chunker(embedder.count_tokens, max_tokens=240, overlap_tokens=32).split(doc)
+    check_invariants(doc, [chunk])
+    texts = [chunk.unit_text(u) for u in chunk.units]
+    opener = texts.index("Cases are referred for review when any of these triggers occurs:")
+    death, complaint, screening = (
+        texts.index(t)
+        for t in (
+            "unexpected death;",
+            "a patient complaint.",
+            "The Quality Department screens each referral within 7 days.",
+        )
+    )
+    assert chunk.lead_in(death) == opener
+    assert chunk.lead_in(complaint) == opener
+    assert chunk.lead_in(screening) is None
+    assert chunk.unit_embedding_text(death) == f"{texts[opener]} unexpected death;"
+
+
 def test_blockquote_between_paragraphs_does_not_overflow_the_budget(embedder: Embedder) -> None:
     quote = " ".join(f"Quoted sentence {i} about the board of directors." for i in range(25))
     doc = make_doc(f"## Note\n\nFirst paragraph.\n\n> {quote}\n\nSecond paragraph.\n")

@@ -789,6 +789,21 @@ def test_everyday_words_do_not_choose_the_opener(ask: Ask, question: str, opens:
     assert quoted_units(answer)[0][0].startswith(opens), answer.answer
 
 
+def test_a_nested_list_is_quoted_under_the_step_that_introduces_it(ask: Ask) -> None:
+    """The peer review policy's triggers are items nested under the step "Cases are referred for review when any
+    of these triggers occurs:". They are quoted as bullets right after it, never as a sentence on their own
+    ("a serious safety event under policy PS-301;"), and the steps after them are not bullets of that list."""
+    answer = ask("Which events get a case referred for peer review?")
+    lines = [line for line in answer.answer.splitlines() if line.strip()]
+    opener = next(i for i, line in enumerate(lines) if line.startswith("Cases are referred for review"))
+    bullets = list(itertools.takewhile(lambda line: line.startswith("- "), lines[opener + 1 :]))
+    assert len(bullets) >= 2, answer.answer
+    assert all(b[2].islower() for b in bullets), bullets
+    assert not any(line.startswith("- The Quality Department") for line in lines), answer.answer
+    prose = [piece for line in lines if not line.startswith("- ") for piece in re.split(r"(?<=\]) ", line)]
+    assert not any(piece[:1].islower() for piece in prose), answer.answer
+
+
 def test_a_length_of_time_does_not_make_a_sentence_about_a_day(ask: Ask) -> None:
     """ "Day" in "what does a CMO do day to day?" is the topic; in "within 90 days of the start date" it measures
     a length of time. The onboarding policy's deadlines do not open, nor join, an answer about a CMO's day: the

@@ -1157,8 +1157,14 @@ def _written(sequence: Sequence[Candidate], numbers: dict[str, int]) -> str:
         # under a heading, or one item of a list) reads as a sentence, and an answer never opens with one.
         after_lead_in = introduced = False
         if previous is not None and _same_list_place(previous, c):
-            after_lead_in = previous.text.rstrip().endswith(":")
-            introduced = after_lead_in or bool(lines and lines[-1].startswith("- "))
+            # an item ending with ":" introduces the list nested under it; a bullet continues only its own list
+            # (not the list it is nested in, nor one nested in it)
+            depth, before = c.chunk.indent(c.index), previous.chunk.indent(previous.index)
+            after_lead_in = previous.text.rstrip().endswith(":") and (
+                not previous.unit.is_list_item or depth > before
+            )
+            sibling = previous.unit.is_list_item and depth == before
+            introduced = after_lead_in or (sibling and bool(lines and lines[-1].startswith("- ")))
         previous = c
         # One item right after its lead-in is a list of one ("... include:" then "- Developing ..."): as
         # prose, an item of two sentences would read as two, the first without its citation.

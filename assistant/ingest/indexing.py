@@ -29,8 +29,9 @@ from assistant.search.protocols import VectorStore
 from assistant.types import Chunk, Document
 
 #: Bumped when what is stored for a passage changes, so every index is rebuilt: 3, list items are embedded after
-#: their lead-in (:meth:`Chunk.unit_embedding_text`).
-CHUNKER_VERSION = "3"
+#: their lead-in (:meth:`Chunk.unit_embedding_text`); 4, a nested list's items after the item they are nested
+#: under.
+CHUNKER_VERSION = "4"
 
 
 @dataclass
