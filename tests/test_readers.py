@@ -231,6 +231,28 @@ def test_docx_title_from_core_properties_then_first_heading_then_file_name(tmp_p
     assert load_bytes(tmp_path, "visitor-badges.docx", no_heading).title == "Visitor badges"
 
 
+def test_a_docx_nested_list_keeps_its_nesting(tmp_path: Path) -> None:
+    """Items of a second-level list style are indented under the item they follow, so the chunker reads them as
+    that item's list (the item ending with ":" is their lead-in)."""
+    data = docx_bytes(
+        None,
+        [
+            ("Heading 1", "Case Review"),
+            ("List Number", "Cases are referred for review when any of these triggers occurs:"),
+            ("List Bullet 2", "unexpected death;"),
+            ("List Bullet 2", "a patient complaint."),
+            ("List Number", "The Quality Department screens each referral within 7 days."),
+        ],
+    )
+    lines = [line for line in load_bytes(tmp_path, "review.docx", data).text.splitlines() if line.strip()]
+    assert lines[-4:] == [
+        "- Cases are referred for review when any of these triggers occurs:",
+        "   - unexpected death;",
+        "   - a patient complaint.",
+        "- The Quality Department screens each referral within 7 days.",
+    ]
+
+
 def test_html_title_from_title_tag_then_first_h1(tmp_path: Path) -> None:
     page = "<html><head>{head}</head><body><header><h1>{h1}</h1></header><h2>Hours</h2><p>Open at six.</p></body>"
     titled = page.format(head="<title>Cafe Hours</title>", h1="Riverbend Cafe").encode()

@@ -971,13 +971,23 @@ def _docx_text(source: SourceFile, document: Any) -> tuple[str, dict[str, Any]]:
         elif style == "title":
             blocks.append("# " + text)
         elif "list" in style:
-            blocks.append("- " + text)
+            blocks.append("   " * _docx_list_level(para, style) + "- " + text)
         else:
             blocks.append(text)
     title = " ".join(_CONTROL.sub("", document.core_properties.title or "").split())
     if not title or _PLACEHOLDER_TITLE.search(title):
         title = first_heading or _title_from_name(source.path)
     return "\n\n".join(blocks), {"title": title}
+
+
+def _docx_list_level(para: Any, style: str) -> int:
+    """How deep a list paragraph is nested (0: not nested): its numbering level, else its style's number ("List
+    Bullet 2" is one level in). Written as indentation, so a nested list is read under the item it follows."""
+    num = para._p.pPr.numPr if para._p.pPr is not None else None
+    if num is not None and num.ilvl is not None and num.ilvl.val is not None:
+        return min(int(num.ilvl.val), 5)
+    number = re.search(r"(\d)$", style)
+    return min(int(number.group(1)) - 1, 5) if number else 0
 
 
 def _read_html(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
