@@ -276,7 +276,8 @@ def write_pdf(
     footer: str = "Page {n} of {m}",
 ) -> bytes:
     """A letter-size PDF, one printed line per ``(style, text)``: "title", "h" (bold 14), "p" (11), "bullet"
-    (an indented line after a "•"), "more" (a bullet's indented continuation) or "gap" (paragraph space)."""
+    (an indented line after a "•"), "bullet2" (one nested a level further in), "more" (a bullet's indented
+    continuation) or "gap" (paragraph space)."""
     pdf = FPDF(format="letter", unit="mm")
     pdf.core_fonts_encoding = "windows-1252"  # for "•"
     pdf.set_auto_page_break(False)
@@ -297,6 +298,9 @@ def write_pdf(
             pdf.set_font("helvetica", font, size)
             pdf.set_x(25)
             if style == "bullet":
+                pdf.cell(7, height, "•")
+            elif style == "bullet2":  # a bullet of a list nested under the one before
+                pdf.set_x(32)
                 pdf.cell(7, height, "•")
             elif style == "more":
                 pdf.set_x(32)
@@ -431,6 +435,25 @@ def test_a_hyphen_is_kept_where_the_document_prints_the_word_with_one(tmp_path: 
     # without "follow-up" printed anywhere, the line-end hyphen reads as a word broken in two (no dictionary)
     alone = load_bytes(tmp_path, "alone.pdf", write_pdf([pages[0][:2]], header=None, footer="")).text
     assert "writes a followup note" in alone
+
+
+def test_a_pdf_nested_list_keeps_its_nesting(tmp_path: Path) -> None:
+    """Bullets printed further right than the ones before them are a list nested under the item they follow."""
+    page: Page = [
+        ("title", "Case Review Policy"),
+        ("gap", ""),
+        ("bullet", "Cases are referred for review when any of these triggers occurs:"),
+        ("bullet2", "unexpected death;"),
+        ("bullet2", "a patient complaint."),
+        ("bullet", "The Quality Department screens each referral within 7 days."),
+    ]
+    text = load_bytes(tmp_path, "review.pdf", write_pdf([page], header=None, footer="")).text
+    assert [line for line in text.splitlines() if line.strip()][-4:] == [
+        "- Cases are referred for review when any of these triggers occurs:",
+        "   - unexpected death;",
+        "   - a patient complaint.",
+        "- The Quality Department screens each referral within 7 days.",
+    ]
 
 
 def test_two_columns_are_read_one_after_the_other_and_table_rows_stay_rows(tmp_path: Path) -> None:

@@ -595,17 +595,40 @@ def _blocks_markdown(blocks: list[_Block], hyphenated: set[str]) -> str:
     """Headings as ``#``, list items as ``- `` (one line apart), paragraphs and headings a blank line apart."""
     parts: list[str] = []
     previous = ""
-    for block in blocks:
+    levels = _item_levels(blocks)
+    for number, block in enumerate(blocks):
         text = _join_lines(block.lines, hyphenated)
         if block.kind == "heading":
             text = "#" * block.level + " " + text
         elif block.kind == "item":
-            text = "- " + text
+            text = "   " * levels.get(number, 0) + "- " + text
         if parts:
             parts.append("\n" if block.kind == previous == "item" else "\n\n")
         parts.append(text)
         previous = block.kind
     return "".join(parts)
+
+
+#: Bullets printed this far apart (points) or closer stand at the same level of a list.
+_SAME_LEVEL = 3.0
+
+
+def _item_levels(blocks: list[_Block]) -> dict[int, int]:
+    """How deep each list item is nested (by its block's place in ``blocks``; 0 when not nested): in a run of
+    items, one whose bullet is printed further right than another's is a level in."""
+    levels: dict[int, int] = {}
+    runs = itertools.groupby(enumerate(blocks), key=lambda pair: pair[1].kind == "item")
+    for is_item, run in runs:
+        if not is_item:
+            continue
+        items = list(run)
+        lefts: list[float] = []
+        for x0 in sorted(block.lines[0].x0 for _, block in items):
+            if not lefts or x0 - lefts[-1] > _SAME_LEVEL:
+                lefts.append(x0)
+        for number, block in items:
+            levels[number] = sum(1 for left in lefts if block.lines[0].x0 - left > _SAME_LEVEL)
+    return levels
 
 
 def _measure(pages: list[list[_Line]]) -> _Layout:
