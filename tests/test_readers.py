@@ -253,6 +253,21 @@ def test_a_docx_nested_list_keeps_its_nesting(tmp_path: Path) -> None:
     ]
 
 
+def test_an_html_nested_list_keeps_its_nesting(tmp_path: Path) -> None:
+    page = (
+        "<html><body><h2>Case review</h2><ol><li>Cases are referred for review when any of these triggers "
+        "occurs:<!-- triggers --><ul><li>unexpected death;</li><li>a <b>patient</b> complaint.</li></ul></li>"
+        "<li>The Quality Department screens each referral within 7 days.</li></ol></body></html>"
+    )
+    text = load_bytes(tmp_path, "review.html", page.encode()).text
+    assert [line for line in text.splitlines() if line.strip()][-4:] == [
+        "- Cases are referred for review when any of these triggers occurs:",
+        "   - unexpected death;",
+        "   - a patient complaint.",
+        "- The Quality Department screens each referral within 7 days.",
+    ]
+
+
 def test_html_title_from_title_tag_then_first_h1(tmp_path: Path) -> None:
     page = "<html><head>{head}</head><body><header><h1>{h1}</h1></header><h2>Hours</h2><p>Open at six.</p></body>"
     titled = page.format(head="<title>Cafe Hours</title>", h1="Riverbend Cafe").encode()

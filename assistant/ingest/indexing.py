@@ -30,7 +30,7 @@ from assistant.types import Chunk, Document
 
 #: Bumped when what is stored for a passage changes, so every index is rebuilt: 3, list items are embedded after
 #: their lead-in (:meth:`Chunk.unit_embedding_text`); 4, a nested list's items after the item they are nested
-#: under, and the nesting of a .docx or PDF list kept.
+#: under, and the nesting of a .docx, PDF or HTML list kept.
 CHUNKER_VERSION = "4"
 
 

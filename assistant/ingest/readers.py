@@ -1015,6 +1015,7 @@ def _docx_list_level(para: Any, style: str) -> int:
 
 def _read_html(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
     from bs4 import BeautifulSoup
+    from bs4.element import NavigableString
 
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
@@ -1027,15 +1028,26 @@ def _read_html(source: SourceFile, data: bytes) -> tuple[str, dict[str, Any]]:
         tag.decompose()
     blocks: list[str] = []
     for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "blockquote"]):
-        if el.find_parent(["p", "li", "td", "pre", "blockquote"]) is not None:
+        inside = (
+            ["p", "td", "pre", "blockquote"] if el.name == "li" else ["p", "li", "td", "pre", "blockquote"]
+        )
+        if el.find_parent(inside) is not None:
             continue
-        text = " ".join(el.get_text(" ", strip=True).split())
+        if el.name == "li":  # its own words; a list nested in it follows as its own items, a level in
+            own = [
+                piece
+                for piece in el.find_all(string=True)
+                if type(piece) is NavigableString and piece.find_parent("li") is el  # not a comment
+            ]
+            text = " ".join(" ".join(own).split())
+        else:
+            text = " ".join(el.get_text(" ", strip=True).split())
         if not text:
             continue
         if el.name and el.name[0] == "h":
             blocks.append("#" * int(el.name[1]) + " " + text)
         elif el.name == "li":
-            blocks.append("- " + text)
+            blocks.append("   " * min(len(el.find_parents("li")), 5) + "- " + text)
         else:
             blocks.append(text)
     if not blocks:
