@@ -14,7 +14,7 @@ from cli_runner import run
 
 from assistant.errors import ConfigError
 from assistant.evaluation import suite
-from assistant.evaluation.readme import END, START, readme_table, update_readme
+from assistant.evaluation.readme import END, START, readme_block, readme_table, update_readme
 from assistant.evaluation.results import EvalRun, GateResult, RunSummary
 
 DEV = {
@@ -82,6 +82,21 @@ def test_the_table_has_a_row_per_metric_and_a_column_per_split_with_its_cases() 
     assert table["documents per answer"] == ["2.08", "2.08", "1.04"]
     assert table["citation precision / faithfulness"][0] == "1.000 / 0.999"
     assert "latency_p50_ms" not in table  # timings belong to the Speed table
+
+
+def test_each_figure_shows_its_interval_when_the_run_has_one() -> None:
+    with_ranges = RunSummary(
+        **{
+            **SUMMARY.to_dict(),
+            "split_intervals": {
+                "test": {"false_refusal_rate": [0.061, 0.142], "citation_precision": [1.0, 1.0]}
+            },
+        }
+    )
+    table = rows(readme_table(with_ranges))
+    assert table["false-refusal rate (answerable refused)"] == ["0.098", "0.098 (0.06–0.14)", "0.049"]
+    assert table["citation precision / faithfulness"][1] == "1.000 / 0.999"  # a single value: no range
+    assert "In brackets" in readme_block(with_ranges) and "In brackets" not in readme_block(SUMMARY)
 
 
 def test_the_readme_table_is_replaced_and_the_text_around_it_kept(tmp_path: Path) -> None:

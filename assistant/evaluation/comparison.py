@@ -13,7 +13,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,16 @@ class Delta:
     regressed: bool
     #: better by more than the same tolerance that would have made it a regression
     improved: bool = False
+    #: [low, high] of the change over resamples of the cases both runs answered (uncertainty.paired_intervals);
+    #: None when the previous run's cases are not at hand, or for timings
+    interval: list[float] | None = None
+
+    @property
+    def within_noise(self) -> bool | None:
+        """The change's interval holds 0: another sample of such cases could show no change (None: no interval)."""
+        if self.interval is None:
+            return None
+        return self.interval[0] <= 0.0 <= self.interval[1]
 
 
 def compare(
@@ -225,6 +235,9 @@ class Comparison:
     deltas: list[Delta]
     #: "what: before → now" for the dataset, backend, case count and settings that differ
     differences: tuple[str, ...] = ()
+    #: split -> metric -> (change, [low, high] of the change over resamples of that split's cases both runs
+    #: answered), for the splits both runs have: a gain on dev is a gain only when test shows it too
+    split_changes: dict[str, dict[str, tuple[float, list[float]]]] = field(default_factory=dict)
 
     @property
     def regressions(self) -> list[str]:

@@ -40,15 +40,20 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
 HELD_OUT = frozenset({"test", "paraphrase"})
 
 
-def _cell(metric: str, value: float | None) -> str:
+def _cell(metric: str, value: float | None, interval: list[float] | None = None) -> str:
+    """The figure, and its 95% interval in brackets when it has one that is not a single value."""
     if value is None:
         return "-"
-    return f"{value:.2f}" if metric == "documents_per_answer" else f"{value:.3f}"
+    text = f"{value:.2f}" if metric == "documents_per_answer" else f"{value:.3f}"
+    if interval and interval[1] - interval[0] > 1e-9:
+        text += f" ({interval[0]:.2f}–{interval[1]:.2f})"
+    return text
 
 
 def readme_table(summary: RunSummary) -> str:
     """The per-split figures of ``summary`` as a Markdown table: a row per metric, a column per split with its
-    number of cases (held-out splits in bold); a metric no case of a split has shows as ``-``."""
+    number of cases (held-out splits in bold), each figure with its 95% interval when the summary has one; a
+    metric no case of a split has shows as ``-``."""
     splits = list(summary.by_split)
     heads = []
     for split in splits:
@@ -56,7 +61,13 @@ def readme_table(summary: RunSummary) -> str:
         heads.append(f"**{head}**" if split in HELD_OUT else head)
     lines = ["| metric | " + " | ".join(heads) + " |", "| --- |" + " --- |" * len(splits)]
     for label, metrics in ROWS:
-        cells = [" / ".join(_cell(m, summary.by_split[split].get(m)) for m in metrics) for split in splits]
+        cells = [
+            " / ".join(
+                _cell(m, summary.by_split[split].get(m), summary.split_intervals.get(split, {}).get(m))
+                for m in metrics
+            )
+            for split in splits
+        ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -65,6 +76,8 @@ def readme_block(summary: RunSummary) -> str:
     """What goes between the markers: the run's date and case count, then the table."""
     day = summary.created[:10]
     said = f"Written by `cmo-assistant eval --readme` on {day}: {summary.cases} cases, default settings."
+    if summary.split_intervals:
+        said += " In brackets: the range a figure takes over resamples of its split's cases (95% bootstrap)."
     return f"{START}\n{said}\n\n{readme_table(summary)}\n{END}"
 
 

@@ -28,6 +28,7 @@ from assistant.evaluation.comparison import (
     metric_order,
 )
 from assistant.evaluation.results import CaseResult, EvalRun, GateResult, RunSummary
+from assistant.evaluation.uncertainty import RESAMPLES
 
 __all__ = ["EXCERPT_CHARS", "Outline", "build_outline", "render_html", "render_markdown"]
 
@@ -119,6 +120,7 @@ def build_outline(run: EvalRun, comparison: Comparison | None, charts: Mapping[s
     sections = [
         _overall(s, charts),
         *([_by_split(s)] if s.by_split else []),
+        *([_certainty(s)] if s.intervals else []),
         *([_by_dataset(s)] if s.by_dataset else []),
         _gate(run.gate),
         *([_comparison(comparison)] if comparison is not None else []),
@@ -249,6 +251,32 @@ def _by_split(s: RunSummary) -> _Section:
     return _Section("By split", (intro, _grouped(s.metrics, s.by_split, s.split_cases)))
 
 
+def _certainty(s: RunSummary) -> _Section:
+    """Each quality metric's 95% bootstrap interval, over all cases and per split."""
+    intro = _Text(
+        f"The range each figure takes over {RESAMPLES} resamples of its cases (95% bootstrap intervals, "
+        "assistant/evaluation/uncertainty.py): another set of questions of the same kind would likely score "
+        "within it. A difference between two figures whose ranges overlap may be chance; a comparison with a "
+        "previous run (--compare) judges a change on the cases both runs answered."
+    )
+    splits = {split: s.split_intervals.get(split, {}) for split in s.by_split}
+    names = metric_order({*s.intervals, *(m for row in splits.values() for m in row)})
+    header = ("metric", "all", *(f"{g} ({s.split_cases[g]})" if g in s.split_cases else g for g in splits))
+    rows = tuple(
+        (m, _range(m, s.intervals.get(m)), *(_range(m, row.get(m)) for row in splits.values())) for m in names
+    )
+    return _Section(
+        "How sure the figures are",
+        (intro, _Table(header, rows, numeric=frozenset(range(1, len(splits) + 2)))),
+    )
+
+
+def _range(metric: str, interval: Sequence[float] | None) -> str:
+    if not interval:
+        return ""
+    return f"{format_value(metric, interval[0])}–{format_value(metric, interval[1])}"
+
+
 def _by_dataset(s: RunSummary) -> _Section:
     return _Section("By dataset", (_grouped(s.metrics, s.by_dataset, s.dataset_cases),))
 
@@ -290,24 +318,60 @@ def _comparison(c: Comparison) -> _Section:
         notes = (
             _Text(f"The runs were set up differently, so not every change is the assistant's: {listed}."),
         )
+    paired = any(d.interval is not None for d in c.deltas)
+    if paired:
+        rule = _Text(
+            rule.text + " The change's 95% interval is over resamples of the cases both runs answered: a "
+            "change whose interval holds 0 is within the noise of these cases."
+        )
     rows = tuple(
         (
             d.metric,
             format_value(d.metric, d.previous),
             format_value(d.metric, d.current),
             _change(d),
+            *((_change_range(d),) if paired else ()),
             _status(d),
         )
         for d in c.deltas
     )
     flagged = frozenset(i for i, d in enumerate(c.deltas) if d.regressed)
-    table = _Table(
-        ("metric", "previous", "current", "change", "status"),
-        rows,
-        numeric=frozenset({1, 2, 3}),
-        flagged=flagged,
+    header = ("metric", "previous", "current", "change", *(("95% interval",) if paired else ()), "status")
+    table = _Table(header, rows, numeric=frozenset({1, 2, 3, 4} if paired else {1, 2, 3}), flagged=flagged)
+    return _Section("Compared with the previous run", (facts, *notes, rule, table, *_split_changes(c)))
+
+
+def _split_changes(c: Comparison) -> tuple[_Block, ...]:
+    """Each split's changes with their intervals: a gain on dev is a gain only when the held-out splits show it."""
+    if not c.split_changes:
+        return ()
+    splits = list(c.split_changes)
+    names = metric_order({m for row in c.split_changes.values() for m in row})
+
+    def cell(split: str, metric: str) -> str:
+        if metric not in c.split_changes[split]:
+            return ""
+        change, (low, high) = c.split_changes[split][metric]
+        if abs(change) < EPS and abs(low) < EPS and abs(high) < EPS:
+            return "same"
+        mark = "" if low <= 0.0 <= high else " clear"
+        return f"{change:+.3f} ({low:+.3f} to {high:+.3f}){mark}"
+
+    intro = _Text(
+        'Per split, on the cases both runs answered: the change and its 95% interval. "clear" marks a change '
+        "beyond the noise of that split's cases (its interval does not hold 0)."
     )
-    return _Section("Compared with the previous run", (facts, *notes, rule, table))
+    rows = tuple((m, *(cell(split, m) for split in splits)) for m in names)
+    return (intro, _Table(("metric", *splits), rows, numeric=frozenset(range(1, len(splits) + 1))))
+
+
+def _change_range(d: Delta) -> str:
+    if d.interval is None:
+        return ""
+    low, high = d.interval
+    if abs(low) < EPS and abs(high) < EPS:
+        return ""
+    return f"{low:+.3f} to {high:+.3f}" + (" (noise)" if d.within_noise else "")
 
 
 def _change(d: Delta) -> str:

@@ -8,7 +8,8 @@ run's files. Every file is written to a temp file in the same folder and moved i
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ from assistant.evaluation.comparison import (
     load_summary,
 )
 from assistant.evaluation.render import build_outline, render_html, render_markdown
-from assistant.evaluation.results import EvalRun, GateResult
+from assistant.evaluation.results import CaseResult, EvalRun, GateResult
+from assistant.evaluation.runner import aggregate
+from assistant.evaluation.uncertainty import paired_intervals
 from assistant.files import write_atomic
 
-__all__ = ["Delta", "RunSummaryError", "compare", "load_summary", "write_run"]
+__all__ = ["Delta", "RunSummaryError", "compare", "load_results", "load_summary", "write_run"]
 
 RESULTS, REPORT_MD, REPORT_HTML = "results.jsonl", "report.md", "report.html"
 
@@ -51,13 +54,20 @@ def write_run(
     comparison = None
     if previous is not None:
         before = load_summary(previous)
+        deltas = compare(run.summary, before, tolerance)
+        earlier = load_results(Path(previous))
+        paired = paired_intervals(run.results, earlier)
+        deltas = [
+            replace(d, interval=paired[d.metric].as_list()) if d.metric in paired else d for d in deltas
+        ]
         comparison = Comparison(
             source=Path(previous),
             name=str(before.get("name", "")),
             created=str(before.get("created", "")),
             tolerance=tolerance,
-            deltas=compare(run.summary, before, tolerance),
+            deltas=deltas,
             differences=differences(run.summary, before),
+            split_changes=_split_changes(run, earlier),
         )
     charts = render_charts(run)
     outline = build_outline(run, comparison, charts)
@@ -73,6 +83,38 @@ def write_run(
     for stale in set(CHARTS) - set(charts):
         (out_dir / stale).unlink(missing_ok=True)
     return written
+
+
+def _split_changes(
+    run: EvalRun, earlier: list[CaseResult]
+) -> dict[str, dict[str, tuple[float, list[float]]]]:
+    """Per split both runs have, each quality metric's change on that split's shared cases and its interval."""
+    out: dict[str, dict[str, tuple[float, list[float]]]] = {}
+    for split in run.summary.by_split:
+        now = [r for r in run.results if r.split == split]
+        then = [r for r in earlier if r.split == split]
+        paired = paired_intervals(now, then)
+        if not paired:
+            continue
+        shared = {r.case_id for r in now}
+        ours = aggregate([r for r in now if r.case_id in {t.case_id for t in then}])
+        theirs = aggregate([r for r in then if r.case_id in shared])
+        out[split] = {
+            m: (round(ours[m] - theirs[m], 4), i.as_list())
+            for m, i in paired.items()
+            if m in ours and m in theirs
+        }
+    return out
+
+
+def load_results(run_dir: Path) -> list[CaseResult]:
+    """The cases of a previous run's results.jsonl ([] when the folder has none, or it cannot be read: the
+    comparison then goes without intervals)."""
+    try:
+        lines = (Path(run_dir) / RESULTS).read_text("utf-8").splitlines()
+        return [CaseResult.from_dict(json.loads(line)) for line in lines if line.strip()]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        return []
 
 
 def _summary_dict(run: EvalRun, comparison: Comparison | None = None) -> dict[str, Any]:
@@ -92,6 +134,7 @@ def _summary_dict(run: EvalRun, comparison: Comparison | None = None) -> dict[st
             "regressions": comparison.regressions,
             "differences": list(comparison.differences),
             "deltas": [asdict(d) for d in comparison.deltas],
+            "split_changes": comparison.split_changes,
         }
     return data
 

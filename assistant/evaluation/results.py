@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 #: Metrics where a lower value is better; every other metric is better higher.
@@ -17,6 +17,11 @@ LOWER_IS_BETTER = frozenset(
         "latency_p95_ms",
     }
 )
+#: per-case metrics averaged with a weight instead of plainly: metric -> the per-case score holding its weight.
+#: off_document_rate is a share of answer *sentences*, so each case counts by its number of cited sentences.
+WEIGHTED = {"off_document_rate": "cited_sentences"}
+#: per-case scores that are weights, not metrics: kept in results.jsonl, not averaged into the summary
+WEIGHTS = frozenset(WEIGHTED.values())
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ class CaseResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        """A case as results.jsonl holds it (fields this version does not know are left out)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -63,6 +74,10 @@ class RunSummary:
     #: split -> number of cases; dataset -> number of cases
     split_cases: dict[str, int] = field(default_factory=dict)
     dataset_cases: dict[str, int] = field(default_factory=dict)
+    #: metric -> [low, high]: the 95% bootstrap interval of each quality metric over all cases
+    #: (assistant/evaluation/uncertainty.py), and the same per split
+    intervals: dict[str, list[float]] = field(default_factory=dict)
+    split_intervals: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

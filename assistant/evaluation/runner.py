@@ -19,17 +19,13 @@ from assistant.evaluation.metrics import (
     readability_scores,
     retrieval_scores,
 )
-from assistant.evaluation.results import CaseResult, RunSummary
+from assistant.evaluation.results import WEIGHTED, WEIGHTS, CaseResult, RunSummary
+from assistant.evaluation.uncertainty import intervals
 from assistant.pipeline import Assistant
 from assistant.search.protocols import Mode
 
 K = 5
 ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
-#: per-case metrics averaged with a weight instead of plainly: metric -> the per-case score holding its weight.
-#: off_document_rate is a share of answer *sentences*, so each case counts by its number of cited sentences.
-WEIGHTED = {"off_document_rate": "cited_sentences"}
-#: per-case scores that are weights, not metrics: kept in results.jsonl, not averaged into the summary
-WEIGHTS = frozenset(WEIGHTED.values())
 
 
 def score_case(
@@ -163,4 +159,9 @@ def summarise(
         by_dataset=by_dataset(results),
         split_cases={k: len(v) for k, v in group_by(results, lambda r: r.split).items()},
         dataset_cases={k: len(v) for k, v in group_by(results, lambda r: r.dataset).items()},
+        intervals={m: i.as_list() for m, i in intervals(results).items()},
+        split_intervals={
+            split: {m: i.as_list() for m, i in intervals(group).items()}
+            for split, group in group_by(results, lambda r: r.split).items()
+        },
     )
