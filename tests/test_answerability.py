@@ -10,6 +10,7 @@ from assistant.answer.answerability import (
     Evidence,
     Sentence,
     asks_figure,
+    figure_fit,
     missing_name,
     specificity,
     states_figure,
@@ -123,6 +124,18 @@ def test_a_figure_must_be_about_the_asked_subject(shipped: Assistant) -> None:
     other = sentence("Near misses must be reported within 24 hours.")
     assert states_figure(question, [on_subject], index, best=1.0)
     assert not states_figure(question, [other], index, best=1.0)
+
+
+@pytest.mark.slow
+def test_a_figure_about_less_than_half_the_asked_subject_is_not_the_asked_figure(shipped: Assistant) -> None:
+    """The feedback deadline shares "escalation" and "unit" with a question about how long escalation logs are
+    archived, under half of what it asks about: it opens no answer to it, and the question is refused."""
+    index = shipped.corpus_index()
+    question = "How long is an escalation log archived by the unit?"
+    text = "The staff member who escalated receives feedback on the outcome from the unit leader within 10 business days."
+    feedback = Sentence(text, frozenset(analyze(text)), similarity=0.5)
+    assert 1 / 3 <= figure_fit(question, feedback, index) < 0.5
+    assert not states_figure(question, [feedback], index, best=0.9)
 
 
 @pytest.mark.slow

@@ -45,8 +45,14 @@ from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
 from assistant.types import TERM_PREFIX
 
-#: Share of the question's subject (specificity-weighted) a sentence stating a figure must cover.
+#: Share of the question's subject (specificity-weighted) a sentence stating a figure must cover to open the
+#: answer to a figure question.
 SUBJECT_COVERAGE = 1 / 3
+#: ... and the share it must cover for the answer to state the asked figure at all (else the question is refused,
+#: unless a sentence nearly the closest in meaning states a figure of the asked kind): half, as for money. "Review
+#: cycle: at least every 2 years." does not say how long escalation logs are kept. Chosen on dev: 0.5 to 0.7 refuse
+#: the same two more must-refuse questions than 1/3, and no answerable one.
+STATED_SUBJECT_COVERAGE = 0.5
 #: Share of a money question's subject a sentence stating an amount must cover to answer it whatever the model
 #: says: "Weekend call: $2,400 for the full weekend." for "how much do we get paid for taking weekend call" (on
 #: dev, every money question answered this way was answerable, and every must-refuse one stayed below 0.3).
@@ -315,15 +321,18 @@ def asks_money(question: str) -> bool:
 
 
 def states_figure(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float) -> bool:
-    """Some chosen sentence states the asked figure (:func:`states_asked_figure`)."""
-    return any(states_asked_figure(resolved, s, index, best) for s in chosen)
+    """Some chosen sentence states the asked figure (:func:`states_asked_figure`, covering at least
+    STATED_SUBJECT_COVERAGE of the question's subject)."""
+    return any(states_asked_figure(resolved, s, index, best, STATED_SUBJECT_COVERAGE) for s in chosen)
 
 
-def states_asked_figure(resolved: str, sentence: Sentence, index: CorpusIndex, best: float) -> bool:
-    """The sentence states a figure of the asked kind and either covers a third of the question's subject (its
-    content words other than those asking for the figure, weighed by specificity) or is, in meaning, within
+def states_asked_figure(
+    resolved: str, sentence: Sentence, index: CorpusIndex, best: float, coverage: float = SUBJECT_COVERAGE
+) -> bool:
+    """The sentence states a figure of the asked kind and either covers ``coverage`` of the question's subject
+    (its content words other than those asking for the figure, weighed by specificity) or is, in meaning, within
     NEAR_BEST of the best-matching sentence (``best``: its cosine similarity to the question)."""
-    if figure_fit(resolved, sentence, index) >= SUBJECT_COVERAGE:
+    if figure_fit(resolved, sentence, index) >= coverage:
         return True
     return sentence.similarity >= best - NEAR_BEST and _holds_asked_figure(resolved, sentence.text)
 
