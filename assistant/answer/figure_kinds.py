@@ -113,7 +113,9 @@ _SHORTHAND = {
     "mos": "months",
     "docs": "doctors",
 }
-_TIME_UNITS = frozenset(
+#: Units of time a count may be in ("how many vacation days"), singular and plural; a series may be numbered in
+#: them too ("Days 1 to 30: Learn").
+TIME_UNITS = frozenset(
     ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"]
 )
 #: Each time unit's place on one scale: a question asking for hours is not answered by a number of years, but
@@ -167,7 +169,7 @@ def states_kind(question: str, text: str) -> bool:
     if kind != "count":
         return bool(STATING[kind].search(text))
     nouns = [w.lower() for w in _WORD.findall(rest) if w.lower() not in _BEFORE_NOUN][:2]
-    if any(_SHORTHAND.get(n, n) in _TIME_UNITS for n in nouns):
+    if any(_SHORTHAND.get(n, n) in TIME_UNITS for n in nouns):
         # "how many vacation days", "how many yrs": a duration
         return bool(STATING["duration"].search(text)) and _in_asked_unit(question, text)
     return any(_counts(text, match) for match in re.finditer(_NUMBER, text, re.I))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.answerability import asks_figure
+from assistant.answer.figure_kinds import TIME_UNITS
 from assistant.answer.query import generic_terms
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze
@@ -30,8 +31,6 @@ _WORD = re.compile(r"[a-z]+")
 #: Words that ask for the parts of any series, whatever word numbers its headings: "what are the phases of
 #: onboarding?" asks for "Days 1 to 30: Learn", "Days 31 to 60: Assess" ...
 SERIES_WORDS = frozenset(["phase", "stage", "step"])
-#: Units of time that number a series ("Days 1 to 30: Learn"), and also what a figure question counts in.
-TIME_UNITS = frozenset(["minute", "hour", "day", "week", "month", "year"])
 #: Parts a series has at least.
 MIN_PARTS = 2
 #: How many of the most relevant retrieved passages may lead to the series.

@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from assistant.evaluation.results import LOWER_IS_BETTER, RunSummary
+from assistant.evaluation.uncertainty import Interval
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -106,7 +107,7 @@ class Delta:
         """The change's interval holds 0: another sample of such cases could show no change (None: no interval)."""
         if self.interval is None:
             return None
-        return self.interval[0] <= 0.0 <= self.interval[1]
+        return Interval(*self.interval).holds_zero
 
 
 def compare(

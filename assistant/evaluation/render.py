@@ -28,7 +28,7 @@ from assistant.evaluation.comparison import (
     metric_order,
 )
 from assistant.evaluation.results import CaseResult, EvalRun, GateResult, RunSummary
-from assistant.evaluation.uncertainty import RESAMPLES
+from assistant.evaluation.uncertainty import RESAMPLES, Interval
 
 __all__ = ["EXCERPT_CHARS", "Outline", "build_outline", "render_html", "render_markdown"]
 
@@ -354,7 +354,7 @@ def _split_changes(c: Comparison) -> tuple[_Block, ...]:
         change, (low, high) = c.split_changes[split][metric]
         if abs(change) < EPS and abs(low) < EPS and abs(high) < EPS:
             return "same"
-        mark = "" if low <= 0.0 <= high else " clear"
+        mark = "" if Interval(low, high).holds_zero else " clear"
         return f"{change:+.3f} ({low:+.3f} to {high:+.3f}){mark}"
 
     intro = _Text(

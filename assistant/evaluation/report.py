@@ -96,8 +96,8 @@ def _split_changes(
         paired = paired_intervals(now, then)
         if not paired:
             continue
-        shared = {r.case_id for r in now}
-        ours = aggregate([r for r in now if r.case_id in {t.case_id for t in then}])
+        shared = {r.case_id for r in now} & {r.case_id for r in then}
+        ours = aggregate([r for r in now if r.case_id in shared])
         theirs = aggregate([r for r in then if r.case_id in shared])
         out[split] = {
             m: (round(ours[m] - theirs[m], 4), i.as_list())

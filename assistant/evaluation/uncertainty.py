@@ -73,6 +73,7 @@ def intervals(results: Sequence[CaseResult]) -> dict[str, Interval]:
     out: dict[str, Interval] = {}
     for name, (values, weights) in columns(results).items():
         figures = _figures(values, weights, draws)
+        figures = figures[~np.isnan(figures)]
         if figures.size:
             out[name] = _interval(figures)
     return out
@@ -89,12 +90,10 @@ def paired_intervals(current: Sequence[CaseResult], previous: Sequence[CaseResul
     draws = _draws(len(pairs))
     out: dict[str, Interval] = {}
     for name in sorted(set(now) & set(then)):
-        a, b = now[name], then[name]
-        both = (a[1][draws].sum(axis=1) > 0) & (b[1][draws].sum(axis=1) > 0)
-        if not both.any():
-            continue
-        change = _figures(*a, draws[both]) - _figures(*b, draws[both])
-        out[name] = _interval(change)
+        change = _figures(*now[name], draws) - _figures(*then[name], draws)
+        change = change[~np.isnan(change)]  # resamples where the metric applies in both runs
+        if change.size:
+            out[name] = _interval(change)
     return out
 
 
@@ -108,10 +107,11 @@ def _draws(n: int) -> np.ndarray:
 
 
 def _figures(values: np.ndarray, weights: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """The metric on each resample where it applies to at least one case."""
+    """The metric on each resample; NaN where it applies to no case of the resample."""
     totals = weights[draws].sum(axis=1)
-    kept = totals > 0
-    return np.asarray((values * weights)[draws][kept].sum(axis=1) / totals[kept])
+    sums = (values * weights)[draws].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(totals > 0, sums / totals, np.nan))
 
 
 def _interval(figures: np.ndarray) -> Interval:
