@@ -905,3 +905,13 @@ def test_every_sentence_of_an_answer_carries_its_citation(ask: Ask, question: st
     assert answer.answered
     uncited = [text for text, markers in answer_sentences(answer.answer) if not markers]
     assert not uncited, answer.answer
+
+
+@pytest.mark.slow
+def test_a_related_policy_s_title_is_never_quoted_as_an_answer(ask: Ask) -> None:
+    """OC-701's "Related Policies" list names "CE-801 Escalation of Clinical Concerns (Chain of Command)": a
+    title, not something the policy says, however many of the question's words it holds."""
+    answer = ask("what is the chain of command for escalating a clinical concern?")
+    assert answer.answered
+    assert not any("Related Policies" in c.section for c in answer.citations), answer.answer
+    assert not any(text.startswith("CE-801") for text, _ in quoted_units(answer)), answer.answer

@@ -724,13 +724,20 @@ def _quotable(text: str, unit: Unit) -> bool:
     if stripped.endswith("?") or _META.search(stripped):
         return False
     words = stripped.split()
-    if stripped[-1:] not in '.!:;)"”’' and len(words) <= 12:
-        if not unit.is_list_item:
+    if len(words) <= 12:
+        if stripped[-1:] not in '.!:;)"”’' and not unit.is_list_item:
             return False  # a title or heading line ("LD-501 New Physician Leader Onboarding")
-        # a list of titles ("- PS-301 Patient Safety Event Reporting" under "Related policies")
-        if all(w[:1].isupper() or w[:1].isdigit() for w in words if len(w) > 3):
+        # a title in a list of them, its closing parenthesis no end of a sentence ("- CE-801 Escalation of
+        # Clinical Concerns (Chain of Command)" under "Related Policies")
+        if stripped[-1:] not in '.!:;"”’' and _title_cased(words):
             return False
     return len(words) >= (3 if unit.is_list_item else 5)
+
+
+def _title_cased(words: Sequence[str]) -> bool:
+    """Every word longer than three letters starts with a capital or a digit, brackets aside: a title."""
+    bare = [w.strip('()[]"“”‘’,') for w in words]
+    return all(w[:1].isupper() or w[:1].isdigit() for w in bare if len(w) > 3)
 
 
 def _mmr(pool: list[Candidate], rel: dict[tuple[str, int], float], k: int, lambda_: float) -> list[Candidate]:
