@@ -773,6 +773,42 @@ def test_a_definition_opens_only_an_answer_to_what_something_is(
 @pytest.mark.parametrize(
     ("question", "opens"),
     [
+        # "Call-in: an occasion on which the on-call physician comes to the hospital ..." holds the words, and
+        # the question asks who, but it defines "call-in", which the question does not name
+        (
+            "who do I call if the on-call doc doesn't come in?",
+            "If the on-call physician does not return a call within the required time",
+        ),
+        ("what's an SSE?", "Serious safety event (SSE):"),
+        # who decides: a defined party answers, named by the question or not
+        (
+            "who actually decides whether an event counts as an SSE?",
+            "Safety Event Classification (SEC) team:",
+        ),
+    ],
+)
+def test_a_definition_opens_an_answer_that_names_its_term_or_asks_for_its_party(
+    ask: Ask, question: str, opens: str
+) -> None:
+    answer = ask(question)
+    assert answer.answered
+    assert quoted_units(answer)[0][0].startswith(opens), answer.answer
+
+
+@pytest.mark.slow
+def test_a_list_of_definitions_does_not_pad_an_answer_about_another_term(ask: Ask) -> None:
+    """Two definitions answer "what's an SSE?". A third sentence is taken to fill the answer, but not the on-call
+    policy's "The following terms are used in this policy:", which would bring its list of call definitions."""
+    answer = ask("what's an SSE?")
+    assert answer.answered
+    assert not any("call" in c.doc_id for c in answer.citations), answer.answer
+    assert not any(text.startswith(("Weeknight call", "Weekend call")) for text, _ in quoted_units(answer))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "opens"),
+    [
         (
             "what day does the clinical policy committee get together?",
             "The Clinical Policy Committee meets on",

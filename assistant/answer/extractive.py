@@ -327,7 +327,11 @@ class ExtractiveAnswerer:
         floor = max(s.min_sentence_similarity * 0.8, top - 0.25)
         pool = [c for c in ranked if rel[c.key] >= floor or len(ranked) <= s.min_answer_units]
         if len(pool) < s.min_answer_units:
-            pool = ranked[: s.min_answer_units]
+            # Made up to min_answer_units with the next most relevant sentences, not with a list's lead-in: it
+            # would bring its items whatever they say ("The following terms are used in this policy:" and the
+            # on-call policy's definitions for "what's an SSE?").
+            padding = [c for c in ranked if c not in pool and not c.text.rstrip().endswith(":")]
+            pool = pool + padding[: s.min_answer_units - len(pool)]
         chosen = _mmr(pool, rel, s.max_answer_units, lambda_=0.7)
         chosen = self._items_for_lead_ins(chosen, candidates, rel)
         chosen = self._complete_list(chosen, candidates, rel, floor)
@@ -1007,14 +1011,33 @@ def _about_another_party(c: Candidate, request: AnswerRequest) -> bool:
 
 
 def _defines_unasked(c: Candidate, request: AnswerRequest) -> bool:
-    """A definitions section's entry when the question does not ask what something is ("can I get out of
-    weeknight call?" is not answered by "Weeknight call: the duty period from 17:00 ...")."""
+    """A definitions section's entry when the question does not ask what its term is: the question asks what
+    something is (or who) and names the term ("what's an SSE?" for "Serious safety event (SSE): ..."), or asks
+    who and the term is a party (a team, a committee, an officer ...). "Can I
+    get out of weeknight call?" is not answered by "Weeknight call: the duty period from 17:00 ...", nor "who do
+    I call if the on-call doc doesn't come in?" by "Call-in: an occasion on which ..."."""
     section = c.chunk.section[-1] if c.chunk.section else ""
-    return (
-        bool(_DEFINITIONS.search(section))
-        and _LABELLED.match(c.text) is not None
-        and not (_ASKS_MEANING.search(request.standalone) or _ASKS_WHO.search(request.standalone))
-    )
+    label = _LABELLED.match(c.text)
+    if not _DEFINITIONS.search(section) or label is None:
+        return False
+    if _ASKS_WHO.search(request.standalone) and _PARTY.search(label.group(1)):
+        return False  # who decides: "Safety Event Classification (SEC) team: the group that decides ..."
+    asks = _ASKS_MEANING.search(request.standalone) or _ASKS_WHO.search(request.standalone)
+    return not (asks and _names_term(request.standalone, label.group(1)))
+
+
+def _names_term(question: str, label: str) -> bool:
+    """The question names a defined term: its words in a row (a plural too), or the acronym in its brackets
+    ("Serious safety event (SSE)")."""
+    acronym = re.search(r"\(([^)]+)\)", label)
+    names = [re.sub(r"\s*\([^)]*\)", "", label)] + ([acronym.group(1)] if acronym else [])
+    for name in names:
+        words = re.findall(r"[\w'’/-]+", name)
+        if words and re.search(
+            r"\b" + r"\W+".join(re.escape(w) + r"(?:s|es)?" for w in words) + r"(?![\w-])", question, re.I
+        ):
+            return True
+    return False
 
 
 def _names_only_the_role(c: Candidate) -> bool:
