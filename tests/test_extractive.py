@@ -292,6 +292,39 @@ def test_a_comparison_cell_says_what_its_side_goes_on_to_say(ask: Ask) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("question", ["what's the difference between OPPE and FPPE?", "OPPE vs FPPE?"])
+def test_two_things_a_policy_states_one_after_the_other_are_set_side_by_side(ask: Ask, question: str) -> None:
+    """QM-201 states "1. Every practitioner with privileges is evaluated through OPPE." and "2. FPPE is required
+    for all new privileges ..." one after the other, and defines both terms in a row: sentences that each stand on
+    their own go to their own side's column, not together to neither."""
+    answer = ask(question)
+    lines = answer.answer.splitlines()
+    assert "| OPPE | FPPE |" in lines, answer.answer
+    header = lines.index("| OPPE | FPPE |")
+    rows = [_cells(line) for line in itertools.takewhile(_is_row, lines[header + 2 :])]
+    left = " ".join(row[0] for row in rows)
+    right = " ".join(row[1] for row in rows)
+    assert "Ongoing Professional Practice Evaluation (OPPE): the continuous monitoring" in left, answer.answer
+    assert "Focused Professional Practice Evaluation (FPPE): a time-limited evaluation" in right, (
+        answer.answer
+    )
+    assert "FPPE" not in left and "OPPE" not in right, answer.answer
+    assert_only_quotes(answer)
+
+
+@pytest.mark.slow
+def test_a_sentence_about_neither_side_is_not_put_in_a_side_s_column_for_its_neighbour(ask: Ask) -> None:
+    """HC-601's "Privileges for each LIP and OLCP are renewed every 24 months." is followed in its list by "An
+    LIP who also practices in the hospital follows policy MS-101 ...": it speaks of neither side, so it follows
+    the table rather than heading the hospital's column."""
+    answer = ask("who approves privileges at the health center compared with the hospital?")
+    lines = answer.answer.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    table = " ".join(itertools.takewhile(_is_row, lines[header:]))
+    assert "renewed every 24 months" not in table, answer.answer
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "question", ["What does a hospital CMO focus on?", "What are the key challenges for CMOs?"]
 )

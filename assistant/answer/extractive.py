@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -450,12 +451,9 @@ class ExtractiveAnswerer:
         above: list[Candidate] = []  # what speaks of both sides: it opens the answer
         below: list[Candidate] = []  # what speaks of neither: after the table
         quoted = {c.key for c in sequence}
-        for run in _runs(sequence):
-            terms = frozenset().union(*(c.terms for c in run))
-            text = " ".join(c.text for c in run)
-            side = next((t for t in sides if _about_side(terms, text, t, [o for o in sides if o != t])), None)
+        for run, side, both in self._sided_pieces(sequence, sides):
             if side is None:
-                (above if all(t in terms for t in sides) or _COMPARISON.search(text) else below).extend(run)
+                (above if both else below).extend(run)
             else:
                 # A cell says what its side's sentence goes on to say of it: "A hospital CMO primarily focuses
                 # on ... ." with "Due to ..., they often deal with complex cases at a higher rate."
@@ -489,6 +487,31 @@ class ExtractiveAnswerer:
             part for part in (_written(above, numbers), "\n".join(rows), _written(below, numbers)) if part
         )
         return Composition(text=text, answered=True, citations=self._citations(ordered, numbers))
+
+    @staticmethod
+    def _sided_pieces(
+        sequence: list[Candidate], sides: list[str]
+    ) -> Iterator[tuple[list[Candidate], str | None, bool]]:
+        """Each piece of the sequence's runs (:func:`_pieces`) with the side it speaks of alone (None: neither or
+        both) and whether it speaks of both or compares. A piece of neither side that goes on from a piece of one
+        side in the same passage stays in that side's cell ("The health center CMO focuses on primary care ..."
+        after "The FQHC sites take part in the Health Center Program ...")."""
+        others = {t: [o for o in sides if o != t] for t in sides}
+        for whole in _runs(sequence):
+            grouped: list[tuple[list[Candidate], str | None, bool]] = []
+            for piece in _pieces(whole):
+                terms = frozenset().union(*(c.terms for c in piece))
+                text = " ".join(c.text for c in piece)
+                side = next((t for t in sides if _about_side(terms, text, t, others[t])), None)
+                both = all(t in terms for t in sides) or _COMPARISON.search(text) is not None
+                previous = grouped[-1][1] if grouped else None
+                if side is None and not both and not any(t in terms for t in sides):
+                    side = previous
+                if grouped and side is not None and side == previous:
+                    grouped[-1][0].extend(piece)  # the same side goes on: one cell
+                else:
+                    grouped.append((list(piece), side, both))
+            yield from grouped
 
     def _arrange(self, chosen: list[Candidate], request: AnswerRequest) -> list[Candidate]:
         """The chosen sentences in the order they are read: the most direct first, then by passage in document
@@ -894,6 +917,27 @@ def _runs(sequence: Sequence[Candidate]) -> list[list[Candidate]]:
         else:
             runs.append([c])
     return runs
+
+
+def _pieces(run: list[Candidate]) -> list[list[Candidate]]:
+    """A run cut where a sentence stands on its own: it neither leans on the one before it (a pronoun subject,
+    "Moreover", ...) nor is an item of a list whose lead-in the piece holds. Each piece may speak of another
+    compared side (QM-201's statements "1. Every practitioner with privileges is evaluated through OPPE." and
+    "2. FPPE is required for all new privileges ..." are one run, two pieces)."""
+    pieces = [[run[0]]]
+    for before, c in pairwise(run):
+        introduced = c.unit.is_list_item and any(o.text.rstrip().endswith(":") for o in pieces[-1])
+        leans = (
+            introduced
+            or before.text.rstrip().endswith(":")
+            or _LEANS_BACK.match(c.text) is not None
+            or _CONTINUES.match(c.text) is not None
+        )
+        if leans:
+            pieces[-1].append(c)
+        else:
+            pieces.append([c])
+    return pieces
 
 
 def _side_terms(word: str) -> list[str]:
