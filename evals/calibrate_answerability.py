@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.answer.answerability import FEATURES, MODEL_FILE, AnswerabilityModel
+from assistant.answer.answerability import DIRECTIONS, FEATURES, MODEL_FILE, AnswerabilityModel
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import PROJECT_ROOT
 
-DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl", "dev_cases.jsonl")
+DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl", "dev_cases.jsonl", "asked_cases.jsonl")
 L2 = 1.0
 FOLDS = 5
 MAX_FALSE_REFUSALS = 0.10
@@ -58,12 +58,19 @@ def evidence_table(assistant: Assistant, cases: list[dict[str, Any]]) -> tuple[n
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    """Logistic regression (standardised features, L2), each weight kept to its feature's direction
+    (DIRECTIONS) by projected gradient descent."""
+    # a feature the fitted cases never vary (figure_missing, when every figure question is refused by rule
+    # before the model is asked) is divided by 1: its weight stays 0 and the model never divides by 0
+    mean, spread = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(spread > 1e-6, spread, 1.0)
     z = (x - mean) / scale
+    signs = np.array([DIRECTIONS[name] for name in FEATURES])
     w, b = np.zeros(z.shape[1]), 0.0
     for _ in range(5000):
         p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
         w -= 0.5 * (z.T @ (p - y) / len(y) + L2 * w / len(y))
+        w = np.where(w * signs < 0, 0.0, w)
         b -= 0.5 * float(np.mean(p - y))
     return w, b, mean, scale
 

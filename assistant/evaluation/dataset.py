@@ -19,6 +19,7 @@ DEFAULT_DATASETS = (
     PROJECT_ROOT / "evals" / "users.jsonl",
     PROJECT_ROOT / "evals" / "more_users.jsonl",
     PROJECT_ROOT / "evals" / "dev_cases.jsonl",
+    PROJECT_ROOT / "evals" / "asked_cases.jsonl",
     PROJECT_ROOT / "evals" / "paraphrase.jsonl",
 )
 _REQUIRED = ("id", "category", "question", "answerable")
