@@ -680,6 +680,44 @@ LD501 = "policies/ld-501-new-physician-leader-onboarding.md"
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
+    ("question", "phase", "step"),
+    [
+        (
+            "what should a new CMO do in the first month?",
+            "Days 1 to 30: Learn",
+            "The new physician leader reviews the last 12 months of the quality dashboard",
+        ),
+        (
+            "what should I do in my first 30 days as a new CMO?",
+            "Days 1 to 30: Learn",
+            "The new physician leader completes required compliance, privacy and patient safety training",
+        ),
+        (
+            "what happens in the second month of onboarding?",
+            "Days 31 to 60: Assess",
+            "The new physician leader identifies no more than 3 priorities",
+        ),
+    ],
+)
+def test_a_span_of_the_onboarding_plan_is_answered_with_that_phase_s_steps(
+    ask: Ask, question: str, phase: str, step: str
+) -> None:
+    """Asked about the first month (no "days", no "phases"), the answer is LD-501's "Days 1 to 30: Learn" with
+    its steps, not the other phases nor the articles' lists of a CMO's responsibilities."""
+    answer = ask(question)
+    assert answer.answered, answer.answer
+    assert [label for label, _, _ in series_items(answer)] == [phase], answer.answer
+    assert step in answer.answer, answer.answer
+    assert {c.doc_id for c in answer.citations} == {LD501}, answer.answer
+    by_marker = {c.marker: c for c in answer.citations}
+    bullets = [re.match(r"- (?:.+? — )?(.+) \[(\d+)\]$", line) for line in answer.answer.splitlines()[1:]]
+    quoted = [(m.group(1), int(m.group(2))) for m in bullets if m]
+    assert len(quoted) >= 3, answer.answer
+    assert all(quote in by_marker[marker].text for quote, marker in quoted), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
     "question", ["What should I do in my first 90 days as CMO?", "what are the phases of onboarding?"]
 )
 def test_the_onboarding_phases_are_listed_under_their_headings(ask: Ask, question: str) -> None:

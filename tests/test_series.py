@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from memory_store import indexed, section_passage
 
-from assistant.answer.series import Part, asked_series
+from assistant.answer.series import Part, asked_series, asked_span, asked_span_of_series
 from assistant.search.corpus_index import CorpusIndex, CorpusIndexes
 from assistant.search.glossary import Glossary
 from assistant.types import Chunk
@@ -135,3 +135,55 @@ def test_a_document_s_passages_and_its_sections_with_subsections_are_listed_in_d
     assert [c.chunk_id for c in phased.document(ONBOARDING)] == ["defs", "d1", "d2", "d3", "after"]
     assert phased.parents(ONBOARDING) == [PROCEDURE]
     assert phased.document("policies/missing.md") == [] and phased.parents("policies/missing.md") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "span"),
+    [
+        ("what should I do in my first 30 days?", (1, 30)),
+        ("what should a new CMO do in the first month?", (1, 30)),
+        ("my first two weeks as chair - what's expected?", (1, 14)),
+        ("what happens in days 31 to 60?", (31, 60)),
+        ("and the second month?", (31, 60)),
+        ("what should I do in my first 90 days?", (1, 90)),
+        ("how many days does onboarding take?", None),
+    ],
+)
+def test_the_span_of_days_a_question_asks_about(question: str, span: tuple[int, int] | None) -> None:
+    assert asked_span(question) == span
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("what should I do in my first 30 days?", ["Days 1 to 30: Learn"]),
+        ("what should a new leader do in the first month?", ["Days 1 to 30: Learn"]),
+        ("what happens in the second month of onboarding?", ["Days 31 to 60: Assess"]),
+        ("what's expected in the first 60 days?", ["Days 1 to 30: Learn", "Days 31 to 60: Assess"]),
+    ],
+)
+def test_a_span_of_days_asks_for_the_parts_it_overlaps(
+    phased: CorpusIndex, question: str, labels: list[str]
+) -> None:
+    """The parts of a series numbered by days that the span overlaps, quoted whole (``whole`` False), found
+    whether or not the question names the parts' word ("days")."""
+    series = asked_series(question, [PHASED[0]], phased) or asked_span_of_series(
+        question, [PHASED[0]], phased
+    )
+    assert series is not None and not series.whole
+    assert [part.label for part in series.parts] == labels
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what should I do in my first 90 days?",  # every part: the whole series (asked_series)
+        "is the sponsor chosen in the first 6 months?",  # every part, without the parts' word: no series
+        "how many meetings are there in the first month?",  # a figure question
+        "what does the sponsor do?",  # no span
+    ],
+)
+def test_a_span_that_holds_every_part_or_none_or_a_figure_question_asks_for_no_part(
+    phased: CorpusIndex, question: str
+) -> None:
+    assert asked_span_of_series(question, [PHASED[0]], phased) is None

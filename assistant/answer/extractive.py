@@ -37,7 +37,7 @@ from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
 from assistant.answer.query import QueryAnalyzer, generic_terms
 from assistant.answer.roles import compared_role, compares
-from assistant.answer.series import Series, asked_series
+from assistant.answer.series import Series, asked_series, asked_span_of_series
 from assistant.config import AnsweringSettings
 from assistant.search.corpus_index import CorpusIndex
 from assistant.search.lexical import analyze, stopwords
@@ -202,7 +202,10 @@ class ExtractiveAnswerer:
         other = self.glossary.other_meaning_in(request.question)
         if other is not None:
             return self._refuse("refusal_other_meaning", meaning=other[1])
-        series = asked_series(request.standalone, [p.chunk for p in request.passages], _index_of(request))
+        passages = [p.chunk for p in request.passages]
+        series = asked_series(request.standalone, passages, _index_of(request)) or asked_span_of_series(
+            request.standalone, passages, _index_of(request)
+        )
         if series is not None and (listed := self._series(series, request)) is not None:
             return listed
         role = compared_role(request.question)
@@ -619,7 +622,8 @@ class ExtractiveAnswerer:
         ("Staff move up the chain of command one level at a time until the concern is resolved."): each part
         under its heading with the sentence that opens its section, or, for a figure question, the one stating the
         asked figure ("Level 2: Unit and Section Leadership — The Level 2 leader must respond within 30 minutes."
-        for how fast each level must answer). A section without a sentence of its own opens with the sentence of
+        for how fast each level must answer). Asked about some parts only ("my first 30 days"), each of them is
+        quoted whole (up to PART_UNITS sentences), its heading before the first. A section without a sentence of its own opens with the sentence of
         the document closest to the question. None when there is none to open with, or a part none to quote."""
         index = _index_of(request)
         opening = next(
@@ -652,6 +656,10 @@ class ExtractiveAnswerer:
             units = [c for c in units if not _LEANS_BACK.match(c.text)] or units
             if not units:
                 return None
+            if not series.whole:
+                # some parts asked about ("my first 30 days"): each quoted whole, under its heading
+                items.extend((part.label if i == 0 else "", c) for i, c in enumerate(units[:PART_UNITS]))
+                continue
             # The part's opening sentence says what the part is. For a figure question, the sentence stating the
             # asked figure about the asked subject ("The Level 2 leader must respond within 30 minutes." for how
             # fast each level must answer), the closest in meaning of equals.
@@ -666,7 +674,9 @@ class ExtractiveAnswerer:
         for c in [opening, *(c for _, c in items)]:
             numbers.setdefault(c.chunk.chunk_id, len(numbers) + 1)
         lines = [f"{opening.text} [{numbers[opening.chunk.chunk_id]}]", ""]
-        lines.extend(f"- {label} — {c.text} [{numbers[c.chunk.chunk_id]}]" for label, c in items)
+        lines.extend(
+            f"- {label + ' — ' if label else ''}{c.text} [{numbers[c.chunk.chunk_id]}]" for label, c in items
+        )
         return Composition(
             text="\n".join(lines),
             answered=True,
@@ -801,6 +811,8 @@ def _about_side(terms: frozenset[str], text: str, term: str, others: Sequence[st
     return term in terms and not any(o in terms for o in others) and not _COMPARISON.search(text)
 
 
+#: Sentences quoted of each part when a question asks about some parts of a series only.
+PART_UNITS = 6
 #: A sentence that goes on about the subject of the one before it: its subject is a pronoun, at the start or
 #: after an opening phrase ("They often ...", "To add to that, they would be providing ...").
 _CONTINUES = re.compile(r"^([^,.;:]{1,80}, )?(they|their|it|its|he|she|his|her)\b", re.I)

@@ -6,7 +6,8 @@ series by the plural of the word that numbers those headings ("what are the leve
 through the steps"), a reader wants each part under its heading. The sentences of the parts rarely share words or
 meaning with such a question (none of CE-801's sentences is near "the levels of escalation"), so the answer is found
 by the document's structure, not by sentence similarity. A question about one part ("who do I call at level 2?")
-names it in the singular and is answered as any other.
+names it in the singular and is answered as any other. A question naming a span of days ("what should I do in my
+first month?") asks for the parts of a series numbered by days ("Days 1 to 30: Learn") that the span overlaps.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Series:
     doc_id: str
     parent: tuple[str, ...]
     parts: tuple[Part, ...]
+    #: False when the question asks about some of the parts only (a span of days: "my first 30 days" of
+    #: "Days 1 to 30", "Days 31 to 60" ...): each is then quoted whole, not by its opening sentence alone
+    whole: bool = True
 
 
 def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -> Series | None:
@@ -84,11 +88,7 @@ def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -
             if (chunk.doc_id, parent) in seen:
                 continue
             seen.add((chunk.doc_id, parent))
-            parts = [
-                (_singular(match.group("noun").lower()), Part(_SECTION_NUMBER.sub("", path[-1]), path))
-                for path in index.subsections(chunk.doc_id, parent)
-                if (match := _NUMBERED.match(path[-1]))
-            ]
+            parts = _parts(chunk.doc_id, parent, index)
             nouns = {noun for noun, _ in parts}
             if len(parts) < MIN_PARTS or len(nouns) != 1:
                 continue
@@ -104,8 +104,89 @@ def asked_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -
                 if others
                 else rank == 0 and parent in own
             ):
-                return Series(chunk.doc_id, parent, tuple(part for _, part in parts))
+                series = Series(chunk.doc_id, parent, tuple(part for _, part in parts))
+                return spanned(series, question) or series
     return None
+
+
+def _parts(doc_id: str, parent: tuple[str, ...], index: CorpusIndex) -> list[tuple[str, Part]]:
+    """The numbered subsections of a section, each with the (singular) word numbering it."""
+    return [
+        (_singular(match.group("noun").lower()), Part(_SECTION_NUMBER.sub("", path[-1]), path))
+        for path in index.subsections(doc_id, parent)
+        if (match := _NUMBERED.match(path[-1]))
+    ]
+
+
+def asked_span_of_series(question: str, passages: Sequence[Chunk], index: CorpusIndex) -> Series | None:
+    """The parts of a series numbered by days that a question asks about by a span of days without naming the
+    parts' word ("what should a new CMO do in the first month?" for "Days 1 to 30: Learn"), in the document of
+    one of the most relevant retrieved ``passages``; None when the question names no span, asks for a figure, or
+    the span holds every part or none (a question about the first 90 days of anything is not about the plan)."""
+    if asked_span(question) is None or asks_figure(question):
+        return None
+    for chunk in passages[:SEARCHED]:
+        for parent in index.parents(chunk.doc_id):
+            parts = _parts(chunk.doc_id, parent, index)
+            if len(parts) < MIN_PARTS or {noun for noun, _ in parts} != {"day"}:
+                continue
+            some = spanned(Series(chunk.doc_id, parent, tuple(part for _, part in parts)), question)
+            if some is not None and not some.whole:
+                return some
+    return None
+
+
+#: A part numbered by days: "Days 1 to 30: Learn", "Day 31-60 - Assess".
+_DAYS_LABEL = re.compile(r"^days?\s+(\d+)\s*(?:to|through|-|–)\s*(\d+)\b", re.I)
+_COUNT_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "couple of": 2, "few": 3}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+_ORDINALS = {"first": 1, "second": 2, "third": 3}
+#: "my first 30 days", "the first month", "first two weeks": a span from day 1.
+_FIRST = re.compile(
+    r"\bfirst\s+(?:(\d+)|(a|one|two|three|four|six|couple of|few)\s+)?\s*(day|week|month)s?\b", re.I
+)
+#: "days 31 to 60", "day 45".
+_DAYS = re.compile(r"\bdays?\s+(\d+)(?:\s*(?:to|through|-|–)\s*(\d+))?\b", re.I)
+#: "the second month", "month 3", "week 2".
+_NTH = re.compile(r"\b(first|second|third)\s+(week|month)\b|\b(week|month)\s+(\d)\b", re.I)
+
+
+def asked_span(question: str) -> tuple[int, int] | None:
+    """The days a question asks about, counted from the first ("my first 30 days": 1-30, "the second month":
+    31-60, "days 31 to 60", "first two weeks": 1-14); None when it names no such span."""
+    if match := _FIRST.search(question):
+        digits, words, unit = match.groups()
+        count = int(digits) if digits else _COUNT_WORDS.get((words or "one").lower(), 1)
+        return 1, count * _UNIT_DAYS[unit.lower()]
+    if match := _NTH.search(question):
+        ordinal, unit, unit_after, number = match.groups()
+        nth = _ORDINALS[ordinal.lower()] if ordinal else int(number)
+        size = _UNIT_DAYS[(unit or unit_after).lower()]
+        return (nth - 1) * size + 1, nth * size
+    if match := _DAYS.search(question):
+        first = int(match.group(1))
+        return first, int(match.group(2) or first)
+    return None
+
+
+def spanned(series: Series, question: str) -> Series | None:
+    """The parts of a series numbered by days that the span the question asks about overlaps (None: the question
+    names no span, a part is not numbered by days, or no part falls in it); the series itself when the span holds
+    every part ("my first 90 days")."""
+    span = asked_span(question)
+    if span is None:
+        return None
+    days = [_DAYS_LABEL.match(part.label) for part in series.parts]
+    if not all(days):
+        return None
+    inside = tuple(
+        part
+        for part, match in zip(series.parts, days, strict=True)
+        if match and int(match.group(1)) <= span[1] and int(match.group(2)) >= span[0]
+    )
+    if not inside:
+        return None
+    return series if len(inside) == len(series.parts) else Series(series.doc_id, series.parent, inside, False)
 
 
 def _specific_terms(text: str) -> set[str]:
