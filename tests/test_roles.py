@@ -21,6 +21,8 @@ CEO_SENTENCE = (
         ("how does a CMO differ from a CNO?", "CNO"),
         ("cmo vs ceo, who does what?", "ceo"),
         ("CMO versus chief nursing officer: who does what?", "chief nursing officer"),
+        ("what does a CMO do differently than a medical director?", "medical director"),
+        ("what does the CMO handle, as opposed to the COO?", "COO"),
     ],
 )
 def test_a_question_comparing_the_cmo_with_another_role_names_it(question: str, role: str) -> None:

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 #: Words that ask for a comparison of two things ("differently", as in "what would they do differently?",
-#: does not).
+#: does not; "differently than a medical director" does).
 _COMPARISON = re.compile(
-    r"\b(differs?|differences?|different (from|than)|compared?|comparison|versus|vs|contrast|distinguish\w*|"
-    r"unlike)\b",
+    r"\b(differs?|differences?|different(ly)? (from|than)|compared?|comparison|versus|vs|contrast|"
+    r"distinguish\w*|unlike|as opposed to)\b",
     re.I,
 )
 #: A role in an organization: a C-suite title spelled out or as an acronym, a vice president, a director...
