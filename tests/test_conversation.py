@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.conversation import is_followup, parse_history, standalone
+from assistant.answer.conversation import elliptical, is_followup, parse_history, standalone
 from assistant.errors import QuestionError
 from assistant.types import Turn
 
@@ -128,6 +128,29 @@ def test_followup_without_history_is_asked_as_is() -> None:
 
 
 # -- parse_history ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "is_elliptical"),
+    [
+        ("and holidays?", True),
+        ("what about weeknights?", True),
+        ("ok and the collaboration one?", True),
+        ("same for the FQHC?", True),
+        ("and how much is that?", False),  # asks something of its own
+        ("what if I trade it away?", False),  # a question of its own
+        ("how much is holiday call paid?", False),  # no follow-up opener
+    ],
+)
+def test_a_follow_up_that_only_names_another_subject_is_elliptical(
+    question: str, is_elliptical: bool
+) -> None:
+    """It asks what the earlier question asked ("how much is weekend call paid?"), about what it names."""
+    resolved = standalone(
+        question, [Turn("user", "how much is weekend call paid?"), Turn("assistant", "$2,400")]
+    )
+    assert elliptical(question, resolved) is is_elliptical
+    assert not elliptical(question, question)  # nothing to resolve against
+
+
 def test_parse_valid_history() -> None:
     raw = [
         {"role": "user", "content": "What does a CMO do?"},

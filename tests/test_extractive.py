@@ -451,6 +451,29 @@ def test_followup_is_answered_in_the_context_of_the_conversation(ask: Ask) -> No
     assert cited_docs(answer) & {ALLIED, HC601}, cited_docs(answer)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("first", "followup", "opens"),
+    [
+        ("what's the stipend for weekend call?", "what about weeknights?", "Weeknight call: $600 per night."),
+        # the first answer's stipend list holds the holiday line already: it is quoted again, not refused
+        ("how much is weekend call paid?", "and holidays?", "Holiday call: $1,000 per holiday"),
+    ],
+)
+def test_a_follow_up_naming_another_subject_asks_what_the_question_before_asked(
+    ask: Ask, first: str, followup: str, opens: str
+) -> None:
+    """ "And holidays?" after a question about weekend call pay asks how much holiday call pays: the amount about
+    holidays opens, not the weekend's nor the definition of holiday call, and it is not refused as a figure the
+    sources do not give because the first answer showed it among others."""
+    earlier = ask(first)
+    assert earlier.answered
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": earlier.answer}]
+    answer = ask(followup, history=history)
+    assert answer.answered, answer.answer
+    assert quoted_units(answer)[0][0].startswith(opens), answer.answer
+
+
 # -- questions as typed -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("question", "message"),

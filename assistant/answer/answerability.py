@@ -287,6 +287,8 @@ def gather(
     index: CorpusIndex,
     subject_covered: bool,
     spelled_out: Mapping[str, Sequence[str]] | None = None,
+    asking: str | None = None,
+    subject: str | None = None,
 ) -> Evidence:
     """The evidence for one question and the sentences chosen to answer it.
 
@@ -295,38 +297,49 @@ def gather(
     :param similarities: each candidate sentence's cosine similarity to the question.
     :param subject_covered: a chosen sentence that states a figure also covers the question's subject
         (:func:`states_figure`).
+    :param asking: the words whose form says what is asked (money, a figure), when not the question's own (a
+        follow-up that only names another subject: :mod:`assistant.answer.conversation`); ``subject``: then
+        the words naming what it asks about (the follow-up's own).
     """
+    asking = asking or question
     top = sorted(similarities, reverse=True)[:1]
     coverage, unknown = _coverage(resolved, chosen, index)
-    money = asks_money(question)
+    money = asks_money(asking)
     states_figure = subject_covered and (not money or any(MONEY.search(s.text) for s in chosen))
-    money_fit = _money_fit(resolved, chosen, index) if money else 0.0
+    money_fit = _money_fit(resolved, chosen, index, subject) if money else 0.0
     name = missing_name(question, index, spelled_out)
     return Evidence(
         best=top[0] if top else 0.0,
         coverage=coverage,
         unknown=unknown,
-        figure_missing=1.0 if asks_figure(question) and not states_figure else 0.0,
+        figure_missing=1.0 if asks_figure(asking) and not states_figure else 0.0,
         missing_name=name,
         money_missing=money and money_fit < SUBJECT_COVERAGE,
         money_stated=money and money_fit >= MONEY_SUBJECT_COVERAGE,
     )
 
 
-def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex) -> float:
+def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex, subject: str | None = None) -> float:
     """How well a sentence states the asked figure: 0 without a figure of the asked kind (a duration for "how
     long", a count for "how many": :mod:`assistant.answer.figure_kinds`), else the share of the question's
-    subject (its content words other than those asking for the figure, weighed by specificity) it covers."""
+    subject (its content words other than those asking for the figure, weighed by specificity) it covers.
+
+    :param subject: the words naming what the figure is about, when not ``resolved``'s own: a follow-up that
+        only names another subject ("what about weeknights?" after "what's the stipend for weekend call?") asks
+        for the earlier question's kind of figure about its own subject."""
     if not _holds_asked_figure(resolved, sentence.text):
         return 0.0
-    subject = " ".join(w for w in re.findall(r"[\w'’-]+", resolved) if w.lower() not in ASKING_WORDS)
-    return _coverage(subject, [sentence], index, keep_generic=True)[0]
+    words = re.findall(r"[\w'’-]+", resolved if subject is None else subject)
+    named = " ".join(w for w in words if w.lower() not in ASKING_WORDS)
+    return _coverage(named, [sentence], index, keep_generic=True)[0]
 
 
-def _money_fit(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex) -> float:
+def _money_fit(
+    resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, subject: str | None = None
+) -> float:
     """How much of the question's subject the best chosen sentence stating an amount of money covers (0: none
     states one): an amount about something else does not answer."""
-    return max((figure_fit(resolved, s, index) for s in chosen if MONEY.search(s.text)), default=0.0)
+    return max((figure_fit(resolved, s, index, subject) for s in chosen if MONEY.search(s.text)), default=0.0)
 
 
 def asks_figure(question: str) -> bool:
@@ -340,20 +353,29 @@ def asks_money(question: str) -> bool:
     return bool(PAY_NOUN.search(question)) and not _ASKS_WHO_WHEN.match(question)
 
 
-def states_figure(resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float) -> bool:
+def states_figure(
+    resolved: str, chosen: Sequence[Sentence], index: CorpusIndex, best: float, subject: str | None = None
+) -> bool:
     """Some chosen sentence states the asked figure (:func:`states_asked_figure`, covering at least
     STATED_SUBJECT_COVERAGE of the question's subject)."""
-    return any(states_asked_figure(resolved, s, index, best, STATED_SUBJECT_COVERAGE) for s in chosen)
+    return any(
+        states_asked_figure(resolved, s, index, best, STATED_SUBJECT_COVERAGE, subject) for s in chosen
+    )
 
 
 def states_asked_figure(
-    resolved: str, sentence: Sentence, index: CorpusIndex, best: float, coverage: float = SUBJECT_COVERAGE
+    resolved: str,
+    sentence: Sentence,
+    index: CorpusIndex,
+    best: float,
+    coverage: float = SUBJECT_COVERAGE,
+    subject: str | None = None,
 ) -> bool:
     """The sentence states a figure of the asked kind and either covers ``coverage`` of the question's subject
     (its content words other than those asking for the figure, weighed by specificity) or is, in meaning, within
     NEAR_BEST of the best-matching sentence (``best``: its cosine similarity to the question) and covers at least
     NEAR_BEST_COVERAGE of the subject."""
-    fit = figure_fit(resolved, sentence, index)
+    fit = figure_fit(resolved, sentence, index, subject)
     if fit >= coverage:
         return True
     return (

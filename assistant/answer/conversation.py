@@ -39,6 +39,15 @@ _BACK_TO = re.compile(
     re.I,
 )
 _PLACES = {"first": 0, "original": 0, "initial": 0, "second": 1, "third": 2}
+#: A follow-up that only names another subject ("and holidays?", "what about weeknights?", "same for the FQHC?")
+#: asks what the question before it asked ...
+_ELLIPTICAL = re.compile(r"^\W*(?:(?:ok|okay|so)\W+)?(and|also|then|what about|how about|same for)\b", re.I)
+#: ... unless it asks something of its own after its opening word ("and how much is that?").
+_ASKS = re.compile(
+    r"\b(who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|should|would|will|"
+    r"must|may|much|many|long)\b",
+    re.I,
+)
 
 
 def parse_history(raw: Any) -> list[Turn]:
@@ -94,3 +103,12 @@ def standalone(question: str, history: Sequence[Turn]) -> str:
     if topic and is_followup(question):
         return f"{topic} {question}"
     return question
+
+
+def elliptical(question: str, resolved: str) -> bool:
+    """A follow-up that only names another subject ("and holidays?" after "how much is weekend call paid?"): it
+    asks what the earlier question asked (its form is in ``resolved``), about the subject it names itself."""
+    opening = _ELLIPTICAL.match(question)
+    if opening is None or resolved == question:
+        return False
+    return not _ASKS.search(question[opening.end() :])

@@ -32,6 +32,7 @@ from assistant.answer.answerability import (
     states_asked_figure,
     states_figure,
 )
+from assistant.answer.conversation import elliptical
 from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
@@ -212,16 +213,26 @@ class ExtractiveAnswerer:
         if role is not None and not self._compared(role, request):
             return self._refuse("refusal_not_compared", role=role)
         evidence, chosen = self.assess(request)
+        missing = evidence is not None and (evidence.figure_missing or evidence.money_missing)
+        if missing and request.history:
+            # A follow-up is not answered with what the conversation has shown already, unless the asked figure
+            # is only there: "and holidays?" after the stipend list holding "Holiday call: $1,000 per holiday
+            # ..." is answered with that line again, not refused as a figure the sources do not give.
+            again, repeated = self.assess(request, repeat=True)
+            if again is not None and self.model.answerable(again):
+                evidence, chosen = again, repeated
         if evidence is None or not self.model.answerable(evidence):
             return self._refusal_for(evidence)
         sequence = self._arrange(chosen, request)
         return self._side_by_side(sequence, request) or self._compose(sequence)
 
-    def assess(self, request: AnswerRequest) -> tuple[Evidence | None, list[Candidate]]:
-        """The sentences that would answer, and the evidence that they do (None: no sentence to quote)."""
+    def assess(self, request: AnswerRequest, repeat: bool = False) -> tuple[Evidence | None, list[Candidate]]:
+        """The sentences that would answer, and the evidence that they do (None: no sentence to quote).
+
+        :param repeat: sentences the conversation has shown already may be chosen again."""
         index = _index_of(request)
         focus = request.query.focus
-        candidates = self._candidates(request, focus)
+        candidates = self._candidates(request, focus, repeat)
         if not candidates:
             return None, []
         chosen = self._select(candidates, request, focus)
@@ -233,9 +244,11 @@ class ExtractiveAnswerer:
             similarities=[c.similarity for c in candidates],
             chosen=sentences,
             index=index,
-            subject_covered=asks_figure(request.question)
-            and states_figure(request.standalone, sentences, index, best),
+            subject_covered=asks_figure(_asking(request))
+            and states_figure(request.standalone, sentences, index, best, _subject(request)),
             spelled_out=self._spelled_out,
+            asking=_asking(request),
+            subject=_subject(request),
         )
         return evidence, chosen
 
@@ -258,11 +271,13 @@ class ExtractiveAnswerer:
         return self._refuse("refusal")
 
     # -- steps --------------------------------------------------------------------------------------------
-    def _candidates(self, request: AnswerRequest, focus: FocusTerms) -> list[Candidate]:
+    def _candidates(self, request: AnswerRequest, focus: FocusTerms, repeat: bool = False) -> list[Candidate]:
         found: list[Candidate] = []
         about_document = bool(_ABOUT_DOCUMENT.search(request.standalone))
         about_changes = bool(_ABOUT_CHANGES.search(request.standalone))
-        shown = [" ".join(t.content.split()) for t in request.history if t.role == "assistant"]
+        shown = (
+            [] if repeat else [" ".join(t.content.split()) for t in request.history if t.role == "assistant"]
+        )
         for rank, scored in enumerate(request.passages):
             chunk = scored.chunk
             vectors = request.unit_vectors.get(chunk.chunk_id)
@@ -552,9 +567,12 @@ class ExtractiveAnswerer:
             setting = [c for c in chosen if compares(role, [c.text], self._spelled_out) and _stands(c)]
             if setting:
                 return setting[0]
-        if asks_figure(request.question):
+        if asks_figure(_asking(request)):
             index = _index_of(request)
-            fits = [(figure_fit(request.standalone, c.sentence, index), -i) for i, c in enumerate(chosen)]
+            subject = _subject(request)
+            fits = [
+                (figure_fit(request.standalone, c.sentence, index, subject), -i) for i, c in enumerate(chosen)
+            ]
             # Of the sentences stating a figure about the asked subject, the one closest to the question in meaning:
             # "escalated to the CMO within 2 hours" for how soon an event must reach the CMO, not "disclosed to
             # the family within 24 hours", which covers the subject as well. None: the one stating a figure of
@@ -563,9 +581,11 @@ class ExtractiveAnswerer:
             if not stating:
                 top = max(c.similarity for c in chosen)
                 stating = [
-                    c for c in chosen if states_asked_figure(request.standalone, c.sentence, index, top)
+                    c
+                    for c in chosen
+                    if states_asked_figure(request.standalone, c.sentence, index, top, subject=subject)
                 ]
-            if asks_money(request.question):
+            if asks_money(_asking(request)):
                 # Money is asked: an amount answers, not the duty's hours ("Weekend call: the duty period from
                 # Friday 17:00 ..." for "what does the weekend call pay?").
                 stating = [c for c in stating if MONEY.search(c.text)] or stating
@@ -649,7 +669,7 @@ class ExtractiveAnswerer:
                     break
         if opening is None:
             return None
-        figure = asks_figure(request.question)
+        figure = asks_figure(_asking(request))
         items: list[tuple[str, Candidate]] = []
         for part in series.parts:
             units = self._section_units(index.section(series.doc_id, part.section), request)
@@ -664,7 +684,10 @@ class ExtractiveAnswerer:
             # asked figure about the asked subject ("The Level 2 leader must respond within 30 minutes." for how
             # fast each level must answer), the closest in meaning of equals.
             fits = (
-                [(figure_fit(request.standalone, c.sentence, index), c.similarity, c) for c in units]
+                [
+                    (figure_fit(request.standalone, c.sentence, index, _subject(request)), c.similarity, c)
+                    for c in units
+                ]
                 if figure
                 else []
             )
@@ -747,6 +770,19 @@ class ExtractiveAnswerer:
 
     def _refuse(self, phrase: str, **values: str) -> Composition:
         return Composition(text=self.prompts.phrase(phrase, **values), answered=False, citations=())
+
+
+def _asking(request: AnswerRequest) -> str:
+    """The words whose form says what is asked (money, a figure): the question, or the question resolved against
+    the conversation for a follow-up that only names another subject ("and holidays?")."""
+    return request.standalone if elliptical(request.question, request.standalone) else request.question
+
+
+def _subject(request: AnswerRequest) -> str | None:
+    """The words naming what a figure is asked about, when not the resolved question's: the follow-up's own for
+    one that only names another subject ("what about weeknights?" asks the stipend for weeknights, not for the
+    weekend call asked about before)."""
+    return request.question if elliptical(request.question, request.standalone) else None
 
 
 def _index_of(request: AnswerRequest) -> CorpusIndex:
