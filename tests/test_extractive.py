@@ -669,7 +669,13 @@ def series_items(answer: Answer) -> list[tuple[str, str, int]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "question", ["what are the levels of escalation?", "what are the levels in the chain of command?"]
+    "question",
+    [
+        "what are the levels of escalation?",
+        "what are the levels in the chain of command?",
+        # a process is a series of steps: it had been answered with the safety policy's notifications
+        "what's the escalation process for a nurse?",
+    ],
 )
 def test_a_question_asking_for_a_numbered_series_lists_its_parts_under_their_headings(
     ask: Ask, question: str

@@ -38,6 +38,7 @@ def index() -> CorpusIndex:
         "what are the steps of a patient grievance?",
         "walk me through the grievance steps",
         "what are the steps?",  # nothing more said: the series of the most relevant passage
+        "what's the grievance process?",  # a process is a series of steps
     ],
 )
 def test_the_series_asked_for_by_its_parts_plural_is_found_from_one_of_its_passages(
@@ -61,6 +62,7 @@ def test_the_series_asked_for_by_its_parts_plural_is_found_from_one_of_its_passa
         ("how long are grievance files kept?", [CHUNKS[4]]),  # no series asked for
         # the question's other terms are not the series' ("steps" of credentialing, not of a grievance)
         ("what are the credentialing steps?", [CHUNKS[2]]),
+        ("what's the credentialing process?", [CHUNKS[2]]),
         ("what are the steps?", [CHUNKS[4], CHUNKS[2]]),  # nothing more said, and not the most relevant
     ],
 )

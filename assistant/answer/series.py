@@ -30,8 +30,9 @@ _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?(?P<noun>[A-Za-z]+)\s+(?:\d+|[
 _SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
 _WORD = re.compile(r"[a-z]+")
 #: Words that ask for the parts of any series, whatever word numbers its headings: "what are the phases of
-#: onboarding?" asks for "Days 1 to 30: Learn", "Days 31 to 60: Assess" ...
-SERIES_WORDS = frozenset(["phase", "stage", "step"])
+#: onboarding?" asks for "Days 1 to 30: Learn", "Days 31 to 60: Assess" ..., and "what's the escalation process
+#: for a nurse?" for CE-801's levels.
+SERIES_WORDS = frozenset(["phase", "stage", "step", "process"])
 #: Parts a series has at least.
 MIN_PARTS = 2
 #: How many of the most relevant retrieved passages may lead to the series.
