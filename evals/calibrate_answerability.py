@@ -60,8 +60,8 @@ def evidence_table(assistant: Assistant, cases: list[dict[str, Any]]) -> tuple[n
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Logistic regression (standardised features, L2), each weight kept to its feature's direction
     (DIRECTIONS) by projected gradient descent."""
-    # a feature the fitted cases never vary (figure_missing, when every figure question is refused by rule
-    # before the model is asked) is divided by 1: its weight stays 0 and the model never divides by 0
+    # a feature the fitted cases never vary (figure_missing, when no case the model decides lacks its figure)
+    # is divided by 1, not by a spread of 0: its weight stays 0 and the model never divides by 0
     mean, spread = x.mean(axis=0), x.std(axis=0)
     scale = np.where(spread > 1e-6, spread, 1.0)
     z = (x - mean) / scale

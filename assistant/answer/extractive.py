@@ -643,8 +643,9 @@ class ExtractiveAnswerer:
         under its heading with the sentence that opens its section, or, for a figure question, the one stating the
         asked figure ("Level 2: Unit and Section Leadership — The Level 2 leader must respond within 30 minutes."
         for how fast each level must answer). Asked about some parts only ("my first 30 days"), each of them is
-        quoted whole (up to PART_UNITS sentences), its heading before the first. A section without a sentence of its own opens with the sentence of
-        the document closest to the question. None when there is none to open with, or a part none to quote."""
+        quoted whole (up to PART_UNITS sentences), its heading before the first. A section without a sentence of
+        its own opens with the sentence of the document closest to the question. None when there is none to open
+        with, or a part none to quote."""
         index = _index_of(request)
         opening = next(
             (
@@ -1105,9 +1106,9 @@ def _about_another_party(c: Candidate, request: AnswerRequest) -> bool:
 def _defines_unasked(c: Candidate, request: AnswerRequest) -> bool:
     """A definitions section's entry when the question does not ask what its term is: the question asks what
     something is (or who) and names the term ("what's an SSE?" for "Serious safety event (SSE): ..."), or asks
-    who and the term is a party (a team, a committee, an officer ...). "Can I
-    get out of weeknight call?" is not answered by "Weeknight call: the duty period from 17:00 ...", nor "who do
-    I call if the on-call doc doesn't come in?" by "Call-in: an occasion on which ..."."""
+    who and the term is a party (a team, a committee, an officer ...). "Can I get out of weeknight call?" is not
+    answered by "Weeknight call: the duty period from 17:00 ...", nor "who do I call if the on-call doc doesn't
+    come in?" by "Call-in: an occasion on which ..."."""
     section = c.chunk.section[-1] if c.chunk.section else ""
     label = _LABELLED.match(c.text)
     if not _DEFINITIONS.search(section) or label is None:
