@@ -451,6 +451,57 @@ def test_followup_is_answered_in_the_context_of_the_conversation(ask: Ask) -> No
     assert cited_docs(answer) & {ALLIED, HC601}, cited_docs(answer)
 
 
+def _conversation(ask: Ask, *questions: str) -> tuple[list[dict[str, str]], Answer]:
+    """Each question asked after the assistant's own answers to the ones before it; the history and last answer."""
+    history: list[dict[str, str]] = []
+    answer = None
+    for question in questions:
+        answer = ask(question, history=history) if history else ask(question)
+        history = [
+            *history,
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.answer},
+        ]
+    assert answer is not None
+    return history[:-2], answer
+
+
+@pytest.mark.slow
+def test_a_follow_up_asking_what_else_quotes_nothing_already_shown(ask: Ask) -> None:
+    history, answer = _conversation(ask, "What are the main duties of a CMO?", "what else do they do?")
+    assert answer.answered, answer.answer
+    shown = history[-1]["content"]
+    assert not any(text in shown for text, _ in quoted_units(answer)), answer.answer
+
+
+@pytest.mark.slow
+def test_a_follow_up_whose_answer_was_shown_before_quotes_it_again(ask: Ask) -> None:
+    """The first answer about temporary privileges already held "Temporary privileges may not exceed 120
+    consecutive days."; asked later how long they can last, the assistant quotes it again rather than answering
+    from what it had not shown."""
+    _, answer = _conversation(
+        ask,
+        "what does the credentialing policy say about temporary privileges?",
+        "ok thanks. unrelated, how long is the comment period for draft policies?",
+        "going back to the first thing - how long can those last?",
+    )
+    assert answer.answered, answer.answer
+    assert "120 consecutive days" in answer.answer, answer.answer
+
+
+@pytest.mark.slow
+def test_an_earlier_answer_does_not_make_a_follow_up_look_answered(ask: Ask) -> None:
+    """After the escalation levels, "and who decides that?" is near the earlier answer in meaning, not near any
+    sentence the sources hold about it: refused, not answered from the leave policy's "decides on reinstatement"."""
+    _, answer = _conversation(
+        ask,
+        "what does the peer review policy say about rating cases?",
+        "what happens after a level 3?",
+        "and who decides that?",
+    )
+    assert not answer.answered, answer.answer
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("first", "followup", "opens"),
