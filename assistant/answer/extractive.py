@@ -32,7 +32,6 @@ from assistant.answer.answerability import (
     states_asked_figure,
     states_figure,
 )
-from assistant.answer.conversation import elliptical
 from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
@@ -240,11 +239,11 @@ class ExtractiveAnswerer:
             similarities=weighed,
             chosen=sentences,
             index=index,
-            subject_covered=asks_figure(_asking(request))
-            and states_figure(request.standalone, sentences, index, best, _subject(request)),
+            subject_covered=asks_figure(request.asking)
+            and states_figure(request.standalone, sentences, index, best, request.subject),
             spelled_out=self._spelled_out,
-            asking=_asking(request),
-            subject=_subject(request),
+            asking=request.asking,
+            subject=request.subject,
         )
         return evidence, chosen
 
@@ -572,11 +571,11 @@ class ExtractiveAnswerer:
             setting = [c for c in chosen if compares(role, [c.text], self._spelled_out) and _stands(c)]
             if setting:
                 return setting[0]
-        if asks_figure(_asking(request)):
+        if asks_figure(request.asking):
             index = _index_of(request)
-            subject = _subject(request)
             fits = [
-                (figure_fit(request.standalone, c.sentence, index, subject), -i) for i, c in enumerate(chosen)
+                (figure_fit(request.standalone, c.sentence, index, request.subject), -i)
+                for i, c in enumerate(chosen)
             ]
             # Of the sentences stating a figure about the asked subject, the one closest to the question in meaning:
             # "escalated to the CMO within 2 hours" for how soon an event must reach the CMO, not "disclosed to
@@ -588,9 +587,11 @@ class ExtractiveAnswerer:
                 stating = [
                     c
                     for c in chosen
-                    if states_asked_figure(request.standalone, c.sentence, index, top, subject=subject)
+                    if states_asked_figure(
+                        request.standalone, c.sentence, index, top, subject=request.subject
+                    )
                 ]
-            if asks_money(_asking(request)):
+            if asks_money(request.asking):
                 # Money is asked: an amount answers, not the duty's hours ("Weekend call: the duty period from
                 # Friday 17:00 ..." for "what does the weekend call pay?").
                 stating = [c for c in stating if MONEY.search(c.text)] or stating
@@ -675,7 +676,7 @@ class ExtractiveAnswerer:
                     break
         if opening is None:
             return None
-        figure = asks_figure(_asking(request))
+        figure = asks_figure(request.asking)
         items: list[tuple[str, Candidate]] = []
         for part in series.parts:
             units = self._section_units(index.section(series.doc_id, part.section), request)
@@ -691,7 +692,7 @@ class ExtractiveAnswerer:
             # fast each level must answer), the closest in meaning of equals.
             fits = (
                 [
-                    (figure_fit(request.standalone, c.sentence, index, _subject(request)), c.similarity, c)
+                    (figure_fit(request.standalone, c.sentence, index, request.subject), c.similarity, c)
                     for c in units
                 ]
                 if figure
@@ -776,19 +777,6 @@ class ExtractiveAnswerer:
 
     def _refuse(self, phrase: str, **values: str) -> Composition:
         return Composition(text=self.prompts.phrase(phrase, **values), answered=False, citations=())
-
-
-def _asking(request: AnswerRequest) -> str:
-    """The words whose form says what is asked (money, a figure): the question, or the question resolved against
-    the conversation for a follow-up that only names another subject ("and holidays?")."""
-    return request.standalone if elliptical(request.question, request.standalone) else request.question
-
-
-def _subject(request: AnswerRequest) -> str | None:
-    """The words naming what a figure is asked about, when not the resolved question's: the follow-up's own for
-    one that only names another subject ("what about weeknights?" asks the stipend for weeknights, not for the
-    weekend call asked about before)."""
-    return request.question if elliptical(request.question, request.standalone) else None
 
 
 def _index_of(request: AnswerRequest) -> CorpusIndex:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from assistant.answer.conversation import elliptical
 from assistant.types import Citation, Query, ScoredChunk, Turn
 
 if TYPE_CHECKING:
@@ -43,6 +45,24 @@ class AnswerRequest:
     @property
     def history(self) -> tuple[Turn, ...]:
         return self.query.history
+
+    @cached_property
+    def elliptical(self) -> bool:
+        """A follow-up that only names another subject ("and holidays?" after "how much is weekend call paid?")."""
+        return elliptical(self.question, self.standalone)
+
+    @property
+    def asking(self) -> str:
+        """The words whose form says what is asked (money, a figure): the question, or for an elliptical
+        follow-up the question resolved against the conversation, whose asking phrase is the earlier question's."""
+        return self.standalone if self.elliptical else self.question
+
+    @property
+    def subject(self) -> str | None:
+        """The words naming what a figure is asked about when not the resolved question's: an elliptical
+        follow-up's own ("what about weeknights?" asks the stipend for weeknights, not for the weekend call asked
+        about before)."""
+        return self.question if self.elliptical else None
 
 
 @dataclass(frozen=True)
