@@ -119,6 +119,13 @@ def _add_eval(sub: Commands) -> None:
         help="which cases to run: a split of the datasets (dev, test, paraphrase) or all (default)",
     )
     ev.add_argument("--no-ablation", action="store_true", help="skip the dense / BM25 / hybrid comparison")
+    ev.add_argument(
+        "--history",
+        choices=("written", "replayed"),
+        default="written",
+        help="follow-up cases' earlier turns: as the case file has them (default), or replayed: each earlier "
+        "question asked of the assistant, its own answers in the history",
+    )
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.add_argument(
         "--readme",
@@ -314,6 +321,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         progress=not args.quiet,
         out_dir=out,
         previous=args.compare,
+        history=args.history,
     )
     summary = run.summary
     columns = {"all": summary.metrics, **summary.by_split}
@@ -343,13 +351,14 @@ def _check_readme_run(args: argparse.Namespace) -> None:
             (f"--split {args.split}", args.split != "all"),
             ("--dataset", bool(args.dataset)),
             (f"--backend {args.backend}", args.backend != "extractive"),
+            (f"--history {args.history}", args.history != "written"),
         )
         if given
     ]
     if partial:
         raise QuestionError(
             f"--readme writes the figures of the full default run into the README; {', '.join(partial)} "
-            "would replace them with a partial run's. Drop --readme, or those options."
+            "would replace them with another run's. Drop --readme, or those options."
         )
 
 

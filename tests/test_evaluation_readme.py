@@ -180,6 +180,7 @@ def test_eval_without_readme_leaves_it_alone(
         (["--split", "dev"], "--split dev"),
         (["--dataset", "x.jsonl"], "--dataset"),
         (["--backend", "openai"], "--backend openai"),
+        (["--history", "replayed"], "--history replayed"),
     ],
 )
 def test_a_partial_run_refuses_to_write_the_readme_before_running(

@@ -258,3 +258,37 @@ LEAVE = "policies/ml-901-medical-staff-leave-of-absence.pdf"
 def dataset_of(path: Path, cases: list[dict[str, object]]) -> Path:
     path.write_text("\n".join(json.dumps(c) for c in cases) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.mark.slow
+def test_replayed_history_asks_follow_ups_after_the_assistants_own_answers(
+    shipped: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    follow_up = CASES[1]
+    second = {**follow_up, "id": "f2", "question": "Which of those matters most?"}
+    path = tmp_path / "follow-ups.jsonl"
+    path.write_text("\n".join(json.dumps(c) for c in (follow_up, second)) + "\n", encoding="utf-8")
+    asked: list[tuple[str, list[dict[str, str]]]] = []
+    ask = shipped.ask
+
+    def recording_ask(question: str, history: list[dict[str, str]] | None = None, **kwargs: object) -> object:
+        asked.append((question, list(history or [])))
+        return ask(question, history=history, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shipped, "ask", recording_ask)
+    run, _ = run_suite(shipped, dataset=path, ablation=False, history="replayed")
+    earlier = "What does a hospital CMO focus on?"
+    first_answer = ask(earlier).answer
+    # the earlier question is asked once, both follow-ups then come after the assistant's answer to it (the
+    # suite's untimed warm-up asks the first case as written, before the run)
+    assert [q for q, _ in asked].count(earlier) == 1
+    for case in ("And how is that different in an FQHC?", "Which of those matters most?"):
+        history = [h for q, h in asked if q == case][-1]
+        assert history == [
+            {"role": "user", "content": earlier},
+            {"role": "assistant", "content": first_answer},
+        ]
+        assert "Quality of patient care." not in json.dumps(history)  # the case file's written turn
+    assert run.summary.settings["history"] == "replayed"
+    with pytest.raises(ConfigError, match="written, replayed"):
+        run_suite(shipped, dataset=path, ablation=False, history="invented")

@@ -3,13 +3,15 @@ per ablation."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import ConfigError
 from assistant.evaluation.dataset import EvalCase
 from assistant.evaluation.metrics import (
     SupportJudge,
@@ -26,14 +28,30 @@ from assistant.search.protocols import Mode
 
 K = 5
 ABLATION_MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+#: How a follow-up case's earlier turns reach the assistant: "written", as the case file has them (its assistant
+#: turns are short summaries a person wrote), or "replayed": each earlier question is asked of the assistant in
+#: turn and the history holds its own answers, as a user's conversation does.
+HISTORIES = ("written", "replayed")
+Turns = list[dict[str, str]]
 
 
 def score_case(
-    assistant: Assistant, case: EvalCase, judge: SupportJudge, mode: Mode = "hybrid"
+    assistant: Assistant,
+    case: EvalCase,
+    judge: SupportJudge,
+    mode: Mode = "hybrid",
+    history: Turns | None = None,
 ) -> CaseResult:
+    """Ask the case's question and score the answer.
+
+    :param history: the turns before the question, when not the case's own (:func:`replayed_history`).
+    """
     started = time.perf_counter()
     answer = assistant.ask(
-        case.question, history=case.history, mode=mode, top_k=max(K, assistant.settings.top_k)
+        case.question,
+        history=case.history if history is None else history,
+        mode=mode,
+        top_k=max(K, assistant.settings.top_k),
     )
     latency = (time.perf_counter() - started) * 1000
     scores: dict[str, float | None] = {"refused": float(not answer.answered)}
@@ -128,13 +146,48 @@ def run_cases(
     mode: Mode = "hybrid",
     progress: bool = False,
     label: str = "",
+    history: str = "written",
 ) -> list[CaseResult]:
+    """Score each case; ``history`` is one of :data:`HISTORIES`."""
+    if history not in HISTORIES:
+        raise ConfigError(f"Unknown history {history!r}; use one of: {', '.join(HISTORIES)}.")
     items: Iterable[EvalCase] = cases
     if progress:
         from tqdm import tqdm
 
         items = tqdm(cases, desc=label or mode, unit="case", leave=False)
-    return [score_case(assistant, case, judge, mode) for case in items]
+    answers: dict[str, str] = {}
+    return [
+        score_case(
+            assistant,
+            case,
+            judge,
+            mode,
+            replayed_history(assistant, case.history, mode, answers) if history == "replayed" else None,
+        )
+        for case in items
+    ]
+
+
+def replayed_history(
+    assistant: Assistant, history: Sequence[Mapping[str, str]], mode: Mode, answers: dict[str, str]
+) -> Turns:
+    """``history``'s user turns, each followed by the assistant's own answer to it (asked after the turns before
+    it, as in a chat), in place of the assistant turns written in the case.
+
+    :param answers: answers already given, by the conversation up to and including the question: cases that
+        share earlier turns ask them once.
+    """
+    turns: Turns = []
+    for turn in history:
+        if turn.get("role") != "user":
+            continue
+        asked = [*turns, {"role": "user", "content": turn["content"]}]
+        key = json.dumps([mode, asked])
+        if key not in answers:
+            answers[key] = assistant.ask(turn["content"], history=turns, mode=mode).answer
+        turns = [*asked, {"role": "assistant", "content": answers[key]}]
+    return turns
 
 
 def summarise(

@@ -11,7 +11,7 @@ from assistant.evaluation.dataset import DEFAULT_DATASETS, EvalCase, load_datase
 from assistant.evaluation.gate import check, load_thresholds, support_threshold
 from assistant.evaluation.metrics import SupportJudge
 from assistant.evaluation.results import EvalRun
-from assistant.evaluation.runner import ABLATION_MODES, K, aggregate, run_cases, summarise
+from assistant.evaluation.runner import ABLATION_MODES, HISTORIES, K, aggregate, run_cases, summarise
 from assistant.pipeline import Assistant
 from assistant.search.protocols import Mode
 
@@ -28,13 +28,18 @@ def run_suite(
     progress: bool = False,
     out_dir: Path | None = None,
     previous: Path | None = None,
+    history: str = "written",
 ) -> tuple[EvalRun, dict[str, Path]]:
     """Run the suite; write the reports to ``out_dir`` when given. Returns the run and the files written.
 
     :param dataset: one JSONL file of cases or several (default DEFAULT_DATASETS: golden, users, paraphrase);
         case ids must be unique across the files.
     :param split: a split name present in the cases ("dev", "test", "paraphrase") or "all".
+    :param history: how follow-up cases' earlier turns are given (:data:`HISTORIES`): as written in the case, or
+        replayed through the assistant so that they hold its own answers.
     """
+    if history not in HISTORIES:
+        raise ConfigError(f"Unknown history {history!r}; use one of: {', '.join(HISTORIES)}.")
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown answer backend {backend!r}; available: {', '.join(BACKENDS)}.")
     if backend != assistant.settings.llm:
@@ -50,13 +55,16 @@ def run_suite(
     assistant.ensure_index()
     assistant.ask(cases[0].question, history=cases[0].history)  # warm-up: model, BM25 and caches load untimed
     judge = SupportJudge(assistant.embedder.encode, support_threshold(limits))
-    results = run_cases(assistant, cases, judge, "hybrid", progress, label="hybrid")
-    summary = summarise("hybrid", backend, paths, results, _run_settings(assistant, judge, split))
+    results = run_cases(assistant, cases, judge, "hybrid", progress, label="hybrid", history=history)
+    settings = {**_run_settings(assistant, judge, split), "history": history}
+    summary = summarise("hybrid", backend, paths, results, settings)
     table: dict[str, dict[str, float]] = {}
     if ablation:
         modes: tuple[Mode, ...] = tuple(m for m in ABLATION_MODES if m != "hybrid")
         for mode in modes:
-            table[mode] = aggregate(run_cases(assistant, cases, judge, mode, progress, label=mode))
+            table[mode] = aggregate(
+                run_cases(assistant, cases, judge, mode, progress, label=mode, history=history)
+            )
         table["hybrid"] = summary.metrics
     gate = check(summary.metrics, limits, summary.by_split)
     run = EvalRun(
