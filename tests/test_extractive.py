@@ -1102,3 +1102,40 @@ def test_a_related_policy_s_title_is_never_quoted_as_an_answer(ask: Ask) -> None
     assert answer.answered
     assert not any("Related Policies" in c.section for c in answer.citations), answer.answer
     assert not any(text.startswith("CE-801") for text, _ in quoted_units(answer)), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("who approves my leave?", "The CMO approves or denies the request"),
+        (
+            "who signs off on an RCA action plan?",
+            "The Patient Safety Committee approves each RCA action plan",
+        ),
+    ],
+)
+def test_a_who_question_opens_with_the_party_doing_what_it_asks(
+    ask: Ask, question: str, opening: str
+) -> None:
+    """Of the sentences holding the question's words, the one naming a party that does the asked deed opens: not
+    "A practitioner who neither returns nor requests an extension by the end of an approved leave ..."."""
+    answer = ask(question)
+    assert answer.answered
+    assert quoted_units(answer)[0][0].startswith(opening), answer.answer
+
+
+@pytest.mark.slow
+def test_a_question_asking_two_things_is_answered_for_the_figure_the_sources_give(ask: Ask) -> None:
+    """The figure asked by one part is looked for about that part's subject: "Reappointment occurs every 24
+    months." states how often docs get reappointed, though it says nothing of how much CME they need."""
+    answer = ask("how often do docs get reappointed + how much CME do we need?")
+    assert answer.answered, answer.answer
+    assert "every 24 months" in quoted_units(answer)[0][0], answer.answer
+
+
+@pytest.mark.slow
+def test_a_percentage_asked_with_a_percent_sign_needs_one_the_sources_state(ask: Ask) -> None:
+    answer = ask("what % of chief medical officers are women?")
+    assert not answer.answered
+    assert "don't give that figure" in answer.answer

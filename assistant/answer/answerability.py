@@ -84,7 +84,8 @@ MODEL_FILE = "answerability.json"
 FIGURE_QUESTION = re.compile(
     rf"\b({ASKS_TIME}|how (many|often|old)|"
     r"what (percentage|percent|proportion|number|amount|share|fraction|rate|fee|score|discount|age|salary|limit|"
-    r"deadline|timeline)|salary|salaries|compensation|wages?|statistics?|average|stipends?|per (year|month|hour))\b",
+    r"deadline|timeline)|salary|salaries|compensation|wages?|statistics?|average|stipends?|per (year|month|hour))\b|"
+    r"\b(what|which)\s*%",  # "what % of CMOs ...?"
     re.I,
 )
 #: A figure: a number that is not part of an identifier ("MS-101" is not one), or a number word.
@@ -344,6 +345,29 @@ def _money_fit(
 
 def asks_figure(question: str) -> bool:
     return bool(FIGURE_QUESTION.search(question)) or asks_money(question)
+
+
+#: Where a question asking several things divides: "how often do docs get reappointed + how much CME do we need?".
+_PARTS = re.compile(
+    r"\?+\s*|\s+[+&]\s+|;\s*|,?\s+(?:and|also|plus|but)\s+(?=(?:how|what|who|when|where|which|why|is|are|do|does|"
+    r"can|will)\b)",
+    re.I,
+)
+
+
+_LEANS = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her)\b", re.I)
+
+
+def figure_part(question: str) -> str | None:
+    """The part of a question asking several things that asks for a figure (the last, when several do), whose
+    words alone name the figure's subject; None for a question asking one thing or no figure. "Reappointment
+    occurs every 24 months." states how often docs get reappointed, though not how much CME they need."""
+    parts = [p.strip() for p in _PARTS.split(question) if p and p.strip()]
+    asking = [p for p in parts if asks_figure(p)]
+    if len(parts) < 2 or not asking or _LEANS.search(asking[-1]):
+        return None  # "how long can they last?" is about what the part before names
+    named = [w for w in _WORD.findall(asking[-1].lower()) if w not in ASKING_WORDS and w not in stopwords()]
+    return asking[-1] if named else None  # "... before the board meets? for how long?": the same
 
 
 def asks_money(question: str) -> bool:

@@ -32,6 +32,7 @@ from assistant.answer.answerability import (
     states_asked_figure,
     states_figure,
 )
+from assistant.answer.doers import asked_deed, names_doer
 from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
@@ -624,7 +625,13 @@ class ExtractiveAnswerer:
             ]
         focus = request.query.focus
         lead = chosen[0]
-        if standing and focus.weights:
+        # "Who approves my leave?": the most relevant sentence naming a party that approves ("The CMO approves
+        # or denies the request"), not one holding the word otherwise ("... by the end of an approved leave").
+        deed = asked_deed(request.standalone)
+        doers = [c for c in chosen if opens(c) and names_doer(c.text, deed)] if deed else []
+        if doers:
+            lead = doers[0]
+        elif standing and focus.weights:
             lead = max(standing, key=lambda c: round(focus.coverage(c.terms, general=True), 3))
         elif standing:
             lead = standing[0]

@@ -39,7 +39,9 @@ ASKING: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "percent",
         re.compile(
-            r"\b(what|which) (percentage|percent|proportion|share|fraction)\b|\bhow many percent\b", re.I
+            r"\b(what|which) (percentage|percent|proportion|share|fraction)\b|\bhow many percent\b|"
+            r"\b(what|which)\s*%",
+            re.I,
         ),
     ),
     ("frequency", re.compile(r"\bhow (often|frequently)\b", re.I)),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from assistant.answer.answerability import figure_part
 from assistant.answer.conversation import elliptical
 from assistant.types import Citation, Query, ScoredChunk, Turn
 
@@ -57,12 +58,15 @@ class AnswerRequest:
         follow-up the question resolved against the conversation, whose asking phrase is the earlier question's."""
         return self.standalone if self.elliptical else self.question
 
-    @property
+    @cached_property
     def subject(self) -> str | None:
         """The words naming what a figure is asked about when not the resolved question's: an elliptical
         follow-up's own ("what about weeknights?" asks the stipend for weeknights, not for the weekend call asked
-        about before)."""
-        return self.question if self.elliptical else None
+        about before), or the part asking for the figure of a question asking several things ("how often do docs
+        get reappointed" of "how often do docs get reappointed + how much CME do we need?")."""
+        if self.elliptical:
+            return self.question
+        return figure_part(self.question) if self.standalone == self.question else None
 
 
 @dataclass(frozen=True)
