@@ -1139,3 +1139,19 @@ def test_a_percentage_asked_with_a_percent_sign_needs_one_the_sources_state(ask:
     answer = ask("what % of chief medical officers are women?")
     assert not answer.answered
     assert "don't give that figure" in answer.answer
+
+
+@pytest.mark.slow
+def test_a_follow_up_naming_only_what_the_sources_never_mention_is_refused_naming_it(ask: Ask) -> None:
+    """ "And for diabetes control?" after the health center's quality targets asks about diabetes, which no source
+    mentions: not answered with the hypertension target, while a follow-up naming a target they set is."""
+    history = [
+        {"role": "user", "content": "what quality targets does the health center set?"},
+        {"role": "assistant", "content": "70 percent for hypertension control."},
+    ]
+    refused = ask("and for diabetes control?", history=history)
+    assert not refused.answered
+    assert "None of the sources mention diabetes" in refused.answer
+    answered = ask("and for colorectal screening?", history=history)
+    assert answered.answered
+    assert "60 percent for colorectal cancer screening" in answered.answer

@@ -495,6 +495,20 @@ def missing_name(
     return ""
 
 
+def absent_word(text: str, index: CorpusIndex) -> str:
+    """The first content word of ``text`` that the sources never use (a typo counts as the word it stands for),
+    as written; "" when there is none. A follow-up that only names another subject ("and for diabetes
+    control?") asks about its words alone: the sources cannot answer it if they never use one of them."""
+    for written in _WORD.findall(text.lower()):
+        if len(written) <= 3:
+            continue
+        word = index.lexical.correct_word(written)
+        terms = [t for t in analyze(word) if t not in generic_terms()]
+        if terms and not any(t in index.lexical.idf for t in terms):
+            return written
+    return ""
+
+
 def _common(word: str) -> bool:
     """An ordinary English word ("Honestly", "Aren't", "California"), whatever its capital letter."""
     return zipf_frequency(word.lower()) >= 3.5

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
 
 from assistant.answer.answerability import (
+    absent_word,
     MONEY,
     SUBJECT_COVERAGE,
     AnswerabilityModel,
@@ -246,6 +247,9 @@ class ExtractiveAnswerer:
             asking=request.asking,
             subject=request.subject,
         )
+        if request.elliptical and not evidence.missing_name:
+            # "and for diabetes control?": the follow-up's words name all it asks about
+            evidence = replace(evidence, missing_name=absent_word(request.question, index))
         return evidence, chosen
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Composition]:
