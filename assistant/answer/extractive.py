@@ -20,12 +20,12 @@ from itertools import pairwise
 import numpy as np
 
 from assistant.answer.answerability import (
-    absent_word,
     MONEY,
     SUBJECT_COVERAGE,
     AnswerabilityModel,
     Evidence,
     Sentence,
+    absent_word,
     asks_figure,
     asks_money,
     figure_fit,
