@@ -499,6 +499,7 @@ def absent_word(text: str, index: CorpusIndex) -> str:
     """The first content word of ``text`` that the sources never use (a typo counts as the word it stands for),
     as written; "" when there is none. A follow-up that only names another subject ("and for diabetes
     control?") asks about its words alone: the sources cannot answer it if they never use one of them."""
+    written: str
     for written in _WORD.findall(text.lower()):
         if len(written) <= 3:
             continue
