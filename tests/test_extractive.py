@@ -1155,3 +1155,19 @@ def test_a_follow_up_naming_only_what_the_sources_never_mention_is_refused_namin
     answered = ask("and for colorectal screening?", history=history)
     assert answered.answered
     assert "60 percent for colorectal cancer screening" in answered.answer
+
+
+@pytest.mark.slow
+def test_a_list_s_lead_in_that_answers_brings_its_whole_list(ask: Ask) -> None:
+    """ "Cases are referred for review when any of these triggers occurs:" announces every trigger: quoting three
+    of them read as if they were all."""
+    answer = ask("what sorts of things automatically send a case to peer review?")
+    assert answer.answered
+    for trigger in (
+        "unplanned return to the operating room within 48 hours",
+        "unplanned transfer to intensive care within 24 hours of a procedure",
+        "a serious safety event under policy PS-301",
+        "a patient complaint alleging a clinical care issue",
+        "a referral from any member of the medical staff or nursing staff",
+    ):
+        assert trigger in answer.answer, answer.answer

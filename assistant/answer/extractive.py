@@ -52,6 +52,11 @@ _COMPARISON = re.compile(
 MAX_DOCUMENTS = 3
 #: Sentences one answer quotes at most, with the sentences and lead-ins brought in as context.
 MAX_QUOTED = 8
+#: A lead-in this relevant (among the first this many chosen) is quoted with its whole list when the list fits in
+#: an answer: "Cases are referred for review when any of these triggers occurs:" announces every trigger, and
+#: three of five read as all of them (on dev, key facts unchanged, so the list's other items added nothing
+#: wrong; 1 and 2 gave the same answers).
+LEAD_IN_WHOLE_RANK = 2
 #: At most this many sentences are brought before one that leans back, to reach one that does not: a chatty
 #: article's paragraph may run five or six sentences of "They ..." after the one that names its subject. A
 #: sentence whose context does not fit in the answer any more is left out with it. Chosen on dev over 3 and 5
@@ -371,9 +376,10 @@ class ExtractiveAnswerer:
         self, chosen: list[Candidate], candidates: list[Candidate], rel: dict[tuple[str, int], float]
     ) -> list[Candidate]:
         """A sentence that introduces a list ("... include:") is only an answer with its items: bring the items
-        that follow it in its passage (the most relevant ones, up to 8 units in all), or drop it."""
+        that follow it in its passage (all of them for one of the most relevant, LEAD_IN_WHOLE_RANK, when they fit
+        in an answer; else the most relevant ones, up to 8 units in all), or drop it."""
         out: list[Candidate] = []
-        for c in chosen:
+        for position, c in enumerate(chosen):
             if not c.text.rstrip().endswith(":"):
                 out.append(c)
                 continue
@@ -385,6 +391,8 @@ class ExtractiveAnswerer:
             if not items:
                 continue
             room = max(2, 8 - len(chosen))
+            if position < LEAD_IN_WHOLE_RANK and len(items) <= MAX_QUOTED - 1:
+                room = len(items)
             best = sorted(items, key=lambda o: -rel[o.key])[:room]
             out.extend([c, *sorted(best, key=lambda o: o.index)])
         return _dedupe(out)
