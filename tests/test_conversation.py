@@ -20,6 +20,10 @@ from assistant.types import Turn
         "How long does it take?",
         "what about policies?",
         "  and for a health center?",
+        # "same" points back, whatever subject the question names
+        "same at the health center sites?",
+        "is it the same at the health center?",
+        "does that work the same way for FQHCs?",
     ],
 )
 def test_followups_are_recognised(question: str) -> None:
@@ -34,6 +38,7 @@ def test_followups_are_recognised(question: str) -> None:
         "What leadership skills does a chief medical officer need?",
         "How quickly must a patient safety event be reported under the policy?",
         "What is the career path to become a CMO?",
+        "Does the CMO have the same duties as the CEO?",
     ],
 )
 def test_self_contained_questions_are_not_followups(question: str) -> None:
@@ -135,6 +140,9 @@ def test_followup_without_history_is_asked_as_is() -> None:
         ("what about weeknights?", True),
         ("ok and the collaboration one?", True),
         ("same for the FQHC?", True),
+        ("same at the health center sites?", True),
+        ("is it the same for holidays?", True),
+        ("does that work the same way on weeknights?", True),
         ("and how much is that?", False),  # asks something of its own
         ("what if I trade it away?", False),  # a question of its own
         ("how much is holiday call paid?", False),  # no follow-up opener

@@ -1171,3 +1171,27 @@ def test_a_list_s_lead_in_that_answers_brings_its_whole_list(ask: Ask) -> None:
         "a referral from any member of the medical staff or nursing staff",
     ):
         assert trigger in answer.answer, answer.answer
+
+
+@pytest.mark.slow
+def test_same_at_another_place_asks_the_earlier_question_there(ask: Ask) -> None:
+    """ "Same at the health center sites?" after how often hospital privileges are renewed asks how often they are
+    renewed at the health center: HC-601's rule, though its sentence does not name the health center (its title
+    does)."""
+    first = "how often are hospital privileges renewed?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": ask(first).answer}]
+    answer = ask("same at the health center sites?", history=history)
+    assert answer.answered, answer.answer
+    assert quoted_units(answer)[0][0] == "Privileges for each LIP and OLCP are renewed every 24 months.", (
+        answer.answer
+    )
+    assert answer.citations[0].doc_id == "policies/hc-601-health-center-clinical-leadership.md"
+
+
+@pytest.mark.slow
+def test_a_policy_s_title_names_what_its_figures_are_about(ask: Ask) -> None:
+    """ "A complete initial application is processed ... within 90 days." is MS-101's ("Medical Staff Credentialing
+    and Privileging"): it states how long getting privileges approved takes, though it does not say "privileges"."""
+    answer = ask("how long does it take to get privileges approved from start to finish?")
+    assert answer.answered, answer.answer
+    assert "within 90 days" in quoted_units(answer)[0][0], answer.answer

@@ -330,7 +330,13 @@ def figure_fit(resolved: str, sentence: Sentence, index: CorpusIndex, subject: s
         for the earlier question's kind of figure about its own subject."""
     if not _holds_asked_figure(resolved, sentence.text):
         return 0.0
-    words = re.findall(r"[\w'’-]+", resolved if subject is None else subject)
+    return subject_coverage(resolved if subject is None else subject, sentence, index)
+
+
+def subject_coverage(question: str, sentence: Sentence, index: CorpusIndex) -> float:
+    """The share of the question's subject (its content words other than those asking for a figure, weighed by
+    specificity, the domain's generic words included) that the sentence covers."""
+    words = re.findall(r"[\w'’-]+", question)
     named = " ".join(w for w in words if w.lower() not in ASKING_WORDS)
     return _coverage(named, [sentence], index, keep_generic=True)[0]
 

@@ -15,7 +15,10 @@ from assistant.errors import QuestionError
 from assistant.types import Turn
 
 _OPENERS = re.compile(
-    r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same for|what if)\b", re.I
+    r"^\W*(and|but|so|also|then|ok|okay|what about|how about|and what|same|what if)\b|"
+    # "is it the same at the health center?", "does that work the same way for FQHCs?"
+    r"^\W*(is|are|does|do|would|will|was)\s+(it|that|this|they|those|things|everything)\s+(\w+\s+)?(the\s+)?same\b",
+    re.I,
 )
 _ANAPHORA = re.compile(
     r"\b(that|this|those|these|it|its|they|them|their|there|such|same|he|she|his|her)\b", re.I
@@ -39,9 +42,14 @@ _BACK_TO = re.compile(
     re.I,
 )
 _PLACES = {"first": 0, "original": 0, "initial": 0, "second": 1, "third": 2}
-#: A follow-up that only names another subject ("and holidays?", "what about weeknights?", "same for the FQHC?")
+#: A follow-up that only names another subject ("and holidays?", "what about weeknights?", "same at the FQHC?")
 #: asks what the question before it asked ...
-_ELLIPTICAL = re.compile(r"^\W*(?:(?:ok|okay|so)\W+)?(and|also|then|what about|how about|same for)\b", re.I)
+_ELLIPTICAL = re.compile(
+    r"^\W*(?:(?:ok|okay|so)\W+)?(and|also|then|what about|how about|"
+    r"(?:(?:is|are|does|do|would|will|was)\s+(?:it|that|this|they|things|everything)\s+(?:\w+\s+)?(?:the\s+)?)?"
+    r"same(?:\s+(?:thing|way|rules?))?\s+(?:for|at|in|with|on|over))\b",
+    re.I,
+)
 #: ... unless it asks something of its own after its opening word ("and how much is that?").
 _ASKS = re.compile(
     r"\b(who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|should|would|will|"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -32,6 +33,7 @@ from assistant.answer.answerability import (
     gather,
     states_asked_figure,
     states_figure,
+    subject_coverage,
 )
 from assistant.answer.doers import asked_deed, names_doer
 from assistant.answer.figure_kinds import without_measures
@@ -167,7 +169,7 @@ class Candidate:
     @property
     def sentence(self) -> Sentence:
         """What the answerability evidence needs of it."""
-        return Sentence(self.text, self.terms, self.similarity)
+        return Sentence(self.text, self.terms | _title_terms(self.chunk.title), self.similarity)
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ class ExtractiveAnswerer:
         about_document = bool(_ABOUT_DOCUMENT.search(request.standalone))
         about_changes = bool(_ABOUT_CHANGES.search(request.standalone))
         shown = [" ".join(t.content.split()) for t in request.history if t.role == "assistant"]
+        index = _index_of(request)
         more = bool(shown) and _ASKS_MORE.search(request.question) is not None
         for rank, scored in enumerate(request.passages):
             chunk = scored.chunk
@@ -300,6 +303,11 @@ class ExtractiveAnswerer:
                 seen = any(facts.folded in turn for turn in shown)
                 if seen and more:
                     continue  # "what else?" asks for what has not been shown
+                if seen and request.subject is not None and request.elliptical:
+                    # "same at the health center sites?": a sentence shown for the earlier question that speaks
+                    # of what the follow-up names is its answer, quoted again at no price
+                    sentence = Sentence(facts.folded, facts.terms | _title_terms(chunk.title))
+                    seen = subject_coverage(request.subject, sentence, index) < SUBJECT_COVERAGE
                 found.append(
                     Candidate(
                         rank,
@@ -796,6 +804,11 @@ class ExtractiveAnswerer:
 
     def _refuse(self, phrase: str, **values: str) -> Composition:
         return Composition(text=self.prompts.phrase(phrase, **values), answered=False, citations=())
+
+
+@lru_cache(maxsize=256)
+def _title_terms(title: str) -> frozenset[str]:
+    return frozenset(analyze(title))
 
 
 def _index_of(request: AnswerRequest) -> CorpusIndex:
