@@ -110,6 +110,23 @@ def test_a_money_question_is_answered_when_an_amount_is_stated_about_what_it_ask
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
+    "question",
+    [
+        "Do I get a stipend for taking after-hours phone calls from my own clinic patients?",
+        "do I get paid for clinic phone calls at night?",
+    ],
+)
+def test_a_money_question_is_answered_by_a_sentence_saying_there_is_none(
+    shipped: Assistant, question: str
+) -> None:
+    """ "Clinic telephone call earns no stipend ..." states what clinic telephone call pays: nothing."""
+    answer = shipped.ask(question)
+    assert answer.answered, answer.answer
+    assert answer.answer.startswith("Clinic telephone call earns no stipend"), answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
     ("question", "name"),
     [
         ("Honestly, what does a CMO do all day?", ""),
@@ -130,6 +147,12 @@ def test_a_money_question_is_answered_when_an_amount_is_stated_about_what_it_ask
         # named as asked, with the word joining them
         ("what's the difference between HFAP and Joint Commission standards?", "HFAP and Joint Commission"),
         ("Do CMOs get a say in switching EHR systems?", ""),
+        # a day or a month is capitalised, not a name
+        ("I'm on backup call this Saturday night - does backup pay anything?", ""),
+        ("does the MEC meet in August?", ""),
+        # a name misspelt is the name the sources use; an acronym is not a misspelt one
+        ("Do CMOs handle acreditation stuff like Joint Commision surveys?", ""),
+        ("how do I become a CMIO?", "CMIO"),
     ],
 )
 def test_only_real_names_the_sources_lack_are_taken_for_names(

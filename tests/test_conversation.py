@@ -105,6 +105,8 @@ def test_a_turn_that_says_it_is_unrelated_starts_a_new_topic() -> None:
         ("going back to the first thing - how long can those last?", 0),
         ("from the first list, which technologies does it name?", 0),
         ("and the second question, who decides?", 1),
+        ("going back to the very start - who talks to the family, and how soon?", 0),
+        ("from the beginning: who gets told?", 0),
     ],
 )
 def test_a_question_pointing_back_by_place_is_joined_to_that_question(question: str, place: int) -> None:

@@ -195,6 +195,11 @@ ASKING_WORDS = frozenset(
 #: A capitalised phrase inside a question: one or more capitalised words (an acronym or a name).
 #: Words that join the words of a name ("Centers for Medicare and Medicaid Services"), and "I".
 _JOINING = frozenset(["of", "the", "for", "and", "de", "i", ""])
+#: Days and months: capitalised, but never a name the sources could lack.
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays "
+    "saturdays sundays january february march april may june july august september october november december".split()
+)
 #: What a word's apostrophe adds ("Mayo's", "I'd"), not part of the name.
 _CONTRACTION = re.compile(r"['’](s|m|ve|ll|d|re)$")
 _NAME = re.compile(r"\b([A-Z][\w'’&.-]*(?:\s+(?:of|the|for|and|de|&)?\s*[A-Z][\w'’&.-]*)*)")
@@ -416,7 +421,10 @@ def states_asked_figure(
 
 
 def _holds_asked_figure(resolved: str, text: str) -> bool:
-    """``text`` states a figure of the kind the question asks for."""
+    """``text`` states a figure of the kind the question asks for; money by an amount or by its absence
+    ("Clinic telephone call earns no stipend ...")."""
+    if asks_money(resolved) and MONEY.search(text):
+        return True
     return bool(FIGURE.search(text)) and states_kind(resolved, text)
 
 
@@ -465,7 +473,10 @@ def missing_name(
     forms = spelled_out or {}
 
     def known(word: str) -> bool:
-        lower = word.lower()
+        # "Joint Commision" is the sources' Joint Commission; an acronym is not a typo ("CMIO" is no "CMO")
+        lower = word.lower() if word.isupper() else index.lexical.correct_word(word.lower())
+        if lower in _CALENDAR:
+            return True  # "this Saturday night": a day, capitalised as a matter of course, is no name
         if index.mentions(lower) or any(index.mentions(e) for e in forms.get(lower, ())):
             return True
         # an acronym's plural ("FQHCs", "CMOs") is known when the acronym is
@@ -483,7 +494,10 @@ def missing_name(
         if len(words) > 1:
             # Acronyms the sources know are names they use ("FQHC CMO"); the rest must occur as written.
             rest = [w for w in words if not (w.isupper() and known(w))]
-            if len(rest) > 1 and not index.mentions(" ".join(w.lower() for w in rest)):
+            phrase = " ".join(
+                w.lower() if w.isupper() else index.lexical.correct_word(w.lower()) for w in rest
+            )
+            if len(rest) > 1 and not index.mentions(phrase):
                 # named as asked, joining words kept: "HFAP and Joint Commission", not "HFAP Joint Commission"
                 while written and written[0].lower() in _JOINING:
                     written = written[1:]

@@ -38,10 +38,12 @@ _NEW_TOPIC = re.compile(
 #: list", "in the first setting"): resolved against that question, not against the most recent ones.
 _BACK_TO = re.compile(
     r"\bthe (first|second|third|original|initial) (thing|question|one|list|point|topic|setting|answer|part|"
-    r"case|option)\b",
+    r"case|option)\b|"
+    # "going back to the very start": the first question
+    r"\b(?:back to|from) the (?:very )?(start|beginning)\b",
     re.I,
 )
-_PLACES = {"first": 0, "original": 0, "initial": 0, "second": 1, "third": 2}
+_PLACES = {"first": 0, "original": 0, "initial": 0, "start": 0, "beginning": 0, "second": 1, "third": 2}
 #: A follow-up that only names another subject ("and holidays?", "what about weeknights?", "same at the FQHC?")
 #: asks what the question before it asked ...
 _ELLIPTICAL = re.compile(
@@ -99,7 +101,7 @@ def standalone(question: str, history: Sequence[Turn]) -> str:
     question it points back at by place)."""
     asked = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
     back = _BACK_TO.search(question)
-    place = _PLACES[back.group(1).lower()] if back else len(asked)
+    place = _PLACES[(back.group(1) or back.group(3)).lower()] if back else len(asked)
     if place < len(asked) and not _NEW_TOPIC.search(question):
         return f"{asked[place]} {question}"
     topic = ""
