@@ -197,8 +197,34 @@ ASKING_WORDS = frozenset(
 _JOINING = frozenset(["of", "the", "for", "and", "de", "i", ""])
 #: Days and months: capitalised, but never a name the sources could lack.
 _CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays "
-    "saturdays sundays january february march april may june july august september october november december".split()
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mondays",
+        "tuesdays",
+        "wednesdays",
+        "thursdays",
+        "fridays",
+        "saturdays",
+        "sundays",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 #: What a word's apostrophe adds ("Mayo's", "I'd"), not part of the name.
 _CONTRACTION = re.compile(r"['’](s|m|ve|ll|d|re)$")
