@@ -26,7 +26,14 @@ from assistant.answer.answerability import DIRECTIONS, FEATURES, MODEL_FILE, Ans
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import PROJECT_ROOT
 
-DATASETS = ("golden.jsonl", "users.jsonl", "more_users.jsonl", "dev_cases.jsonl", "asked_cases.jsonl")
+DATASETS = (
+    "golden.jsonl",
+    "users.jsonl",
+    "more_users.jsonl",
+    "dev_cases.jsonl",
+    "asked_cases.jsonl",
+    "blind_cases.jsonl",
+)
 L2 = 1.0
 FOLDS = 5
 MAX_FALSE_REFUSALS = 0.10

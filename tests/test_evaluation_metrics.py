@@ -467,10 +467,10 @@ def test_two_datasets_with_the_same_name_are_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_datasets_load_together() -> None:
     cases = load_datasets()
-    stems = ["golden", "users", "more_users", "dev_cases", "asked_cases", "paraphrase"]
+    stems = ["golden", "users", "more_users", "dev_cases", "asked_cases", "blind_cases", "paraphrase"]
     assert [p.stem for p in DEFAULT_DATASETS] == stems
     assert {c.dataset for c in cases} == set(stems)
-    assert {c.split for c in cases if c.dataset in ("dev_cases", "asked_cases")} == {"dev"}
+    assert {c.split for c in cases if c.dataset in ("dev_cases", "asked_cases", "blind_cases")} == {"dev"}
     assert {c.split for c in cases} == {"dev", "test", "paraphrase"}
     assert {c.split for c in cases if c.dataset == "paraphrase"} == {"paraphrase"}
     assert len({c.id for c in cases}) == len(cases)

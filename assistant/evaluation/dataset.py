@@ -20,6 +20,7 @@ DEFAULT_DATASETS = (
     PROJECT_ROOT / "evals" / "more_users.jsonl",
     PROJECT_ROOT / "evals" / "dev_cases.jsonl",
     PROJECT_ROOT / "evals" / "asked_cases.jsonl",
+    PROJECT_ROOT / "evals" / "blind_cases.jsonl",
     PROJECT_ROOT / "evals" / "paraphrase.jsonl",
 )
 _REQUIRED = ("id", "category", "question", "answerable")
