@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.doers import asked_deed, names_doer
+from assistant.answer.doers import asked_deed, asked_schedule, names_doer, states_schedule
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,68 @@ def test_the_deed_a_who_question_asks_about(question: str, deed: str | None) -> 
 )
 def test_a_sentence_names_a_party_doing_the_deed(text: str, deed: str, names: bool) -> None:
     assert names_doer(text, deed) is names
+
+
+@pytest.mark.parametrize(
+    ("question", "party"),
+    [
+        ("when does the MEC meet?", "MEC"),
+        ("what day does the peer review committee meet?", "peer review committee"),
+        ("what time does the clinical policy committee start", "clinical policy committee"),
+        ("when does it meet?", None),  # about what was asked before
+        ("when do I need to finish training?", None),
+    ],
+)
+def test_the_group_a_question_asks_the_meeting_time_of(question: str, party: str | None) -> None:
+    assert asked_schedule(question) == party
+
+
+SPELLED_OUT = {"mec": ("medical executive committee",)}
+
+
+@pytest.mark.parametrize(
+    ("text", "party", "clock", "states"),
+    [
+        (
+            "Patient Safety Committee: meets on the first Wednesday of each month.",
+            "patient safety committee",
+            False,
+            True,
+        ),
+        (
+            "The Credentials Committee reviews the file at its monthly meeting on the second Tuesday.",
+            "credentials committee",
+            False,
+            True,
+        ),
+        ("The Medical Executive Committee (MEC) meets monthly.", "MEC", False, True),
+        # another group meets; the asked one is only named
+        (
+            "The Credentials Committee reviews the file at its monthly meeting and forwards a recommendation to the MEC.",
+            "MEC",
+            False,
+            False,
+        ),
+        (
+            "A new department chair attends the MEC, the Credentials Committee and the monthly staff meeting.",
+            "MEC",
+            False,
+            False,
+        ),
+        # a day is no time of day
+        (
+            "The Clinical Policy Committee meets on the second Monday of each month.",
+            "clinical policy committee",
+            True,
+            False,
+        ),
+        (
+            "The Clinical Policy Committee meets on the second Monday at 7:30 am.",
+            "clinical policy committee",
+            True,
+            True,
+        ),
+    ],
+)
+def test_a_sentence_says_when_the_group_meets(text: str, party: str, clock: bool, states: bool) -> None:
+    assert states_schedule(text, party, SPELLED_OUT, clock) is states

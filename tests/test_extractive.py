@@ -1195,3 +1195,29 @@ def test_a_policy_s_title_names_what_its_figures_are_about(ask: Ask) -> None:
     answer = ask("how long does it take to get privileges approved from start to finish?")
     assert answer.answered, answer.answer
     assert "within 90 days" in quoted_units(answer)[0][0], answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "party"),
+    [
+        ("when does the MEC meet?", "MEC"),
+        ("what time does the clinical policy committee start?", "clinical policy committee"),
+    ],
+)
+def test_when_a_group_meets_is_answered_only_by_a_sentence_saying_so(
+    ask: Ask, question: str, party: str
+) -> None:
+    """ "The Credentials Committee reviews the file at its monthly meeting on the second Tuesday of each month and
+    forwards a recommendation to the MEC." says when the Credentials Committee meets, not the MEC; "meets on the
+    second Monday" says on which day, not at what time."""
+    answer = ask(question)
+    assert not answer.answered, answer.answer
+    assert f"don't give the meeting schedule of the {party}" in answer.answer
+
+
+@pytest.mark.slow
+def test_when_a_group_meets_is_answered_from_the_sentence_saying_so(ask: Ask) -> None:
+    answer = ask("when does the credentials committee meet?")
+    assert answer.answered
+    assert "second Tuesday of each month" in quoted_units(answer)[0][0], answer.answer

@@ -255,6 +255,9 @@ class Evidence:
     #: the question asks for money and a chosen sentence states an amount about at least half of its subject:
     #: answered by rule, whatever the model says
     money_stated: bool = False
+    #: the group whose meeting time the question asks ("when does the MEC meet?") when no chosen sentence says
+    #: when it meets: refused by rule (:mod:`assistant.answer.doers`)
+    schedule_missing: str = ""
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -286,7 +289,12 @@ class AnswerabilityModel:
         return 1.0 / (1.0 + math.exp(-(float(z @ np.array(self.weights)) + self.bias)))
 
     def answerable(self, evidence: Evidence) -> bool:
-        if evidence.missing_name or evidence.money_missing or evidence.figure_missing:
+        if (
+            evidence.missing_name
+            or evidence.money_missing
+            or evidence.figure_missing
+            or evidence.schedule_missing
+        ):
             return False
         if evidence.money_stated:
             return True

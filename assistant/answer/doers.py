@@ -1,4 +1,5 @@
-"""Who does what: the deed a "who" question asks about, and whether a sentence names a party doing it.
+"""Who does what: the deed a "who" question asks about, and whether a sentence names a party doing it; when a
+named group meets, and whether a sentence says so.
 
 "Who approves my leave?" asks for the party that approves. Of the sentences sharing the question's words, "A
 practitioner who neither returns nor requests an extension by the end of an approved leave is treated as having
@@ -11,6 +12,7 @@ is a roles-list entry whose label is a party ("Chief Medical Officer: approves l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 from assistant.search.lexical import analyze
 
@@ -94,3 +96,59 @@ def names_doer(text: str, deed: str) -> bool:
 def _acts(word: re.Match[str], text: str) -> bool:
     """A word that may name a party as well as a deed ("chair") acts only when an object follows it."""
     return not _PARTY_WORD.match(word.group(0)) or bool(_OBJECT.match(text, word.end()))
+
+
+#: "when does the MEC meet?", "what day does the peer review committee meet?", "what time does the clinical
+#: policy committee start?": a question about when a named group meets.
+_ASKS_SCHEDULE = re.compile(
+    r"\b(?:when|what (?:day|days|time|date)|which days?)\s+(?:does|do|will|is|are)\s+(?:the\s+|our\s+|my\s+)?"
+    r"(?P<party>[a-z][\w .'’/&-]{1,60}?)\s+(?:usually\s+|normally\s+|actually\s+)?"
+    r"(?:meet|meeting|convene|get together|start|begin)s?\b",
+    re.I,
+)
+_PRONOUN = re.compile(r"^(it|they|them|those|these|that|this|he|she|you|we|i|people|everyone)$", re.I)
+#: What a sentence says of a group that meets: "X meets on ...", "X: meets ...", "X reviews ... at its monthly
+#: meeting on ..." (in one clause: no comma, colon or semicolon between the group and the meeting).
+_MEETS = r"(?:meets|meet|convenes|meeting|meetings|is held|gets together)\b"
+
+
+#: A question asking for a time of day, and a time of day stated.
+ASKS_CLOCK = re.compile(r"\bwhat time\b|\b(morning|afternoon|evening)\b|\bat what hour\b", re.I)
+_CLOCK = re.compile(
+    r"\b\d{1,2}(:\d\d)?\s?([ap]\.?m\b\.?)|\b\d{1,2}:\d\d\b|\b(noon|midnight|morning|afternoon|evening)\b",
+    re.I,
+)
+
+
+def asked_schedule(question: str) -> str | None:
+    """The group a question asks the meeting time of ("MEC" of "when does the MEC meet?"), or None (no such
+    question, or the group is a pronoun: "when does it meet?" is about what was asked before)."""
+    match = _ASKS_SCHEDULE.search(question)
+    if match is None:
+        return None
+    party = " ".join(match.group("party").split())
+    return None if _PRONOUN.match(party) else party
+
+
+def states_schedule(
+    text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None, clock: bool = False
+) -> bool:
+    """Whether ``text`` says when ``party`` meets: the group named (as asked, by its acronym or spelled out),
+    then, in the same clause, that it meets; with ``clock`` (the question asks at what time of day), a time of
+    day too ("meets on the second Monday" does not say what time)."""
+    if clock and not _CLOCK.search(text):
+        return False
+    for form in party_forms(party, spelled_out or {}):
+        name = r"\s+".join(re.escape(w) for w in form.split())
+        pattern = rf"\b{name}\b(?:\s*\([^)]*\))?\s*:?\s*(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"
+        if re.search(pattern, text, re.I):
+            return True
+    return False
+
+
+def party_forms(party: str, spelled_out: Mapping[str, Sequence[str]]) -> list[str]:
+    """``party`` as asked, and its acronym's spelled-out forms or the acronym of its spelled-out form."""
+    lower = party.lower()
+    forms = [lower, *spelled_out.get(lower, ())]
+    forms += [acronym for acronym, names in spelled_out.items() if lower in (n.lower() for n in names)]
+    return list(dict.fromkeys(f.lower() for f in forms))

@@ -35,7 +35,14 @@ from assistant.answer.answerability import (
     states_figure,
     subject_coverage,
 )
-from assistant.answer.doers import asked_deed, names_doer
+from assistant.answer.doers import (
+    ASKS_CLOCK,
+    asked_deed,
+    asked_schedule,
+    names_doer,
+    party_forms,
+    states_schedule,
+)
 from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
 from assistant.answer.protocols import AnswerRequest, Composition
@@ -254,6 +261,17 @@ class ExtractiveAnswerer:
             asking=request.asking,
             subject=request.subject,
         )
+        party = asked_schedule(request.question)
+        clock = ASKS_CLOCK.search(request.question) is not None
+        # "When does the MEC meet?": "The Credentials Committee reviews the file at its monthly meeting on the
+        # second Tuesday of each month and forwards a recommendation to the MEC." says when another group meets.
+        # A group the sources do not name ("the second one on that list") is left to the model.
+        if (
+            party
+            and any(index.mentions(form) for form in party_forms(party, self._spelled_out))
+            and not any(states_schedule(c.text, party, self._spelled_out, clock) for c in chosen)
+        ):
+            evidence = replace(evidence, schedule_missing=party)
         if request.elliptical and not evidence.missing_name:
             # "and for diabetes control?": the follow-up's words name all it asks about
             evidence = replace(evidence, missing_name=absent_word(request.question, index))
@@ -273,6 +291,8 @@ class ExtractiveAnswerer:
         if evidence is not None and evidence.missing_name and not evidence.missing_name.isupper():
             # Named back only when written as a name: an all-capitals word may be an injected payload ("PWNED").
             return self._refuse("refusal_unknown_name", name=evidence.missing_name)
+        if evidence is not None and evidence.schedule_missing:
+            return self._refuse("refusal_no_schedule", party=evidence.schedule_missing)
         if evidence is not None and (evidence.figure_missing or evidence.money_missing):
             return self._refuse("refusal_missing_number")
         return self._refuse("refusal")
