@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.doers import asked_deed, asked_schedule, names_doer, states_schedule
+from assistant.answer.doers import (
+    asked_chair,
+    asked_deed,
+    asked_schedule,
+    names_doer,
+    states_chair,
+    states_schedule,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +120,47 @@ SPELLED_OUT = {"mec": ("medical executive committee",)}
 )
 def test_a_sentence_says_when_the_group_meets(text: str, party: str, clock: bool, states: bool) -> None:
     assert states_schedule(text, party, SPELLED_OUT, clock) is states
+
+
+@pytest.mark.parametrize(
+    ("question", "party"),
+    [
+        ("who chairs the Peer Review Committee?", "Peer Review Committee"),
+        ("Who's the chair of the Credentials Committee right now?", "Credentials Committee"),
+        (
+            "who runs the clinical policy committee and what day do they get together?",
+            "clinical policy committee",
+        ),
+        ("who chairs it?", None),
+        ("who approves my leave?", None),
+    ],
+)
+def test_the_group_a_question_asks_the_chair_of(question: str, party: str | None) -> None:
+    assert asked_chair(question) == party
+
+
+@pytest.mark.parametrize(
+    ("text", "party", "states"),
+    [
+        (
+            "The Clinical Policy Committee meets monthly and is co-chaired by the CMO and the CNO.",
+            "clinical policy committee",
+            True,
+        ),
+        (
+            "Chief Medical Officer: serves as clinical director, chairs the QI/QA Committee.",
+            "QI/QA Committee",
+            True,
+        ),
+        ("The CMO is the chair of the Medical Executive Committee.", "MEC", True),
+        # a chair who is not the group's, and the group without its chair
+        (
+            "The department chair reviews each OPPE report and documents a referral to the Peer Review Committee.",
+            "peer review committee",
+            False,
+        ),
+        ("Peer Review Committee: meets on the third Thursday of each month.", "peer review committee", False),
+    ],
+)
+def test_a_sentence_says_who_chairs_the_group(text: str, party: str, states: bool) -> None:
+    assert states_chair(text, party, SPELLED_OUT) is states

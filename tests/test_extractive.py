@@ -1221,3 +1221,15 @@ def test_when_a_group_meets_is_answered_from_the_sentence_saying_so(ask: Ask) ->
     answer = ask("when does the credentials committee meet?")
     assert answer.answered
     assert "second Tuesday of each month" in quoted_units(answer)[0][0], answer.answer
+
+
+@pytest.mark.slow
+def test_who_chairs_a_group_is_answered_only_by_a_sentence_saying_so(ask: Ask) -> None:
+    """ "The department chair reviews each OPPE report ... or referral to the Peer Review Committee." names a chair
+    and the committee, but not who chairs it."""
+    refused = ask("who chairs the Peer Review Committee?")
+    assert not refused.answered, refused.answer
+    assert "don't say who chairs the Peer Review Committee" in refused.answer
+    answered = ask("who runs the clinical policy committee?")
+    assert answered.answered
+    assert "co-chaired by the CMO and the CNO" in quoted_units(answered)[0][0], answered.answer

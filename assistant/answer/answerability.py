@@ -258,6 +258,9 @@ class Evidence:
     #: the group whose meeting time the question asks ("when does the MEC meet?") when no chosen sentence says
     #: when it meets: refused by rule (:mod:`assistant.answer.doers`)
     schedule_missing: str = ""
+    #: the group the question asks who chairs ("who chairs the Peer Review Committee?") when no chosen sentence
+    #: says who does: refused by rule as well
+    chair_missing: str = ""
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -294,6 +297,7 @@ class AnswerabilityModel:
             or evidence.money_missing
             or evidence.figure_missing
             or evidence.schedule_missing
+            or evidence.chair_missing
         ):
             return False
         if evidence.money_stated:

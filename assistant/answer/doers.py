@@ -1,5 +1,5 @@
 """Who does what: the deed a "who" question asks about, and whether a sentence names a party doing it; when a
-named group meets, and whether a sentence says so.
+named group meets or who chairs it, and whether a sentence says so.
 
 "Who approves my leave?" asks for the party that approves. Of the sentences sharing the question's words, "A
 practitioner who neither returns nor requests an extension by the end of an approved leave is treated as having
@@ -142,6 +142,42 @@ def states_schedule(
         name = r"\s+".join(re.escape(w) for w in form.split())
         pattern = rf"\b{name}\b(?:\s*\([^)]*\))?\s*:?\s*(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"
         if re.search(pattern, text, re.I):
+            return True
+    return False
+
+
+#: "who chairs the Peer Review Committee?", "who's the chair of the Credentials Committee right now?", "who runs
+#: the clinical policy committee?": a question about who chairs a named group.
+_ASKS_CHAIR = re.compile(
+    r"\bwho(?:['’]s|\s+is)?\s+(?:the\s+)?(?:(?:co-?)?chairs?|chairperson|runs|leads|heads|presides over)\s+"
+    r"(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?P<party>[a-z][\w .'’/&-]{1,60}?)"
+    r"(?=\s*(?:[?.!,;]|\s(?:and|right now|now|currently|these days|meetings?)\b|$))",
+    re.I,
+)
+
+
+def asked_chair(question: str) -> str | None:
+    """The group a question asks who chairs ("Peer Review Committee" of "who chairs the Peer Review Committee?"),
+    or None (no such question, or the group is a pronoun)."""
+    match = _ASKS_CHAIR.search(question)
+    if match is None:
+        return None
+    party = " ".join(match.group("party").split())
+    return None if _PRONOUN.match(party) else party
+
+
+def states_chair(text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None) -> bool:
+    """Whether ``text`` says who chairs ``party``, in one clause: "X ... is co-chaired by ...", "... chairs the
+    X", "chair of the X". "The department chair reviews each OPPE report ... or referral to the Peer Review
+    Committee." does not."""
+    for form in party_forms(party, spelled_out or {}):
+        name = r"\s+".join(re.escape(w) for w in form.split()) + r"\b(?:\s*\([^)]*\))?"
+        patterns = (
+            rf"\b{name}[^.;:,]{{0,60}}?\b(?:co-)?(?:chaired|led|headed|run)\s+by\b",
+            rf"\b(?:co-)?(?:chairs|leads|heads|runs)\s+(?:the\s+)?{name}",
+            rf"\b(?:co-)?chair(?:person)?s?\s+of\s+(?:the\s+)?{name}",
+        )
+        if any(re.search(pattern, text, re.I) for pattern in patterns):
             return True
     return False
 

@@ -37,10 +37,12 @@ from assistant.answer.answerability import (
 )
 from assistant.answer.doers import (
     ASKS_CLOCK,
+    asked_chair,
     asked_deed,
     asked_schedule,
     names_doer,
     party_forms,
+    states_chair,
     states_schedule,
 )
 from assistant.answer.figure_kinds import without_measures
@@ -272,6 +274,15 @@ class ExtractiveAnswerer:
             and not any(states_schedule(c.text, party, self._spelled_out, clock) for c in chosen)
         ):
             evidence = replace(evidence, schedule_missing=party)
+        # "Who chairs the Peer Review Committee?": not "The department chair reviews each OPPE report ... or
+        # referral to the Peer Review Committee."
+        chaired = asked_chair(request.question)
+        if (
+            chaired
+            and any(index.mentions(form) for form in party_forms(chaired, self._spelled_out))
+            and not any(states_chair(c.text, chaired, self._spelled_out) for c in chosen)
+        ):
+            evidence = replace(evidence, chair_missing=chaired)
         if request.elliptical and not evidence.missing_name:
             # "and for diabetes control?": the follow-up's words name all it asks about
             evidence = replace(evidence, missing_name=absent_word(request.question, index))
@@ -293,6 +304,8 @@ class ExtractiveAnswerer:
             return self._refuse("refusal_unknown_name", name=evidence.missing_name)
         if evidence is not None and evidence.schedule_missing:
             return self._refuse("refusal_no_schedule", party=evidence.schedule_missing)
+        if evidence is not None and evidence.chair_missing:
+            return self._refuse("refusal_no_chair", party=evidence.chair_missing)
         if evidence is not None and (evidence.figure_missing or evidence.money_missing):
             return self._refuse("refusal_missing_number")
         return self._refuse("refusal")
@@ -667,8 +680,21 @@ class ExtractiveAnswerer:
         lead = chosen[0]
         # "Who approves my leave?": the most relevant sentence naming a party that approves ("The CMO approves
         # or denies the request"), not one holding the word otherwise ("... by the end of an approved leave").
+        # "Who runs the clinical policy committee?": "Chief Medical Officer: co-chairs the Clinical Policy
+        # Committee, ..." (a policy's entry for the role answers who, though it opens no other answer).
         deed = asked_deed(request.standalone)
-        doers = [c for c in chosen if opens(c) and names_doer(c.text, deed)] if deed else []
+        chaired = asked_chair(request.question)
+
+        def does(c: Candidate) -> bool:
+            if chaired and states_chair(c.text, chaired, self._spelled_out):
+                return True
+            return deed is not None and names_doer(c.text, deed)
+
+        doers = [
+            c
+            for c in chosen
+            if does(c) and not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
+        ]
         if doers:
             lead = doers[0]
         elif standing and focus.weights:
