@@ -7,9 +7,11 @@ import pytest
 from assistant.answer.doers import (
     asked_chair,
     asked_deed,
+    asked_identity,
     asked_schedule,
     names_doer,
     states_chair,
+    states_identity,
     states_schedule,
 )
 
@@ -164,3 +166,44 @@ def test_the_group_a_question_asks_the_chair_of(question: str, party: str | None
 )
 def test_a_sentence_says_who_chairs_the_group(text: str, party: str, states: bool) -> None:
     assert states_chair(text, party, SPELLED_OUT) is states
+
+
+@pytest.mark.parametrize(
+    ("question", "party"),
+    [
+        ("Who is our Patient Safety Officer?", "Patient Safety Officer"),
+        ("ok who's the AOC tonight and how do I reach them?", "AOC"),
+        ("who is my executive sponsor?", "executive sponsor"),
+        ("who is the CMO?", None),  # what the role is
+        ("who is on the peer review committee?", None),
+    ],
+)
+def test_the_role_a_question_asks_the_holder_of(question: str, party: str | None) -> None:
+    assert asked_identity(question) == party
+
+
+@pytest.mark.parametrize(
+    ("text", "party", "states"),
+    [
+        (
+            "The Chief Executive Officer (CEO) is the executive sponsor for a new CMO.",
+            "executive sponsor",
+            True,
+        ),
+        (
+            "Peer mentor: an experienced physician leader who advises the new physician leader.",
+            "peer mentor",
+            True,
+        ),
+        ("Executive sponsor: the leader to whom the new physician leader reports.", "sponsor", True),
+        # what the role does, not who holds it
+        (
+            "Patient Safety Officer: triages reports every business day and convenes the SEC team.",
+            "patient safety officer",
+            False,
+        ),
+        ("Every new physician leader is assigned a peer mentor before the first day.", "peer mentor", False),
+    ],
+)
+def test_a_sentence_says_who_holds_the_role(text: str, party: str, states: bool) -> None:
+    assert states_identity(text, party, SPELLED_OUT) is states

@@ -1233,3 +1233,17 @@ def test_who_chairs_a_group_is_answered_only_by_a_sentence_saying_so(ask: Ask) -
     answered = ask("who runs the clinical policy committee?")
     assert answered.answered
     assert "co-chaired by the CMO and the CNO" in quoted_units(answered)[0][0], answered.answer
+
+
+@pytest.mark.slow
+def test_who_holds_a_role_is_answered_only_by_a_sentence_saying_so(ask: Ask) -> None:
+    """The policies say what the Patient Safety Officer does ("Patient Safety Officer: triages reports ..."), not
+    who it is; they do say who a peer mentor is."""
+    refused = ask("Who is our Patient Safety Officer?")
+    assert not refused.answered, refused.answer
+    assert "don't say who the Patient Safety Officer is" in refused.answer
+    answered = ask("who is my peer mentor?")
+    assert answered.answered
+    assert quoted_units(answered)[0][0].startswith("Peer mentor: an experienced physician leader"), (
+        answered.answer
+    )

@@ -261,6 +261,9 @@ class Evidence:
     #: the group the question asks who chairs ("who chairs the Peer Review Committee?") when no chosen sentence
     #: says who does: refused by rule as well
     chair_missing: str = ""
+    #: the role the question asks who holds ("who is our Patient Safety Officer?") when no chosen sentence says
+    #: who does: refused by rule as well
+    holder_missing: str = ""
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -298,6 +301,7 @@ class AnswerabilityModel:
             or evidence.figure_missing
             or evidence.schedule_missing
             or evidence.chair_missing
+            or evidence.holder_missing
         ):
             return False
         if evidence.money_stated:

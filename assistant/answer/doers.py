@@ -182,6 +182,44 @@ def states_chair(text: str, party: str, spelled_out: Mapping[str, Sequence[str]]
     return False
 
 
+#: "who is our Patient Safety Officer?", "who's the AOC tonight?", "who is my executive sponsor?": a question
+#: asking who holds a role (the role after "our", "my" or "the").
+_ASKS_IDENTITY = re.compile(
+    r"\bwho(?:['’]s|\s+is|\s+are)\s+(?:our|my|the|your)\s+(?P<party>[a-z][\w .'’/&-]{1,60}?)"
+    r"(?=\s*(?:[?.!,;]|\s(?:and|right now|now|currently|tonight|today|these days|this week|for)\b|$))",
+    re.I,
+)
+#: The role every question is about: who "the CMO" is, is what a CMO is.
+_THE_ROLE = re.compile(r"^(cmos?|chief medical officers?)$", re.I)
+
+
+def asked_identity(question: str) -> str | None:
+    """The role a question asks who holds ("Patient Safety Officer" of "who is our Patient Safety Officer?"), or
+    None (no such question, or the CMO role itself)."""
+    match = _ASKS_IDENTITY.search(question)
+    if match is None:
+        return None
+    party = " ".join(match.group("party").split())
+    return None if _PRONOUN.match(party) or _THE_ROLE.match(party) else party
+
+
+def states_identity(text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None) -> bool:
+    """Whether ``text`` says who holds the role ``party``: "The CEO is the executive sponsor for a new CMO.",
+    "The CMO serves as the executive sponsor", "Peer mentor: an experienced physician leader who ..." (a
+    definition), "the executive sponsor is the CEO". A roles-list entry saying what the role does ("Patient
+    Safety Officer: triages reports every business day ...") does not."""
+    for form in party_forms(party, spelled_out or {}):
+        name = r"\s+".join(re.escape(w) for w in form.split()) + r"\b(?:\s*\([^)]*\))?"
+        patterns = (
+            rf"\b(?:is|are|serves as|serve as|acts as|act as)\s+(?:the|an?)\s+(?:[\w-]+\s+){{0,2}}?{name}",
+            rf"^\W*(?:[\w-]+\s+){{0,2}}?{name}\s*:\s*(?:the|an?)\s",
+            rf"\b{name}\s+(?:is|are)\s+(?:the|an?)\s",
+        )
+        if any(re.search(pattern, text, re.I) for pattern in patterns):
+            return True
+    return False
+
+
 def party_forms(party: str, spelled_out: Mapping[str, Sequence[str]]) -> list[str]:
     """``party`` as asked, and its acronym's spelled-out forms or the acronym of its spelled-out form."""
     lower = party.lower()

@@ -39,10 +39,12 @@ from assistant.answer.doers import (
     ASKS_CLOCK,
     asked_chair,
     asked_deed,
+    asked_identity,
     asked_schedule,
     names_doer,
     party_forms,
     states_chair,
+    states_identity,
     states_schedule,
 )
 from assistant.answer.figure_kinds import without_measures
@@ -283,6 +285,14 @@ class ExtractiveAnswerer:
             and not any(states_chair(c.text, chaired, self._spelled_out) for c in chosen)
         ):
             evidence = replace(evidence, chair_missing=chaired)
+        # "Who is our Patient Safety Officer?": not "Patient Safety Officer: triages reports every business day ..."
+        role = asked_identity(request.question)
+        if (
+            role
+            and any(index.mentions(form) for form in party_forms(role, self._spelled_out))
+            and not any(states_identity(c.text, role, self._spelled_out) for c in chosen)
+        ):
+            evidence = replace(evidence, holder_missing=role)
         if request.elliptical and not evidence.missing_name:
             # "and for diabetes control?": the follow-up's words name all it asks about
             evidence = replace(evidence, missing_name=absent_word(request.question, index))
@@ -306,6 +316,8 @@ class ExtractiveAnswerer:
             return self._refuse("refusal_no_schedule", party=evidence.schedule_missing)
         if evidence is not None and evidence.chair_missing:
             return self._refuse("refusal_no_chair", party=evidence.chair_missing)
+        if evidence is not None and evidence.holder_missing:
+            return self._refuse("refusal_no_holder", party=evidence.holder_missing)
         if evidence is not None and (evidence.figure_missing or evidence.money_missing):
             return self._refuse("refusal_missing_number")
         return self._refuse("refusal")
@@ -684,10 +696,15 @@ class ExtractiveAnswerer:
         # Committee, ..." (a policy's entry for the role answers who, though it opens no other answer).
         deed = asked_deed(request.standalone)
         chaired = asked_chair(request.question)
+        role = asked_identity(request.question)
 
         def does(c: Candidate) -> bool:
             if chaired and states_chair(c.text, chaired, self._spelled_out):
                 return True
+            if role and states_identity(c.text, role, self._spelled_out):
+                return (
+                    True  # "who is my executive sponsor?": "The CEO is the executive sponsor for a new CMO."
+                )
             return deed is not None and names_doer(c.text, deed)
 
         doers = [
