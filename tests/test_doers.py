@@ -45,6 +45,7 @@ def test_the_deed_a_who_question_asks_about(question: str, deed: str | None) -> 
             True,
         ),
         ("The CMO chairs the QI/QA Committee.", "chair", True),
+        ("The CMO recommends privileges to the CEO, who approves them.", "approv", True),
         # the word without a party doing it
         (
             "A practitioner who neither returns nor requests an extension of an approved leave resigns.",

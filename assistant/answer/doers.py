@@ -63,8 +63,8 @@ _PARTY = (
     r"sponsor|mentor|scheduler|operator|administrators?|designee|reviewers?|members?)|\b[A-Z]{2,5}s?\)?)"
 )
 #: Between a party and its deed: nothing, a relative pronoun, an adverb or an auxiliary ("the CMO then
-#: approves", "the team that decides", "the chair must approve").
-_BETWEEN = r"(?:\s+(?i:who|that|also|then|first|usually|must|may|shall|will|can|normally))*\s+"
+#: approves", "the team that decides", "the chair must approve", "to the CEO, who approves them").
+_BETWEEN = r",?(?:\s+(?i:who|that|also|then|first|usually|must|may|shall|will|can|normally))*\s+"
 _DOER_BEFORE = re.compile(_PARTY + _BETWEEN + "$")
 #: A roles-list entry: a label naming its party, then a colon.
 _LABEL = re.compile(r"^([A-Z][^:.;!?]{1,60}):\s")

@@ -713,7 +713,11 @@ class ExtractiveAnswerer:
             if does(c) and not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
         ]
         if doers:
-            lead = doers[0]
+            # the one holding most of what the question names: "recommends privileges to the CEO, who approves
+            # them" for who approves privileges, not "Board of Directors: approves the credentialing policy ..."
+            lead = max(
+                doers, key=lambda c: round(focus.coverage(c.terms, general=True), 3) if focus.weights else 0
+            )
         elif standing and focus.weights:
             lead = max(standing, key=lambda c: round(focus.coverage(c.terms, general=True), 3))
         elif standing:
