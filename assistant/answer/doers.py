@@ -1,5 +1,6 @@
 """Who does what: the deed a "who" question asks about, and whether a sentence names a party doing it; when a
-named group meets or who chairs it, and whether a sentence says so.
+named group meets, who chairs it or who holds a role, and whether a sentence says so (the answerer refuses such a
+question about a group or role the sources name when no chosen sentence does).
 
 "Who approves my leave?" asks for the party that approves. Of the sentences sharing the question's words, "A
 practitioner who neither returns nor requests an extension by the end of an approved leave is treated as having
