@@ -67,6 +67,7 @@ def test_a_sentence_names_a_party_doing_the_deed(text: str, deed: str, names: bo
         ("what day does the peer review committee meet?", "peer review committee"),
         ("what time does the clinical policy committee start", "clinical policy committee"),
         ("when does it meet?", None),  # about what was asked before
+        ("when do the onboarding meetings start?", None),  # no group
         ("when do I need to finish training?", None),
     ],
 )
@@ -93,6 +94,12 @@ SPELLED_OUT = {"mec": ("medical executive committee",)}
             True,
         ),
         ("The Medical Executive Committee (MEC) meets monthly.", "MEC", False, True),
+        (
+            "The CMO chairs the QI/QA Committee, which meets on the fourth Tuesday.",
+            "QI/QA committee",
+            False,
+            True,
+        ),
         # another group meets; the asked one is only named
         (
             "The Credentials Committee reviews the file at its monthly meeting and forwards a recommendation to the MEC.",
@@ -135,6 +142,7 @@ def test_a_sentence_says_when_the_group_meets(text: str, party: str, clock: bool
             "clinical policy committee",
         ),
         ("who chairs it?", None),
+        ("who runs the peer review program?", None),  # no group
         ("who approves my leave?", None),
     ],
 )

@@ -1217,10 +1217,19 @@ def test_when_a_group_meets_is_answered_only_by_a_sentence_saying_so(
 
 
 @pytest.mark.slow
-def test_when_a_group_meets_is_answered_from_the_sentence_saying_so(ask: Ask) -> None:
-    answer = ask("when does the credentials committee meet?")
-    assert answer.answered
-    assert "second Tuesday of each month" in quoted_units(answer)[0][0], answer.answer
+@pytest.mark.parametrize(
+    ("question", "day"),
+    [
+        ("when does the credentials committee meet?", "second Tuesday of each month"),
+        ("when does the QI/QA committee meet?", "fourth Tuesday of each month"),  # "..., which meets on ..."
+    ],
+)
+def test_when_a_group_meets_is_answered_from_the_sentence_saying_so(
+    ask: Ask, question: str, day: str
+) -> None:
+    answer = ask(question)
+    assert answer.answered, answer.answer
+    assert day in quoted_units(answer)[0][0], answer.answer
 
 
 @pytest.mark.slow

@@ -104,10 +104,13 @@ def _acts(word: re.Match[str], text: str) -> bool:
 _ASKS_SCHEDULE = re.compile(
     r"\b(?:when|what (?:day|days|time|date)|which days?)\s+(?:does|do|will|is|are)\s+(?:the\s+|our\s+|my\s+)?"
     r"(?P<party>[a-z][\w .'’/&-]{1,60}?)\s+(?:usually\s+|normally\s+|actually\s+)?"
-    r"(?:meet|meeting|convene|get together|start|begin)s?\b",
+    r"(?:meet|convene|get together|start|begin)s?\b",
     re.I,
 )
 _PRONOUN = re.compile(r"^(it|they|them|those|these|that|this|he|she|you|we|i|people|everyone)$", re.I)
+#: A group that meets and has a chair: a committee, a team, a board ... or an acronym ("MEC"). "The onboarding
+#: meetings" or "the peer review program" are left to the model.
+_GROUP = re.compile(r"(\b(?i:committee|team|board|council|panel|group)s?|\b[A-Z]{2,6}s?)$")
 #: What a sentence says of a group that meets: "X meets on ...", "X: meets ...", "X reviews ... at its monthly
 #: meeting on ..." (in one clause: no comma, colon or semicolon between the group and the meeting).
 _MEETS = r"(?:meets|meet|convenes|meeting|meetings|is held|gets together)\b"
@@ -123,25 +126,28 @@ _CLOCK = re.compile(
 
 def asked_schedule(question: str) -> str | None:
     """The group a question asks the meeting time of ("MEC" of "when does the MEC meet?"), or None (no such
-    question, or the group is a pronoun: "when does it meet?" is about what was asked before)."""
+    question, no group: "when do the onboarding meetings start?", or a pronoun: "when does it meet?" is about
+    what was asked before)."""
     match = _ASKS_SCHEDULE.search(question)
     if match is None:
         return None
     party = " ".join(match.group("party").split())
-    return None if _PRONOUN.match(party) else party
+    return party if _GROUP.search(party) and not _PRONOUN.match(party) else None
 
 
 def states_schedule(
     text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None, clock: bool = False
 ) -> bool:
     """Whether ``text`` says when ``party`` meets: the group named (as asked, by its acronym or spelled out),
-    then, in the same clause, that it meets; with ``clock`` (the question asks at what time of day), a time of
+    then, in the same clause or a relative one (", which meets ..."), that it meets; with ``clock`` (the question asks at what time of day), a time of
     day too ("meets on the second Monday" does not say what time)."""
     if clock and not _CLOCK.search(text):
         return False
     for form in party_forms(party, spelled_out or {}):
         name = r"\s+".join(re.escape(w) for w in form.split())
-        pattern = rf"\b{name}\b(?:\s*\([^)]*\))?\s*:?\s*(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"
+        pattern = (
+            rf"\b{name}\b(?:\s*\([^)]*\))?\s*:?\s*(?:,\s*(?:which|that)\s+)?(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"
+        )
         if re.search(pattern, text, re.I):
             return True
     return False
@@ -159,12 +165,12 @@ _ASKS_CHAIR = re.compile(
 
 def asked_chair(question: str) -> str | None:
     """The group a question asks who chairs ("Peer Review Committee" of "who chairs the Peer Review Committee?"),
-    or None (no such question, or the group is a pronoun)."""
+    or None (no such question, no group: "who runs the peer review program?", or a pronoun)."""
     match = _ASKS_CHAIR.search(question)
     if match is None:
         return None
     party = " ".join(match.group("party").split())
-    return None if _PRONOUN.match(party) else party
+    return party if _GROUP.search(party) and not _PRONOUN.match(party) else None
 
 
 def states_chair(text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None) -> bool:
