@@ -1256,3 +1256,14 @@ def test_who_holds_a_role_is_answered_only_by_a_sentence_saying_so(ask: Ask) -> 
     assert quoted_units(answered)[0][0].startswith("Peer mentor: an experienced physician leader"), (
         answered.answer
     )
+
+
+@pytest.mark.slow
+def test_who_holds_a_role_is_answered_with_who_even_beyond_the_retrieved_passages(ask: Ask) -> None:
+    """Retrieval brings LD-501's definition of the executive sponsor and its duties (two passages a document);
+    the sentence saying who the sponsor is sits in a third, and opens the answer."""
+    answer = ask("who is my executive sponsor?")
+    assert answer.answered
+    first = quoted_units(answer)[0][0]
+    assert first == "The Chief Executive Officer (CEO) is the executive sponsor for a new CMO.", answer.answer
+    assert "The CMO is the executive sponsor for every other new physician leader" in answer.answer

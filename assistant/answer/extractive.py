@@ -366,7 +366,39 @@ class ExtractiveAnswerer:
                         seen,
                     )
                 )
-        return found
+        return found + self._holders(request)
+
+    def _holders(self, request: AnswerRequest) -> list[Candidate]:
+        """For a question asking who holds a role ("who is my executive sponsor?"), the sentences saying who
+        ("The Chief Executive Officer (CEO) is the executive sponsor for a new CMO.") from the passages BM25 finds
+        for the role, when retrieval brought only the role's definition and duties (two passages a document)."""
+        role = asked_identity(request.question)
+        if role is None:
+            return []
+        index = _index_of(request)
+        have = {p.chunk.chunk_id for p in request.passages}
+        found = index.lexical.search(role, ROLE_SEARCH, request.query.filters)
+        chunks = [c for c, _ in found if c.chunk_id not in have]
+        vectors = index.unit_vectors(chunks)
+        holders: list[Candidate] = []
+        for chunk in chunks:
+            units = vectors.get(chunk.chunk_id)
+            if units is None or len(units) != len(chunk.units):
+                continue
+            for i, facts in enumerate(self._unit_facts(chunk)):
+                text = chunk.unit_text(chunk.units[i])
+                if (
+                    facts.quotable
+                    and not _LABELLED.match(text)
+                    and states_identity(text, role, self._spelled_out)
+                ):
+                    similarity = float(units[i] @ request.query_vector)
+                    holders.append(
+                        Candidate(
+                            len(request.passages), chunk, chunk.units[i], i, units[i], similarity, facts.terms
+                        )
+                    )
+        return holders
 
     def _unit_facts(self, chunk: Chunk) -> tuple[_UnitFacts, ...]:
         """What the question does not change about each unit of a passage, worked out once per passage (ids are
@@ -712,6 +744,8 @@ class ExtractiveAnswerer:
             for c in chosen
             if does(c) and not _LEANS_BACK.match(c.text) and not c.text.rstrip().endswith(":")
         ]
+        if role:  # "The CEO is the executive sponsor ..." before "Executive sponsor: the leader to whom ..."
+            doers = [c for c in doers if not _LABELLED.match(c.text)] or doers
         if doers:
             # the one holding most of what the question names: "recommends privileges to the CEO, who approves
             # them" for who approves privileges, not "Board of Directors: approves the credentialing policy ..."
