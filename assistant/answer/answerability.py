@@ -255,15 +255,10 @@ class Evidence:
     #: the question asks for money and a chosen sentence states an amount about at least half of its subject:
     #: answered by rule, whatever the model says
     money_stated: bool = False
-    #: the group whose meeting time the question asks ("when does the MEC meet?") when no chosen sentence says
-    #: when it meets: refused by rule (:mod:`assistant.answer.doers`)
-    schedule_missing: str = ""
-    #: the group the question asks who chairs ("who chairs the Peer Review Committee?") when no chosen sentence
-    #: says who does: refused by rule as well
-    chair_missing: str = ""
-    #: the role the question asks who holds ("who is our Patient Safety Officer?") when no chosen sentence says
-    #: who does: refused by rule as well
-    holder_missing: str = ""
+    #: what the question asks of a group or role the sources name, and that group or role, when no chosen
+    #: sentence says it: when it meets ("when does the MEC meet?"), who chairs it, who holds it (refused by rule:
+    #: :func:`assistant.answer.doers.unfilled_slot`)
+    unfilled: tuple[str, str] | None = None
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -295,14 +290,7 @@ class AnswerabilityModel:
         return 1.0 / (1.0 + math.exp(-(float(z @ np.array(self.weights)) + self.bias)))
 
     def answerable(self, evidence: Evidence) -> bool:
-        if (
-            evidence.missing_name
-            or evidence.money_missing
-            or evidence.figure_missing
-            or evidence.schedule_missing
-            or evidence.chair_missing
-            or evidence.holder_missing
-        ):
+        if evidence.missing_name or evidence.money_missing or evidence.figure_missing or evidence.unfilled:
             return False
         if evidence.money_stated:
             return True
@@ -514,9 +502,13 @@ def missing_name(
     capitalised as a matter of course and is never taken for a name, nor is "I"."""
     forms = spelled_out or {}
 
+    def spelled(word: str) -> str:
+        """Lower-cased, a misspelling corrected ("Joint Commision" is the sources' Joint Commission); an acronym
+        is no misspelling ("CMIO" is no "CMO")."""
+        return word.lower() if word.isupper() else index.lexical.correct_word(word.lower())
+
     def known(word: str) -> bool:
-        # "Joint Commision" is the sources' Joint Commission; an acronym is not a typo ("CMIO" is no "CMO")
-        lower = word.lower() if word.isupper() else index.lexical.correct_word(word.lower())
+        lower = spelled(word)
         if lower in _CALENDAR:
             return True  # "this Saturday night": a day, capitalised as a matter of course, is no name
         if index.mentions(lower) or any(index.mentions(e) for e in forms.get(lower, ())):
@@ -536,10 +528,7 @@ def missing_name(
         if len(words) > 1:
             # Acronyms the sources know are names they use ("FQHC CMO"); the rest must occur as written.
             rest = [w for w in words if not (w.isupper() and known(w))]
-            phrase = " ".join(
-                w.lower() if w.isupper() else index.lexical.correct_word(w.lower()) for w in rest
-            )
-            if len(rest) > 1 and not index.mentions(phrase):
+            if len(rest) > 1 and not index.mentions(" ".join(spelled(w) for w in rest)):
                 # named as asked, joining words kept: "HFAP and Joint Commission", not "HFAP Joint Commission"
                 while written and written[0].lower() in _JOINING:
                     written = written[1:]

@@ -13,9 +13,13 @@ is a roles-list entry whose label is a party ("Chief Medical Officer: approves l
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 from assistant.search.lexical import analyze
+
+#: What a slot question asks of a group or role: when it meets, who chairs it, who holds it.
+Slot = Literal["schedule", "chair", "holder"]
 
 #: The word after "who" when it does not name the deed: "who do I call" asks for whom someone else calls, "who is
 #: my sponsor" for a name, "who has to know" for those told.
@@ -128,11 +132,8 @@ def asked_schedule(question: str) -> str | None:
     """The group a question asks the meeting time of ("MEC" of "when does the MEC meet?"), or None (no such
     question, no group: "when do the onboarding meetings start?", or a pronoun: "when does it meet?" is about
     what was asked before)."""
-    match = _ASKS_SCHEDULE.search(question)
-    if match is None:
-        return None
-    party = " ".join(match.group("party").split())
-    return party if _GROUP.search(party) and not _PRONOUN.match(party) else None
+    party = _party(_ASKS_SCHEDULE, question)
+    return party if party and _GROUP.search(party) else None
 
 
 def states_schedule(
@@ -143,14 +144,12 @@ def states_schedule(
     day too ("meets on the second Monday" does not say what time)."""
     if clock and not _CLOCK.search(text):
         return False
-    for form in party_forms(party, spelled_out or {}):
-        name = r"\s+".join(re.escape(w) for w in form.split())
-        pattern = (
-            rf"\b{name}\b(?:\s*\([^)]*\))?\s*:?\s*(?:,\s*(?:which|that)\s+)?(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"
-        )
-        if re.search(pattern, text, re.I):
-            return True
-    return False
+    return _says(
+        text,
+        party,
+        spelled_out,
+        [rf"\b{_NAME}\s*:?\s*(?:,\s*(?:which|that)\s+)?(?:[^.;:,]{{0,60}}?\s)?{_MEETS}"],
+    )
 
 
 #: "who chairs the Peer Review Committee?", "who's the chair of the Credentials Committee right now?", "who runs
@@ -166,27 +165,20 @@ _ASKS_CHAIR = re.compile(
 def asked_chair(question: str) -> str | None:
     """The group a question asks who chairs ("Peer Review Committee" of "who chairs the Peer Review Committee?"),
     or None (no such question, no group: "who runs the peer review program?", or a pronoun)."""
-    match = _ASKS_CHAIR.search(question)
-    if match is None:
-        return None
-    party = " ".join(match.group("party").split())
-    return party if _GROUP.search(party) and not _PRONOUN.match(party) else None
+    party = _party(_ASKS_CHAIR, question)
+    return party if party and _GROUP.search(party) else None
 
 
 def states_chair(text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None) -> bool:
     """Whether ``text`` says who chairs ``party``, in one clause: "X ... is co-chaired by ...", "... chairs the
     X", "chair of the X". "The department chair reviews each OPPE report ... or referral to the Peer Review
     Committee." does not."""
-    for form in party_forms(party, spelled_out or {}):
-        name = r"\s+".join(re.escape(w) for w in form.split()) + r"\b(?:\s*\([^)]*\))?"
-        patterns = (
-            rf"\b{name}[^.;:,]{{0,60}}?\b(?:co-)?(?:chaired|led|headed|run)\s+by\b",
-            rf"\b(?:co-)?(?:chairs|leads|heads|runs)\s+(?:the\s+)?{name}",
-            rf"\b(?:co-)?chair(?:person)?s?\s+of\s+(?:the\s+)?{name}",
-        )
-        if any(re.search(pattern, text, re.I) for pattern in patterns):
-            return True
-    return False
+    patterns = (
+        rf"\b{_NAME}[^.;:,]{{0,60}}?\b(?:co-)?(?:chaired|led|headed|run)\s+by\b",
+        rf"\b(?:co-)?(?:chairs|leads|heads|runs)\s+(?:the\s+)?{_NAME}",
+        rf"\b(?:co-)?chair(?:person)?s?\s+of\s+(?:the\s+)?{_NAME}",
+    )
+    return _says(text, party, spelled_out, patterns)
 
 
 #: "who is our Patient Safety Officer?", "who's the AOC tonight?", "who is my executive sponsor?": a question
@@ -203,11 +195,8 @@ _THE_ROLE = re.compile(r"^(cmos?|chief medical officers?)$", re.I)
 def asked_identity(question: str) -> str | None:
     """The role a question asks who holds ("Patient Safety Officer" of "who is our Patient Safety Officer?"), or
     None (no such question, or the CMO role itself)."""
-    match = _ASKS_IDENTITY.search(question)
-    if match is None:
-        return None
-    party = " ".join(match.group("party").split())
-    return None if _PRONOUN.match(party) or _THE_ROLE.match(party) else party
+    party = _party(_ASKS_IDENTITY, question)
+    return None if party is None or _THE_ROLE.match(party) else party
 
 
 def states_identity(text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None = None) -> bool:
@@ -215,16 +204,61 @@ def states_identity(text: str, party: str, spelled_out: Mapping[str, Sequence[st
     "The CMO serves as the executive sponsor", "Peer mentor: an experienced physician leader who ..." (a
     definition), "the executive sponsor is the CEO". A roles-list entry saying what the role does ("Patient
     Safety Officer: triages reports every business day ...") does not."""
+    patterns = (
+        rf"\b(?:is|are|serves as|serve as|acts as|act as)\s+(?:the|an?)\s+(?:[\w-]+\s+){{0,2}}?{_NAME}",
+        rf"^\W*(?:[\w-]+\s+){{0,2}}?{_NAME}\s*:\s*(?:the|an?)\s",
+        rf"\b{_NAME}\s+(?:is|are)\s+(?:the|an?)\s",
+    )
+    return _says(text, party, spelled_out, patterns)
+
+
+#: Where the group or role goes in a pattern of :func:`_says`: its words, then perhaps its acronym in brackets.
+_NAME = "<name>"
+
+
+def _party(pattern: re.Pattern[str], question: str) -> str | None:
+    """The group or role ``pattern`` finds in ``question`` (its ``party`` group), unless a pronoun."""
+    match = pattern.search(question)
+    if match is None:
+        return None
+    party = " ".join(match.group("party").split())
+    return None if _PRONOUN.match(party) else party
+
+
+def _says(
+    text: str, party: str, spelled_out: Mapping[str, Sequence[str]] | None, patterns: Sequence[str]
+) -> bool:
+    """Whether one of ``patterns``, its _NAME standing for ``party`` in any of its forms, matches ``text``."""
     for form in party_forms(party, spelled_out or {}):
         name = r"\s+".join(re.escape(w) for w in form.split()) + r"\b(?:\s*\([^)]*\))?"
-        patterns = (
-            rf"\b(?:is|are|serves as|serve as|acts as|act as)\s+(?:the|an?)\s+(?:[\w-]+\s+){{0,2}}?{name}",
-            rf"^\W*(?:[\w-]+\s+){{0,2}}?{name}\s*:\s*(?:the|an?)\s",
-            rf"\b{name}\s+(?:is|are)\s+(?:the|an?)\s",
-        )
-        if any(re.search(pattern, text, re.I) for pattern in patterns):
+        if any(re.search(pattern.replace(_NAME, name), text, re.I) for pattern in patterns):
             return True
     return False
+
+
+def unfilled_slot(
+    question: str,
+    texts: Sequence[str],
+    spelled_out: Mapping[str, Sequence[str]],
+    mentions: Callable[[str], bool],
+) -> tuple[Slot, str] | None:
+    """The slot the question asks of a group or role the sources name (``mentions``: in any of its forms) that
+    none of ``texts`` fills, with that group or role: "schedule" for "when does the MEC meet?", "chair" for who
+    chairs it, "holder" for who holds a role; None when the question asks none, or a text says it."""
+    clock = ASKS_CLOCK.search(question) is not None
+    slots: tuple[tuple[Slot, str | None, Callable[[str, str], bool]], ...] = (
+        ("schedule", asked_schedule(question), lambda t, p: states_schedule(t, p, spelled_out, clock)),
+        ("chair", asked_chair(question), lambda t, p: states_chair(t, p, spelled_out)),
+        ("holder", asked_identity(question), lambda t, p: states_identity(t, p, spelled_out)),
+    )
+    for slot, party, fills in slots:
+        if (
+            party
+            and any(mentions(form) for form in party_forms(party, spelled_out))
+            and not any(fills(text, party) for text in texts)
+        ):
+            return slot, party
+    return None
 
 
 def party_forms(party: str, spelled_out: Mapping[str, Sequence[str]]) -> list[str]:

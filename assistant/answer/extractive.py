@@ -36,16 +36,13 @@ from assistant.answer.answerability import (
     subject_coverage,
 )
 from assistant.answer.doers import (
-    ASKS_CLOCK,
     asked_chair,
     asked_deed,
     asked_identity,
-    asked_schedule,
     names_doer,
-    party_forms,
     states_chair,
     states_identity,
-    states_schedule,
+    unfilled_slot,
 )
 from assistant.answer.figure_kinds import without_measures
 from assistant.answer.prompts import Prompts
@@ -265,34 +262,14 @@ class ExtractiveAnswerer:
             asking=request.asking,
             subject=request.subject,
         )
-        party = asked_schedule(request.question)
-        clock = ASKS_CLOCK.search(request.question) is not None
         # "When does the MEC meet?": "The Credentials Committee reviews the file at its monthly meeting on the
-        # second Tuesday of each month and forwards a recommendation to the MEC." says when another group meets.
-        # A group the sources do not name ("the second one on that list") is left to the model.
-        if (
-            party
-            and any(index.mentions(form) for form in party_forms(party, self._spelled_out))
-            and not any(states_schedule(c.text, party, self._spelled_out, clock) for c in chosen)
-        ):
-            evidence = replace(evidence, schedule_missing=party)
-        # "Who chairs the Peer Review Committee?": not "The department chair reviews each OPPE report ... or
-        # referral to the Peer Review Committee."
-        chaired = asked_chair(request.question)
-        if (
-            chaired
-            and any(index.mentions(form) for form in party_forms(chaired, self._spelled_out))
-            and not any(states_chair(c.text, chaired, self._spelled_out) for c in chosen)
-        ):
-            evidence = replace(evidence, chair_missing=chaired)
-        # "Who is our Patient Safety Officer?": not "Patient Safety Officer: triages reports every business day ..."
-        role = asked_identity(request.question)
-        if (
-            role
-            and any(index.mentions(form) for form in party_forms(role, self._spelled_out))
-            and not any(states_identity(c.text, role, self._spelled_out) for c in chosen)
-        ):
-            evidence = replace(evidence, holder_missing=role)
+        # second Tuesday of each month and forwards a recommendation to the MEC." says when another group meets;
+        # "who chairs the Peer Review Committee?": not "The department chair reviews each OPPE report ...".
+        unfilled = unfilled_slot(
+            request.question, [c.text for c in chosen], self._spelled_out, index.mentions
+        )
+        if unfilled is not None:
+            evidence = replace(evidence, unfilled=unfilled)
         if request.elliptical and not evidence.missing_name:
             # "and for diabetes control?": the follow-up's words name all it asks about
             evidence = replace(evidence, missing_name=absent_word(request.question, index))
@@ -312,12 +289,9 @@ class ExtractiveAnswerer:
         if evidence is not None and evidence.missing_name and not evidence.missing_name.isupper():
             # Named back only when written as a name: an all-capitals word may be an injected payload ("PWNED").
             return self._refuse("refusal_unknown_name", name=evidence.missing_name)
-        if evidence is not None and evidence.schedule_missing:
-            return self._refuse("refusal_no_schedule", party=evidence.schedule_missing)
-        if evidence is not None and evidence.chair_missing:
-            return self._refuse("refusal_no_chair", party=evidence.chair_missing)
-        if evidence is not None and evidence.holder_missing:
-            return self._refuse("refusal_no_holder", party=evidence.holder_missing)
+        if evidence is not None and evidence.unfilled is not None:
+            slot, party = evidence.unfilled
+            return self._refuse(f"refusal_no_{slot}", party=party)
         if evidence is not None and (evidence.figure_missing or evidence.money_missing):
             return self._refuse("refusal_missing_number")
         return self._refuse("refusal")
@@ -731,13 +705,12 @@ class ExtractiveAnswerer:
         role = asked_identity(request.question)
 
         def does(c: Candidate) -> bool:
-            if chaired and states_chair(c.text, chaired, self._spelled_out):
-                return True
-            if role and states_identity(c.text, role, self._spelled_out):
-                return (
-                    True  # "who is my executive sponsor?": "The CEO is the executive sponsor for a new CMO."
-                )
-            return deed is not None and names_doer(c.text, deed)
+            # "who is my executive sponsor?": "The CEO is the executive sponsor for a new CMO."
+            return bool(
+                (chaired and states_chair(c.text, chaired, self._spelled_out))
+                or (role and states_identity(c.text, role, self._spelled_out))
+                or (deed and names_doer(c.text, deed))
+            )
 
         doers = [
             c
